@@ -1,0 +1,53 @@
+# SafetyBoard: `make run` (install, build the demo cut, serve the dashboard) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SB     := $(VENV)/bin/safetyboard
+DEMO   := var/demo-export
+DB     := var/cuts/current.duckdb
+PORT   ?= 8501
+
+.PHONY: run test install install-test demo-cut lint bench clean chromium
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml $(VENV)/bin/activate
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test chromium
+
+# Debian's chromium for the browser tests (never `playwright install`: no downloads at run time).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+demo-cut: install
+	$(SB) demo --out $(DEMO)
+	$(SB) load $(DEMO) --db $(DB)
+
+run: demo-cut
+	$(SB) serve --db $(DB) --address 127.0.0.1 --port $(PORT)
+
+test: install-test
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/bench_load.py
+
+clean:
+	rm -rf var .pytest_cache test-artifacts

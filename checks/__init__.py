@@ -1,0 +1,1 @@
+"""Data-quality checks (Great Expectations suites and protocol rules) and their findings."""

@@ -1,0 +1,1 @@
+"""The dashboard: connection, queries, figures, pages; and the escalation engine."""

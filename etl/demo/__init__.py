@@ -1,0 +1,1 @@
+"""The synthetic trial generator (safetyboard demo)."""

@@ -1,0 +1,1 @@
+"""Derivations: one module per analysis table or rule (pure Polars functions)."""

@@ -1,0 +1,209 @@
+"""The protocol configuration: load and validate a protocol TOML file.
+
+Every protocol-specific number lives in the TOML (data/protocol/*.toml) with its source beside
+it; code reads it only through :func:`load_protocol`. Validation errors name the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROTOCOL = Path(__file__).resolve().parent.parent / "data" / "protocol" / "nct07479732.toml"
+
+
+class ProtocolError(ValueError):
+    """The protocol file is missing, unreadable or has an invalid key."""
+
+
+@dataclass(frozen=True)
+class DoseLevel:
+    code: str
+    order: int
+    label: str
+    apatinib_mg: float
+    irinotecan_mg_m2: float
+
+
+@dataclass(frozen=True)
+class Protocol:
+    path: Path
+    sha256: str
+    raw: dict[str, Any]
+    studyid: str
+    cycle_length_days: int
+    irinotecan_days: tuple[int, ...]
+    visit_days: tuple[int, ...]
+    anchor: str
+    windows: dict[int, tuple[int, int]]
+    screening_names: tuple[str, ...]
+    unscheduled_names: tuple[str, ...]
+    max_cycles_expected: int
+    dlt_window_days: int
+    dlt: dict[str, Any]
+    dlt_terms: dict[str, tuple[str, ...]]
+    evaluable_min_share_apatinib: float
+    evaluable_min_infusions_irinotecan: int
+    age_min: float
+    age_max: float
+    screening_sbp_max_exclusive: float
+    screening_dbp_max_exclusive: float
+    blood_pressure: dict[str, Any]
+    design: str
+    target: float
+    escalation: dict[str, Any]
+    dose_levels: tuple[DoseLevel, ...]
+    drugs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def dose_level(self, code: str | None) -> DoseLevel | None:
+        for level in self.dose_levels:
+            if code is not None and level.code.upper() == str(code).strip().upper():
+                return level
+        return None
+
+    @property
+    def dose_codes(self) -> list[str]:
+        """Dose-level codes, lowest dose first."""
+        return [d.code for d in self.dose_levels]
+
+    @property
+    def planned_irinotecan_in_window(self) -> int:
+        cycles = self.dlt_window_days // self.cycle_length_days
+        return cycles * len(self.irinotecan_days)
+
+
+def _get(table: dict[str, Any], dotted: str, kind: type | tuple[type, ...], path: Path) -> Any:
+    node: Any = table
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ProtocolError(f"{path}: missing key '{dotted}'")
+        node = node[part]
+    if kind is float and isinstance(node, int) and not isinstance(node, bool):
+        node = float(node)
+    if not isinstance(node, kind) or (isinstance(node, bool) and kind in (int, float)):
+        name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ProtocolError(f"{path}: key '{dotted}' must be {name}, got {node!r}")
+    return node
+
+
+def _positive(value: float, dotted: str, path: Path) -> float:
+    if value <= 0:
+        raise ProtocolError(f"{path}: key '{dotted}' must be > 0, got {value!r}")
+    return value
+
+
+def load_protocol(path: str | Path | None = None) -> Protocol:
+    """Read and validate a protocol TOML; raise ProtocolError naming the file and key."""
+    p = Path(path) if path is not None else DEFAULT_PROTOCOL
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ProtocolError(f"{p}: cannot read protocol file ({exc.strerror})") from exc
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"{p}: not valid TOML ({exc})") from exc
+
+    cycle = int(_positive(_get(raw, "schedule.cycle_length_days", int, p), "schedule.cycle_length_days", p))
+    iri_days = tuple(_get(raw, "schedule.irinotecan_days", list, p))
+    visit_days = tuple(_get(raw, "schedule.visits.days", list, p))
+    for key, days in (("schedule.irinotecan_days", iri_days), ("schedule.visits.days", visit_days)):
+        if not days or any(not isinstance(d, int) or not 1 <= d <= cycle for d in days):
+            raise ProtocolError(f"{p}: key '{key}' must list cycle days between 1 and {cycle}")
+    anchor = _get(raw, "schedule.anchor", str, p)
+    if anchor not in ("cycle", "fixed"):
+        raise ProtocolError(f"{p}: key 'schedule.anchor' must be 'cycle' or 'fixed', got {anchor!r}")
+    windows: dict[int, tuple[int, int]] = {}
+    for day in visit_days:
+        w = _get(raw, f"schedule.windows.d{day}", list, p)
+        if len(w) != 2 or any(not isinstance(x, int) or x < 0 for x in w):
+            raise ProtocolError(f"{p}: key 'schedule.windows.d{day}' must be [early, late] days >= 0")
+        windows[day] = (w[0], w[1])
+
+    dlt = _get(raw, "dlt", dict, p)
+    window = int(_positive(_get(raw, "dlt.window_days", int, p), "dlt.window_days", p))
+    for key in (
+        "neutropenia_g4_min_days", "nonheme_min_grade", "nausea_vomiting_max_days",
+        "diarrhoea_max_days", "electrolyte_max_days", "transaminase_g3_max_days",
+        "treatment_delay_max_days", "hypertension_g3_max_days", "hfsr_g3_max_days",
+        "pneumothorax_min_grade",
+    ):
+        _get(raw, f"dlt.{key}", int, p)
+    for key in (
+        "febrile_neutropenia", "thrombocytopenia_g4", "thrombocytopenia_g3_with_bleeding",
+        "grade5_is_dlt", "hypertension_g4", "proteinuria_g3",
+    ):
+        _get(raw, f"dlt.{key}", bool, p)
+    terms_raw = _get(raw, "dlt.terms", dict, p)
+    terms = {k: tuple(str(t).upper() for t in v) for k, v in terms_raw.items()}
+
+    design = _get(raw, "escalation.design", str, p).lower()
+    if design not in ("boin", "3+3"):
+        raise ProtocolError(f"{p}: key 'escalation.design' must be 'boin' or '3+3', got {design!r}")
+    target = _get(raw, "escalation.target", float, p)
+    if not 0 < target < 1:
+        raise ProtocolError(f"{p}: key 'escalation.target' must be between 0 and 1, got {target!r}")
+
+    levels_raw = _get(raw, "dose_levels", list, p)
+    if not levels_raw:
+        raise ProtocolError(f"{p}: key 'dose_levels' must list at least one dose level")
+    levels = []
+    for i, lv in enumerate(levels_raw):
+        where = f"dose_levels[{i}]"
+        if not isinstance(lv, dict):
+            raise ProtocolError(f"{p}: key '{where}' must be a table")
+        levels.append(
+            DoseLevel(
+                code=_get(lv, "code", str, p),
+                order=_get(lv, "order", int, p),
+                label=_get(lv, "label", str, p),
+                apatinib_mg=_get(lv, "apatinib_mg", float, p),
+                irinotecan_mg_m2=_get(lv, "irinotecan_mg_m2", float, p),
+            )
+        )
+    levels.sort(key=lambda d: d.order)
+    codes = [d.code.upper() for d in levels]
+    if len(set(codes)) != len(codes):
+        raise ProtocolError(f"{p}: key 'dose_levels' has duplicate codes")
+    start = _get(raw, "escalation.start_level", str, p)
+    if start.upper() not in codes:
+        raise ProtocolError(f"{p}: key 'escalation.start_level' {start!r} is not a dose-level code")
+
+    drugs_raw = _get(raw, "drugs", dict, p)
+    drugs = {k: tuple(str(t).upper() for t in v) for k, v in drugs_raw.items()}
+    for name in ("apatinib", "irinotecan"):
+        if name not in drugs:
+            raise ProtocolError(f"{p}: missing key 'drugs.{name}'")
+
+    return Protocol(
+        path=p,
+        sha256=hashlib.sha256(data).hexdigest(),
+        raw=raw,
+        studyid=_get(raw, "study.studyid", str, p),
+        cycle_length_days=cycle,
+        irinotecan_days=iri_days,
+        visit_days=visit_days,
+        anchor=anchor,
+        windows=windows,
+        screening_names=tuple(s.upper() for s in _get(raw, "schedule.visits.screening_names", list, p)),
+        unscheduled_names=tuple(s.upper() for s in _get(raw, "schedule.visits.unscheduled_names", list, p)),
+        max_cycles_expected=_get(raw, "schedule.visits.max_cycles_expected", int, p),
+        dlt_window_days=window,
+        dlt=dlt,
+        dlt_terms=terms,
+        evaluable_min_share_apatinib=_get(raw, "dlt.evaluable.min_share_apatinib", float, p),
+        evaluable_min_infusions_irinotecan=_get(raw, "dlt.evaluable.min_infusions_irinotecan", int, p),
+        age_min=_get(raw, "eligibility.age_min", float, p),
+        age_max=_get(raw, "eligibility.age_max", float, p),
+        screening_sbp_max_exclusive=_get(raw, "eligibility.screening_sbp_max_exclusive", float, p),
+        screening_dbp_max_exclusive=_get(raw, "eligibility.screening_dbp_max_exclusive", float, p),
+        blood_pressure=_get(raw, "blood_pressure", dict, p),
+        design=design,
+        target=target,
+        escalation=_get(raw, "escalation", dict, p),
+        dose_levels=tuple(levels),
+        drugs=drugs,
+    )

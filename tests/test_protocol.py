@@ -1,0 +1,43 @@
+"""The protocol config loads, and bad keys give errors that name the key."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from safetyboard.protocol import DEFAULT_PROTOCOL, ProtocolError, load_protocol
+
+
+def test_trial_protocol_loads() -> None:
+    p = load_protocol()
+    assert p.cycle_length_days == 21
+    assert p.irinotecan_days == (1, 8, 15)
+    assert p.dlt_window_days == 42
+    assert p.dose_codes == ["DL-1", "DL1", "DL2", "DL3", "DL4"]
+    assert p.design == "boin" and p.target == pytest.approx(0.30)
+    assert p.planned_irinotecan_in_window == 6
+    assert len(p.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("cycle_length_days = 21", "cycle_length_days = 0", "schedule.cycle_length_days"),
+        ("window_days = 42", 'window_days = "six weeks"', "dlt.window_days"),
+        ('design = "boin"', 'design = "crm"', "escalation.design"),
+        ('start_level = "DL1"', 'start_level = "DL9"', "escalation.start_level"),
+        ("d8 = [2, 2]", "d8 = [2]", "schedule.windows.d8"),
+    ],
+)
+def test_bad_key_is_named(tmp_path: Path, old: str, new: str, key: str) -> None:
+    text = DEFAULT_PROTOCOL.read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ProtocolError, match=re.escape(key)):
+        load_protocol(bad)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ProtocolError, match="nope.toml"):
+        load_protocol(tmp_path / "nope.toml")
