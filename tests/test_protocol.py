@@ -39,5 +39,5 @@ def test_bad_key_is_named(tmp_path: Path, old: str, new: str, key: str) -> None:
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ProtocolError, match="nope.toml"):
+    with pytest.raises(ProtocolError, match=r"nope\.toml"):
         load_protocol(tmp_path / "nope.toml")
