@@ -1,1 +1,48 @@
-"""Derivations: one module per analysis table or rule (pure Polars functions)."""
+"""Derivations: one module per analysis table or rule (pure Polars functions).
+
+`build_adam` turns the typed raw.* frames into the adam.* analysis tables of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from etl.derive.adae import derive_adae
+from etl.derive.adex import derive_adex
+from etl.derive.adlb import derive_adlb
+from etl.derive.adsl import derive_adsl_base, derive_adsl_dlt
+from etl.derive.adsv import derive_adsv
+from etl.derive.advs import derive_advs
+from etl.derive.cycles import derive_adcyc
+from safetyboard.protocol import Protocol
+
+
+def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    """Cycles whose planned day 1 lies inside the DLT window and whose delay exceeds the limit."""
+    limit = int(protocol.dlt["treatment_delay_max_days"])
+    window = protocol.dlt_window_days
+    return adcyc.join(adsl.select("USUBJID", "TRTSDT"), on="USUBJID").filter(
+        (pl.col("CYCLE") > 1) & (pl.col("DELAYDY") > limit)
+        & (pl.col("PLAND1DT") <= pl.col("TRTSDT") + pl.duration(days=window - 1))
+    ).select("USUBJID", "CYCLE", "PLAND1DT", "DELAYDY")
+
+
+def build_adam(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.date | None = None) -> dict[str, pl.DataFrame]:
+    """adsl, adae, adlb, advs, adex, adsv, adcyc from raw frames (architecture.md conventions)."""
+    dm, ex, ae, lb, vs = raw["dm"], raw["ex"], raw["ae"], raw["lb"], raw["vs"]
+    base = derive_adsl_base(dm, ex, protocol)
+    adcyc = derive_adcyc(ex, base.select("USUBJID", "TRTSDT"), protocol, cut_date)
+    delays = _delays(adcyc, base, protocol)
+    adae = derive_adae(ae, base, adcyc, delays, protocol)
+    adsl = derive_adsl_dlt(base, adae, ex, delays, protocol, cut_date)
+    return {
+        "adsl": adsl,
+        "adae": adae,
+        "adlb": derive_adlb(lb, base, adcyc),
+        "advs": derive_advs(vs, base, adcyc, protocol),
+        "adex": derive_adex(ex, base, adcyc, protocol, cut_date),
+        "adsv": derive_adsv(raw.get("sv"), base, adcyc, protocol, cut_date),
+        "adcyc": adcyc,
+    }

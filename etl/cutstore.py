@@ -1,0 +1,94 @@
+"""Cuts on disk: write a new cut beside the current one and swap it in atomically.
+
+DuckDB allows no reader while a writer holds a file, so a cut is never written in place
+(DESIGN.md storage contract): the new cut is built in `<db>.tmp-<pid>` in the same folder,
+CHECKPOINTed and closed, fsynced, and `os.replace`d over the current file. The previous current
+file is first hard-linked into `<stem>.cuts/<cut_id>.duckdb`, so earlier cuts are kept and a
+reader that still has the old file open keeps reading it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+
+def archive_dir(db: Path) -> Path:
+    return db.parent / f"{db.stem}.cuts"
+
+
+def temp_path(db: Path) -> Path:
+    return db.parent / f"{db.name}.tmp-{os.getpid()}"
+
+
+def current_cut_id(db: Path) -> str | None:
+    """The cut id of the current file, or None when there is no readable current cut."""
+    if not db.exists():
+        return None
+    try:
+        with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
+            row = con.execute(
+                "SELECT cut_id FROM meta.loads WHERE status = 'ok' ORDER BY loaded_at DESC LIMIT 1"
+            ).fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(tmp: Path, db: Path, previous_cut_id: str | None) -> None:
+    """Make `tmp` (a closed, checkpointed DuckDB file) the current cut at `db`."""
+    _fsync(tmp)
+    if db.exists() and previous_cut_id:
+        archive = archive_dir(db)
+        archive.mkdir(parents=True, exist_ok=True)
+        kept = archive / f"{previous_cut_id}.duckdb"
+        if not kept.exists():
+            try:
+                os.link(db, kept)
+            except OSError:  # file systems without hard links: copy instead
+                shutil.copy2(db, kept)
+    os.replace(tmp, db)
+    _fsync(db.parent)
+
+
+@contextlib.contextmanager
+def new_cut_file(db: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
+    """Yield (temp path, read-write connection). On error the temp file is removed.
+
+    The caller publishes with :func:`publish` after the block; the connection is checkpointed and
+    closed on a clean exit.
+    """
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(db)
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        yield tmp, con
+        con.execute("CHECKPOINT")
+        con.close()
+    except BaseException:
+        con.close()
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+
+
+def copy_current_to_temp(db: Path) -> Path:
+    """A private read-write copy of the current cut (for re-running checks without writing in place)."""
+    tmp = temp_path(db)
+    shutil.copy2(db, tmp)
+    return tmp

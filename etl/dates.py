@@ -1,0 +1,53 @@
+"""ISO 8601 dates as SDTM exports them: complete, partial ('2026-03', '2026') or with a time.
+
+The original text is always kept; these expressions derive a DATE with an imputation flag
+(ADaM --DTF convention: 'D' = day imputed, 'M' = month and day imputed, null = none) and a
+validity flag. Start dates impute to the first day of the period, end dates to the last.
+Nothing else is imputed: an impossible date (2026-02-30) or unknown format is invalid.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# date, optionally followed by a time of day and a time-zone designator (ISO 8601 extended format)
+_FULL = (
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(T([01]\d|2[0-3])(:[0-5]\d(:[0-5]\d(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+)
+_MONTH = r"^(\d{4})-(\d{2})$"
+_YEAR = r"^(\d{4})$"
+
+
+def parse_iso_date(column: str, *, end: bool = False) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Return (date, imputation flag, is_invalid) expressions for a text ISO 8601 column.
+
+    is_invalid is True when the text is non-empty but not a valid (possibly partial) date.
+    """
+    text = pl.col(column).str.strip_chars()
+    full = text.str.contains(_FULL)
+    month = text.str.contains(_MONTH)
+    year = text.str.contains(_YEAR)
+    full_date = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    month_first = (text + "-01").str.to_date("%Y-%m-%d", strict=False)
+    year_first = (text + "-01-01").str.to_date("%Y-%m-%d", strict=False)
+    if end:
+        month_date = month_first.dt.month_end()
+        year_date = (text + "-12-31").str.to_date("%Y-%m-%d", strict=False)
+    else:
+        month_date = month_first
+        year_date = year_first
+    date = (
+        pl.when(full)
+        .then(full_date)
+        .when(month)
+        .then(month_date)
+        .when(year)
+        .then(year_date)
+        .otherwise(None)
+    )
+    flag = pl.when(full & full_date.is_not_null()).then(None).when(month & month_first.is_not_null()).then(
+        pl.lit("D")
+    ).when(year & year_first.is_not_null()).then(pl.lit("M")).otherwise(None)
+    invalid = text.is_not_null() & (text != "") & date.is_null()
+    return date, flag.cast(pl.String), invalid

@@ -1,0 +1,55 @@
+"""adam.adae: adverse events with numeric grade, timing, cycle, treatment-emergence and DLT flags."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from etl.derive.cycles import assign_cycle
+from etl.derive.dlt_rules import add_delay_rule, derive_dlt_candidates
+from etl.derive.study_day import compute_study_day
+from safetyboard.protocol import Protocol
+
+# "3", "3.0", "Grade 3", "G3" -> 3 (CTCAE grades 1-5 as the AE CRF records them in AETOXGR)
+_GRADE = r"(?i)^\s*(?:GRADE\s*|G)?([1-5])(?:\.0+)?\s*$"
+
+
+def compute_grade(text: pl.Expr) -> pl.Expr:
+    return text.cast(pl.String).str.extract(_GRADE, 1).cast(pl.Int8)
+
+
+def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delays: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    window = protocol.dlt_window_days
+    te_days = int(protocol.raw.get("analysis", {}).get("treatment_emergent_days_after_last_dose", 30))
+    cols = ae.columns
+    grade_text = pl.col("AETOXGR") if "AETOXGR" in cols else pl.lit(None, pl.String)
+    frame = ae.join(adsl.select("USUBJID", "TRTSDT", "TRTEDT", "RFSTDT"), on="USUBJID", how="left")
+    frame = frame.with_columns(
+        compute_grade(grade_text).alias("AETOXGRN"),
+        pl.when(grade_text.is_null()).then(pl.lit("AETOXGR missing" if "AETOXGR" in cols else "no AETOXGR in export"))
+        .when(compute_grade(grade_text).is_null()).then(pl.format("AETOXGR '{}' is not a grade 1-5", grade_text))
+        .otherwise(None).alias("GRADERSN"),
+        pl.col("AESTDTC_DT").alias("ASTDT") if "AESTDTC_DT" in cols else pl.lit(None, pl.Date).alias("ASTDT"),
+        pl.col("AESTDTC_DTF").alias("ASTDTF") if "AESTDTC_DTF" in cols else pl.lit(None, pl.String).alias("ASTDTF"),
+        pl.col("AEENDTC_DT").alias("AENDT") if "AEENDTC_DT" in cols else pl.lit(None, pl.Date).alias("AENDT"),
+        pl.col("AEENDTC_DTF").alias("AENDTF") if "AEENDTC_DTF" in cols else pl.lit(None, pl.String).alias("AENDTF"),
+        (pl.col("AEDLT").str.to_uppercase().str.strip_chars().replace({"YES": "Y", "NO": "N"}) if "AEDLT" in cols
+         else pl.lit(None, pl.String)).alias("DLTFL"),
+    )
+    frame = frame.with_columns(
+        compute_study_day(pl.col("ASTDT"), pl.col("RFSTDT")).alias("ASTDY"),
+        compute_study_day(pl.col("AENDT"), pl.col("RFSTDT")).alias("AENDY"),
+        pl.when(pl.col("AENDT") >= pl.col("ASTDT")).then((pl.col("AENDT") - pl.col("ASTDT")).dt.total_days() + 1)
+        .otherwise(None).cast(pl.Int32).alias("ADURN"),
+        # treatment-emergent: onset on/after first dose and up to last dose + N days ([R] convention)
+        pl.when(pl.col("ASTDT").is_null() | pl.col("TRTSDT").is_null()).then(None)
+        .when((pl.col("ASTDT") >= pl.col("TRTSDT")) & (pl.col("ASTDT") <= pl.coalesce("TRTEDT", "TRTSDT") + pl.duration(days=te_days)))
+        .then(pl.lit("Y")).otherwise(pl.lit("N")).alias("TRTEMFL"),
+        # DLT window: C1D1 .. C1D1 + window - 1 (registry: first two cycles, 6 weeks)
+        pl.when(pl.col("ASTDT").is_null() | pl.col("TRTSDT").is_null()).then(None)
+        .when((pl.col("ASTDT") >= pl.col("TRTSDT")) & (pl.col("ASTDT") <= pl.col("TRTSDT") + pl.duration(days=window - 1)))
+        .then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DLTWINFL"),
+    )
+    frame = assign_cycle(frame, "ASTDT", adcyc)
+    frame = derive_dlt_candidates(frame, protocol)
+    frame = add_delay_rule(frame, delays)
+    return frame.drop("TRTSDT", "TRTEDT", "RFSTDT")

@@ -1,0 +1,51 @@
+"""adam.adlb: lab values in the criteria's units with baseline, timing, cycle and CTCAE v5 grades."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from etl.derive.cycles import assign_cycle
+from etl.derive.lab_grades import grade_labs
+from etl.derive.lab_units import standardise_lab_units
+from etl.derive.study_day import compute_study_day
+
+ADLB_COLUMNS = [
+    "USUBJID", "LBSEQ", "PARAMCD", "PARAM", "LBCAT", "VISITNUM", "VISIT", "ADT", "ADY", "CYCLE", "CYCLEDY",
+    "AVAL", "AVALU", "ANRLO", "ANRHI", "LBORRES", "LBSTRESU", "BASE", "BNRIND", "ABLFL",
+    "ATOXGRL", "ATOXGRH", "ATOXDSCL", "ATOXDSCH", "GRADE_REASON", "_FILE", "_ROW",
+]
+
+
+def derive_baseline(frame: pl.DataFrame) -> pl.DataFrame:
+    """BASE = the last non-missing value on or before the first dose (LBBLFL='Y' when given).
+
+    BNRIND = HIGH/LOW/NORMAL of the baseline value against its range (admiral BNRIND).
+    """
+    flagged = pl.col("LBBLFL") == "Y" if "LBBLFL" in frame.columns else pl.lit(False)
+    pre = pl.col("ADT").is_not_null() & pl.col("TRTSDT").is_not_null() & (pl.col("ADT") <= pl.col("TRTSDT"))
+    cand = frame.with_row_index("_I").filter(pl.col("AVAL").is_not_null() & (flagged | (pre & ~flagged.any().over("USUBJID", "PARAMCD"))))
+    base = cand.sort("ADT", "_I").group_by("USUBJID", "PARAMCD").agg(
+        pl.col("AVAL").last().alias("BASE"), pl.col("ANRLO").last().alias("_BLO"), pl.col("ANRHI").last().alias("_BHI"),
+        pl.col("_I").last().alias("_BI"),
+    )
+    out = frame.with_row_index("_I").join(base, on=["USUBJID", "PARAMCD"], how="left")
+    return out.with_columns(
+        pl.when(pl.col("BASE").is_null()).then(None)
+        .when(pl.col("_BHI").is_not_null() & (pl.col("BASE") > pl.col("_BHI"))).then(pl.lit("HIGH"))
+        .when(pl.col("_BLO").is_not_null() & (pl.col("BASE") < pl.col("_BLO"))).then(pl.lit("LOW"))
+        .otherwise(pl.lit("NORMAL")).alias("BNRIND"),
+        pl.when(pl.col("_I") == pl.col("_BI")).then(pl.lit("Y")).alias("ABLFL"),
+    ).drop("_I", "_BI", "_BLO", "_BHI")
+
+
+def derive_adlb(lb: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame) -> pl.DataFrame:
+    frame = standardise_lab_units(lb).join(adsl.select("USUBJID", "TRTSDT", "RFSTDT"), on="USUBJID", how="left")
+    frame = frame.with_columns(pl.col("LBDTC_DT").alias("ADT") if "LBDTC_DT" in lb.columns else pl.lit(None, pl.Date).alias("ADT"))
+    frame = frame.with_columns(compute_study_day(pl.col("ADT"), pl.col("RFSTDT")).alias("ADY"))
+    frame = derive_baseline(frame)
+    frame = grade_labs(frame)
+    frame = assign_cycle(frame, "ADT", adcyc)
+    for col in ADLB_COLUMNS:
+        if col not in frame.columns:
+            frame = frame.with_columns(pl.lit(None).alias(col))
+    return frame.select(ADLB_COLUMNS)

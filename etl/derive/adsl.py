@@ -1,0 +1,147 @@
+"""adam.adsl: one row per subject: dose level, treatment dates, DLT window, evaluability, DLT flags.
+
+DLT-evaluable (DOMAIN.md 4; TOML [dlt.evaluable]): a DLT in the window, or the window completed
+with >= the configured share of planned daily apatinib doses and >= the configured number of
+nal-IRI infusions (NAPOLI-1 per-protocol definition, Chen EJC 2018).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from etl.derive.exposure import days_in_window, exposure_intervals, infusions_in_window
+from safetyboard.protocol import Protocol
+
+
+def _dm_col(dm: pl.DataFrame, name: str, dtype: type[pl.DataType] = pl.String) -> pl.Expr:
+    return pl.col(name) if name in dm.columns else pl.lit(None, dtype).alias(name)
+
+
+def age_group(protocol: Protocol) -> pl.Expr:
+    bounds = protocol.raw.get("analysis", {}).get("age_groups", [[12, 17], [18, 39], [40, 65]])
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for lo, hi in bounds:
+        expr = expr.when((pl.col("AGE") >= lo) & (pl.col("AGE") <= hi)).then(pl.lit(f"{lo}-{hi}"))
+    return expr.otherwise(pl.when(pl.col("AGE").is_not_null()).then(pl.lit("other")))
+
+
+def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    codes = {d.code.upper(): d for d in protocol.dose_levels}
+    iv = exposure_intervals(ex, protocol)
+    dates = iv.group_by("USUBJID").agg(pl.col("START").min().alias("EXSTART"), pl.col("END").max().alias("EXEND"))
+    frame = dm.select(
+        "USUBJID",
+        _dm_col(dm, "STUDYID"), _dm_col(dm, "SITEID"), _dm_col(dm, "AGE", pl.Float64), _dm_col(dm, "SEX"),
+        _dm_col(dm, "ARMCD"), _dm_col(dm, "ACTARMCD"), _dm_col(dm, "ARM"), _dm_col(dm, "DTHFL"),
+        _dm_col(dm, "RFXSTDTC_DT", pl.Date), _dm_col(dm, "RFSTDTC_DT", pl.Date), _dm_col(dm, "DTHDTC_DT", pl.Date),
+    ).join(dates, on="USUBJID", how="left")
+    arm = pl.coalesce(pl.col("ACTARMCD"), pl.col("ARMCD")).str.to_uppercase().str.strip_chars()
+    known = pl.col("_ARM").is_in(list(codes))
+    frame = frame.with_columns(arm.alias("_ARM")).with_columns(
+        pl.when(known).then(pl.col("_ARM").replace_strict({k: v.code for k, v in codes.items()}, default=None)).alias("DOSELVLC"),
+        pl.when(known).then(pl.col("_ARM").replace_strict({k: v.order for k, v in codes.items()}, default=None)).cast(pl.Int32).alias("DOSELVL"),
+        pl.when(known).then(pl.col("_ARM").replace_strict({k: v.label for k, v in codes.items()}, default=None)).alias("DOSELVLN"),
+        pl.when(pl.col("_ARM").is_null()).then(pl.lit("no ARMCD/ACTARMCD"))
+        .when(~known).then(pl.format("arm '{}' is not a protocol dose level", pl.col("_ARM")))
+        .otherwise(None).alias("DOSELVLRSN"),
+        pl.coalesce("EXSTART", "RFXSTDTC_DT").alias("TRTSDT"),
+        pl.col("EXEND").alias("TRTEDT"),
+        pl.coalesce("RFSTDTC_DT", "RFXSTDTC_DT", "EXSTART").alias("RFSTDT"),
+        pl.when(pl.col("EXSTART").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("SAFFL"),
+        pl.col("DTHDTC_DT").alias("DTHDT"),
+        pl.when((pl.col("DTHFL") == "Y") | pl.col("DTHDTC_DT").is_not_null()).then(pl.lit("Y")).otherwise(None).alias("DTHFL"),
+        age_group(protocol).alias("AGEGR"),
+    )
+    # dose check: first dose of each drug against the level's doses (EX EXDOSE, mg and mg/m2)
+    first = iv.filter(pl.col("DRUG").is_not_null()).sort("START").group_by("USUBJID", "DRUG").agg(pl.col("DOSE").first())
+    wide = first.pivot(on="DRUG", index="USUBJID", values="DOSE")
+    for drug in ("APATINIB", "IRINOTECAN"):
+        if drug not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(drug))
+    apa = {d.code: d.apatinib_mg for d in protocol.dose_levels}
+    iri = {d.code: d.irinotecan_mg_m2 for d in protocol.dose_levels}
+    frame = frame.join(wide.select("USUBJID", pl.col("APATINIB").alias("_APA1"), pl.col("IRINOTECAN").alias("_IRI1")), on="USUBJID", how="left")
+    frame = frame.with_columns(
+        pl.when(pl.col("DOSELVLC").is_null() | (pl.col("_APA1").is_null() & pl.col("_IRI1").is_null())).then(None)
+        .when(
+            (pl.col("_APA1").is_null() | (pl.col("_APA1") == pl.col("DOSELVLC").replace_strict(apa, default=None)))
+            & (pl.col("_IRI1").is_null() | (pl.col("_IRI1") == pl.col("DOSELVLC").replace_strict(iri, default=None)))
+        ).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DOSECHK")
+    )
+    # cohorts: order of first dose within a dose level, in groups of the cohort size
+    size = int(protocol.escalation.get("cohort_size", 3))
+    frame = frame.with_columns(
+        pl.when(pl.col("DOSELVLC").is_not_null() & pl.col("TRTSDT").is_not_null())
+        .then(((pl.col("TRTSDT").rank("ordinal").over("DOSELVLC") - 1) // size + 1).cast(pl.Int32))
+        .alias("COHORTN")
+    ).with_columns(
+        pl.when(pl.col("COHORTN").is_not_null()).then(pl.format("{} cohort {}", pl.col("DOSELVLC"), pl.col("COHORTN"))).alias("COHORT")
+    )
+    return frame.drop("_ARM", "_APA1", "_IRI1", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT")
+
+
+def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, delays: pl.DataFrame,
+                    protocol: Protocol, cut_date: dt.date | None) -> pl.DataFrame:
+    window = protocol.dlt_window_days
+    iv = exposure_intervals(ex, protocol)
+    starts = base.select("USUBJID", "TRTSDT").filter(pl.col("TRTSDT").is_not_null())
+    apa = days_in_window(iv, starts, window, "APATINIB")
+    inf = infusions_in_window(iv, starts, window)
+    has_inv_flag = "DLTFL" in adae.columns and adae["DLTFL"].is_not_null().any()
+    win = adae.filter(pl.col("DLTWINFL") == "Y").group_by("USUBJID").agg(
+        (pl.col("DLTFL") == "Y").any().alias("_INV"),
+        (pl.col("DLTCFL") == "Y").any().alias("_RULE"),
+        pl.col("DLTRULE").drop_nulls().str.split(";").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().str.join(";").alias("DLTRULES"),
+        pl.col("ASTDT").filter((pl.col("DLTFL") == "Y") | (pl.col("DLTCFL") == "Y")).min().alias("DLTDT"),
+    )
+    delayed = delays.select("USUBJID").unique().with_columns(pl.lit(True).alias("_DELAY"))
+    cut = cut_date or dt.date.today()
+    frame = (
+        base.join(win, on="USUBJID", how="left").join(delayed, on="USUBJID", how="left")
+        .join(apa, on="USUBJID", how="left").join(inf, on="USUBJID", how="left")
+    )
+    planned_inf = protocol.planned_irinotecan_in_window
+    frame = frame.with_columns(
+        (pl.col("TRTSDT") + pl.duration(days=window - 1)).alias("DLTWEND"),
+        pl.col("DAYS").fill_null(0).alias("APADAYS"),
+        pl.col("INFUSIONS").fill_null(0).cast(pl.Int32).alias("IRIINF"),
+        (pl.col("_RULE").fill_null(False) | pl.col("_DELAY").fill_null(False)).alias("_RULEANY"),
+    ).with_columns(
+        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        .when(pl.col("_RULEANY")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DLTCFL"),
+        (pl.col("APADAYS") / window).alias("APASHARE"),
+    )
+    if has_inv_flag:
+        frame = frame.with_columns(
+            pl.when(pl.col("TRTSDT").is_null()).then(None)
+            .when(pl.col("_INV").fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DLTFL"),
+            pl.lit("INVESTIGATOR").alias("DLTSRC"),
+        )
+    else:  # no investigator DLT flag in this export: the protocol rules decide, and DLTSRC says so
+        frame = frame.with_columns(pl.col("DLTCFL").alias("DLTFL"), pl.lit("PROTOCOL RULES").alias("DLTSRC"))
+    died_in_window = pl.col("DTHDT").is_not_null() & (pl.col("DTHDT") <= pl.col("DLTWEND"))
+    frame = frame.with_columns(
+        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        .when((pl.lit(cut) >= pl.col("DLTWEND")) | (pl.col("DLTFL") == "Y") | died_in_window).then(pl.lit("Y"))
+        .otherwise(pl.lit("N")).alias("DLTWCFL"),
+        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        .otherwise(((pl.col("DLTWEND") - pl.lit(cut)).dt.total_days() + 0).clip(lower_bound=0)).cast(pl.Int32).alias("DLTWREM"),
+    )
+    share = float(protocol.evaluable_min_share_apatinib)
+    min_inf = int(protocol.evaluable_min_infusions_irinotecan)
+    completed = (pl.lit(cut) >= pl.col("DLTWEND"))
+    frame = frame.with_columns(
+        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        .when(pl.col("DLTFL") == "Y").then(pl.lit("Y"))
+        .when(completed & (pl.col("APASHARE") >= share) & (pl.col("IRIINF") >= min_inf)).then(pl.lit("Y"))
+        .otherwise(pl.lit("N")).alias("DLTEVLFL"),
+        pl.when(pl.col("TRTSDT").is_null()).then(pl.lit("not treated"))
+        .when(pl.col("DLTFL") == "Y").then(pl.lit("DLT in window"))
+        .when(~completed).then(pl.lit("window not completed"))
+        .when(pl.col("APASHARE") < share).then(pl.format("apatinib {}/{} days (< {}%)", pl.col("APADAYS"), pl.lit(window), pl.lit(round(share * 100))))
+        .when(pl.col("IRIINF") < min_inf).then(pl.format("nal-IRI {}/{} infusions (< {})", pl.col("IRIINF"), pl.lit(planned_inf), pl.lit(min_inf)))
+        .otherwise(pl.lit("window completed with enough doses")).alias("DLTEVLRSN"),
+    )
+    return frame.drop("_INV", "_RULE", "_DELAY", "_RULEANY", "DAYS", "INFUSIONS")

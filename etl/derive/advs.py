@@ -1,0 +1,35 @@
+"""adam.advs: vital signs with timing, cycle and the blood-pressure category BPCAT (not an AE grade)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from etl.derive.bp_category import bp_category
+from etl.derive.cycles import assign_cycle
+from etl.derive.study_day import compute_study_day
+from safetyboard.protocol import Protocol
+
+ADVS_COLUMNS = [
+    "USUBJID", "VSSEQ", "PARAMCD", "PARAM", "VISITNUM", "VISIT", "VSTPT", "VSPOS", "ADT", "ADY", "CYCLE", "CYCLEDY",
+    "AVAL", "AVALU", "AGE", "BPCAT", "BPCATP", "BPCATN", "BPCATRSN", "_FILE", "_ROW",
+]
+
+
+def derive_advs(vs: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    get = lambda c, t=pl.String: pl.col(c) if c in vs.columns else pl.lit(None, t)  # noqa: E731
+    frame = vs.join(adsl.select("USUBJID", "RFSTDT", "AGE"), on="USUBJID", how="left").with_columns(
+        get("VSTESTCD").str.to_uppercase().str.strip_chars().alias("PARAMCD"),
+        get("VSTEST").alias("PARAM"),
+        get("VSSTRESN", pl.Float64).alias("AVAL"),
+        get("VSSTRESU").alias("AVALU"),
+        get("VSDTC_DT", pl.Date).alias("ADT"),
+    )
+    if "VSSTAT" in vs.columns:  # 'NOT DONE' rows have no value; they stay, with a null AVAL
+        frame = frame.with_columns(pl.when(pl.col("VSSTAT").str.to_uppercase() == "NOT DONE").then(None).otherwise(pl.col("AVAL")).alias("AVAL"))
+    frame = frame.with_columns(compute_study_day(pl.col("ADT"), pl.col("RFSTDT")).alias("ADY"))
+    frame = bp_category(frame, protocol.blood_pressure)
+    frame = assign_cycle(frame, "ADT", adcyc)
+    for col in ADVS_COLUMNS:
+        if col not in frame.columns:
+            frame = frame.with_columns(pl.lit(None).alias(col))
+    return frame.select(ADVS_COLUMNS)

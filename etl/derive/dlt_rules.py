@@ -1,0 +1,136 @@
+"""Protocol DLT rules applied to adverse events (DOMAIN.md section 4; parameters in the TOML [dlt]).
+
+Sources: PMC3839288 Table 1 and COG-style phase I definitions (haematological, non-haematological
+with exceptions, grade 5, treatment delay); apatinib-specific items are typical TKI DLTs [R] and
+configurable. Only events with onset inside the DLT window are candidates. An event whose end date
+is unknown cannot be shown to have resolved, so it counts as lasting (duration = infinity).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from safetyboard.protocol import Protocol
+
+# rule id -> short description shown beside DLTRULE on the dashboard
+RULES: dict[str, str] = {
+    "GRADE5": "any grade 5 event",
+    "FEBRILE_NEUTROPENIA": "febrile neutropenia (grade >= 3)",
+    "NEUT_G4_GT7D": "grade 4 neutropenia lasting more than {neutropenia_g4_min_days} days",
+    "PLT_G4": "grade 4 thrombocytopenia",
+    "PLT_G3_BLEEDING": "grade 3 thrombocytopenia with bleeding",
+    "HTN_G4": "grade 4 hypertension",
+    "HTN_G3_UNCONTROLLED": "grade 3 hypertension not controlled within {hypertension_g3_max_days} days",
+    "HFSR_G3_GT7D": "grade 3 hand-foot skin reaction lasting more than {hfsr_g3_max_days} days",
+    "PROTEINURIA_G3": "grade >= 3 proteinuria",
+    "PNEUMOTHORAX_G2": "grade >= {pneumothorax_min_grade} pneumothorax",
+    "NONHEME_G3": "grade >= {nonheme_min_grade} non-haematological toxicity (protocol exceptions apply)",
+    "DELAY_GT14D": "treatment delay of more than {treatment_delay_max_days} days for toxicity",
+}
+
+
+def rule_descriptions(protocol: Protocol) -> dict[str, str]:
+    return {k: v.format(**protocol.dlt) for k, v in RULES.items()}
+
+
+def _term_in(protocol: Protocol, key: str) -> pl.Expr:
+    return pl.col("_TERM").is_in(list(protocol.dlt_terms.get(key, ())))
+
+
+def _lasting_more_than(days: int) -> pl.Expr:
+    return pl.col("ADURN").is_null() | (pl.col("ADURN") > days)
+
+
+def _lasting_at_most(days: int) -> pl.Expr:
+    return pl.col("ADURN").is_not_null() & (pl.col("ADURN") <= days)
+
+
+def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    """Add DLTCFL ('Y'/'N'; null when the grade is unknown) and DLTRULE (';'-joined rule ids).
+
+    Needs: USUBJID, AEDECOD or AETERM, AETOXGRN, ASTDT, AENDT, ADURN, DLTWINFL.
+    """
+    d = protocol.dlt
+    term = pl.coalesce(
+        pl.col("AEDECOD") if "AEDECOD" in adae.columns else pl.lit(None, pl.String), pl.col("AETERM")
+    ).str.to_uppercase().str.strip_chars()
+    g = pl.col("AETOXGRN")
+    frame = adae.with_columns(term.alias("_TERM"))
+
+    # grade 3 thrombocytopenia needs a bleeding event overlapping it (same subject)
+    bleeding = frame.filter(_term_in(protocol, "bleeding") & pl.col("ASTDT").is_not_null()).select(
+        "USUBJID", pl.col("ASTDT").alias("_BST")
+    )
+    plt3 = frame.filter(_term_in(protocol, "thrombocytopenia") & (g == 3)).select(
+        "USUBJID", "ASTDT", "AENDT"
+    ).unique()
+    with_bleed = (
+        plt3.join(bleeding, on="USUBJID")
+        .filter((pl.col("_BST") >= pl.col("ASTDT")) & (pl.col("AENDT").is_null() | (pl.col("_BST") <= pl.col("AENDT"))))
+        .select("USUBJID", "ASTDT", "AENDT")
+        .unique()
+        .with_columns(pl.lit(True).alias("_BLEED"))
+    )
+    frame = frame.join(with_bleed, on=["USUBJID", "ASTDT", "AENDT"], how="left", nulls_equal=True).with_columns(
+        pl.col("_BLEED").fill_null(False)
+    )
+
+    specific = ["hypertension", "hfsr", "proteinuria", "pneumothorax", "haematological"]
+    excepted = (
+        (_term_in(protocol, "nausea_vomiting") & (g == 3) & _lasting_at_most(d["nausea_vomiting_max_days"]))
+        | (_term_in(protocol, "diarrhoea") & (g == 3) & _lasting_at_most(d["diarrhoea_max_days"]))
+        | (_term_in(protocol, "electrolyte") & (g == 3) & _lasting_at_most(d["electrolyte_max_days"]))
+        | (_term_in(protocol, "transaminase") & (g == 3) & _lasting_at_most(d["transaminase_g3_max_days"]))
+    )
+    not_specific = ~pl.any_horizontal([_term_in(protocol, k) for k in specific])
+    rules: list[tuple[str, pl.Expr]] = [
+        ("GRADE5", pl.lit(bool(d["grade5_is_dlt"])) & (g == 5)),
+        ("FEBRILE_NEUTROPENIA", pl.lit(bool(d["febrile_neutropenia"])) & _term_in(protocol, "febrile_neutropenia") & (g >= 3)),
+        ("NEUT_G4_GT7D", _term_in(protocol, "neutropenia") & (g == 4) & _lasting_more_than(d["neutropenia_g4_min_days"])),
+        ("PLT_G4", pl.lit(bool(d["thrombocytopenia_g4"])) & _term_in(protocol, "thrombocytopenia") & (g == 4)),
+        ("PLT_G3_BLEEDING", pl.lit(bool(d["thrombocytopenia_g3_with_bleeding"])) & _term_in(protocol, "thrombocytopenia") & (g == 3) & pl.col("_BLEED")),
+        ("HTN_G4", pl.lit(bool(d["hypertension_g4"])) & _term_in(protocol, "hypertension") & (g == 4)),
+        ("HTN_G3_UNCONTROLLED", _term_in(protocol, "hypertension") & (g == 3) & _lasting_more_than(d["hypertension_g3_max_days"])),
+        ("HFSR_G3_GT7D", _term_in(protocol, "hfsr") & (g == 3) & _lasting_more_than(d["hfsr_g3_max_days"])),
+        ("PROTEINURIA_G3", pl.lit(bool(d["proteinuria_g3"])) & _term_in(protocol, "proteinuria") & (g >= 3)),
+        ("PNEUMOTHORAX_G2", _term_in(protocol, "pneumothorax") & (g >= d["pneumothorax_min_grade"])),
+        ("NONHEME_G3", not_specific & (g >= d["nonheme_min_grade"]) & (g < 5) & ~excepted),
+    ]
+    in_window = pl.col("DLTWINFL") == "Y"
+    fired = pl.concat_list([pl.when(in_window & cond.fill_null(False)).then(pl.lit(name)).otherwise(None) for name, cond in rules]).list.drop_nulls()
+    out = frame.with_columns(fired.alias("_FIRED"))
+    out = out.with_columns(
+        pl.when(pl.col("_FIRED").list.len() > 0).then(pl.col("_FIRED").list.join(";")).otherwise(None).alias("DLTRULE"),
+        pl.when(pl.col("_FIRED").list.len() > 0).then(pl.lit("Y"))
+        .when(g.is_null() & in_window).then(None)
+        .otherwise(pl.lit("N")).alias("DLTCFL"),
+    )
+    return out.drop("_TERM", "_BLEED", "_FIRED")
+
+
+def add_delay_rule(adae: pl.DataFrame, delays: pl.DataFrame) -> pl.DataFrame:
+    """Mark the AE ongoing at a delayed planned day 1 (highest grade) with DELAY_GT14D.
+
+    `delays`: USUBJID, PLAND1DT of the cycles whose delay exceeds the limit inside the window.
+    """
+    if delays.height == 0 or adae.height == 0:
+        return adae
+    cand = (
+        adae.with_row_index("_I")
+        .join(delays.select("USUBJID", "PLAND1DT"), on="USUBJID")
+        .filter(
+            (pl.col("ASTDT") <= pl.col("PLAND1DT"))
+            & (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT")))
+            & pl.col("AETOXGRN").is_not_null()
+        )
+        .sort("AETOXGRN", descending=True)
+        .unique(subset=["USUBJID", "PLAND1DT"], keep="first")
+        .select("_I")
+    )
+    marked = adae.with_row_index("_I").with_columns(pl.col("_I").is_in(cand["_I"].implode()).alias("_DEL"))
+    return marked.with_columns(
+        pl.when(pl.col("_DEL"))
+        .then(pl.when(pl.col("DLTRULE").is_null()).then(pl.lit("DELAY_GT14D")).otherwise(pl.col("DLTRULE") + ";DELAY_GT14D"))
+        .otherwise(pl.col("DLTRULE")).alias("DLTRULE"),
+        pl.when(pl.col("_DEL")).then(pl.lit("Y")).otherwise(pl.col("DLTCFL")).alias("DLTCFL"),
+    ).drop("_I", "_DEL")

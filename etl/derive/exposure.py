@@ -1,0 +1,46 @@
+"""Exposure facts shared by ADSL and ADEX: first/last dose, days on apatinib, infusions in a window."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from safetyboard.protocol import Protocol
+
+
+def drug_of(protocol: Protocol) -> pl.Expr:
+    """'APATINIB' / 'IRINOTECAN' / null from EXTRT, using the TOML [drugs] names."""
+    trt = pl.col("EXTRT").str.to_uppercase().str.strip_chars()
+    return (
+        pl.when(trt.is_in(list(protocol.drugs["apatinib"]))).then(pl.lit("APATINIB"))
+        .when(trt.is_in(list(protocol.drugs["irinotecan"]))).then(pl.lit("IRINOTECAN"))
+        .otherwise(None)
+    )
+
+
+def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    """USUBJID, DRUG, START, END (end = start for one-day records), DOSE (null dose counts as given)."""
+    end = pl.col("EXENDTC_DT") if "EXENDTC_DT" in ex.columns else pl.lit(None, pl.Date)
+    return ex.select(
+        "USUBJID",
+        drug_of(protocol).alias("DRUG"),
+        pl.col("EXTRT"),
+        pl.col("EXSTDTC_DT").alias("START"),
+        pl.coalesce(end, pl.col("EXSTDTC_DT")).alias("END"),
+        pl.col("EXDOSE").alias("DOSE") if "EXDOSE" in ex.columns else pl.lit(None, pl.Float64).alias("DOSE"),
+    ).filter(pl.col("START").is_not_null())
+
+
+def days_in_window(iv: pl.DataFrame, starts: pl.DataFrame, window_days: int, drug: str) -> pl.DataFrame:
+    """Per subject: days covered by `drug` records with a dose > 0 inside [TRTSDT, TRTSDT+window-1]."""
+    part = iv.filter((pl.col("DRUG") == drug) & (pl.col("DOSE").fill_null(1) > 0)).join(starts, on="USUBJID")
+    lo = pl.max_horizontal("START", "TRTSDT")
+    hi = pl.min_horizontal("END", pl.col("TRTSDT") + pl.duration(days=window_days - 1))
+    return part.with_columns(((hi - lo).dt.total_days() + 1).clip(lower_bound=0).alias("_D")).group_by("USUBJID").agg(
+        pl.col("_D").sum().alias("DAYS")
+    )
+
+
+def infusions_in_window(iv: pl.DataFrame, starts: pl.DataFrame, window_days: int) -> pl.DataFrame:
+    part = iv.filter((pl.col("DRUG") == "IRINOTECAN") & (pl.col("DOSE").fill_null(1) > 0)).join(starts, on="USUBJID")
+    inside = (pl.col("START") >= pl.col("TRTSDT")) & (pl.col("START") <= pl.col("TRTSDT") + pl.duration(days=window_days - 1))
+    return part.filter(inside).group_by("USUBJID").agg(pl.col("START").n_unique().alias("INFUSIONS"))

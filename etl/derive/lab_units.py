@@ -1,0 +1,56 @@
+"""Lab parameters and units: LBTESTCD -> PARAMCD and conversion into the grading criteria's units.
+
+The table is data (data/criteria/lab_parameters.csv, one row per accepted source unit with its
+factor and source); a new synonym or unit is a row, not code. A value in a unit the table does not
+know keeps its reported value but is not graded (GRADE_REASON says why), never converted by guess.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+CRITERIA_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "criteria"
+
+
+@cache
+def lab_parameters() -> pl.DataFrame:
+    return pl.read_csv(CRITERIA_DIR / "lab_parameters.csv", schema_overrides={"factor": pl.Float64})
+
+
+def _norm_unit(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().str.replace_all(r"\s+", "").str.replace_all("µ", "u").str.to_lowercase()
+
+
+def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
+    """Add PARAMCD, PARAM, AVAL, AVALU, ANRLO, ANRHI (criteria units) and UNITRSN (why not convertible)."""
+    params = lab_parameters()
+    codes = params.select(pl.col("lbtestcd").str.to_uppercase().alias("_CODE"), "paramcd", "param").unique(subset=["_CODE"])
+    units = params.select(
+        "paramcd", _norm_unit(pl.col("source_unit")).alias("_UNIT"), "factor", pl.col("unit").alias("_TOUNIT")
+    ).unique(subset=["paramcd", "_UNIT"])
+    get = lambda c, t=pl.String: pl.col(c) if c in lb.columns else pl.lit(None, t)  # noqa: E731
+    frame = lb.with_columns(
+        get("LBTESTCD").str.to_uppercase().str.strip_chars().alias("_CODE"),
+        _norm_unit(get("LBSTRESU")).alias("_UNIT"),
+    ).join(codes, on="_CODE", how="left").join(units, on=["paramcd", "_UNIT"], how="left")
+    is_urine = get("LBSPEC").str.to_uppercase().str.contains("URINE").fill_null(False)
+    known = pl.col("paramcd").is_not_null() & ~is_urine
+    converted = pl.col("factor").is_not_null() & known
+    value = get("LBSTRESN", pl.Float64)
+    text = get("LBORRES")
+    return frame.with_columns(
+        pl.when(known).then(pl.col("paramcd")).otherwise(pl.col("_CODE")).alias("PARAMCD"),
+        pl.when(known).then(pl.col("param")).otherwise(get("LBTEST")).alias("PARAM"),
+        pl.when(converted).then(value * pl.col("factor")).otherwise(value).alias("AVAL"),
+        pl.when(converted).then(pl.col("_TOUNIT")).otherwise(get("LBSTRESU")).alias("AVALU"),
+        pl.when(converted).then(get("LBSTNRLO", pl.Float64) * pl.col("factor")).otherwise(get("LBSTNRLO", pl.Float64)).alias("ANRLO"),
+        pl.when(converted).then(get("LBSTNRHI", pl.Float64) * pl.col("factor")).otherwise(get("LBSTNRHI", pl.Float64)).alias("ANRHI"),
+        pl.when(~known).then(None)
+        .when(value.is_null() & text.is_not_null()).then(pl.format("non-numeric result: {}", text))
+        .when(value.is_null()).then(pl.lit("no result"))
+        .when(~converted).then(pl.format("unit not recognised: {}", get("LBSTRESU").fill_null("(empty)")))
+        .otherwise(None).alias("UNITRSN"),
+    ).drop("_CODE", "_UNIT", "paramcd", "param", "factor", "_TOUNIT")

@@ -1,0 +1,90 @@
+"""What each SDTM domain needs to be usable: required columns, keys, required dates, numeric columns.
+
+Source: SDTMIG variable conventions as listed in DOMAIN.md section 7 (pharmaversesdtm). The
+input contract (DESIGN.md) makes DM, EX, AE, LB and VS required; the others are optional and any
+other SDTM-shaped file is loaded as raw.<domain> with the generic rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+REQUIRED_DOMAINS: tuple[str, ...] = ("dm", "ex", "ae", "lb", "vs")
+
+# Split domains unioned into their parent: lbch/lbhe/lbur -> lb (SDTMIG: "split datasets").
+SPLIT_PARENTS: tuple[str, ...] = ("lb", "vs", "ex", "ae", "tr", "rs", "qs", "fa")
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    name: str
+    required_columns: tuple[str, ...]
+    key_columns: tuple[str, ...]
+    required_dates: tuple[str, ...] = ()
+    # numeric columns whose non-numeric value makes the row unusable (quarantined as non_numeric);
+    # other numeric columns with text become NULL and are reported by the checks.
+    strict_numeric: tuple[str, ...] = field(default=())
+
+
+SPECS: dict[str, DomainSpec] = {
+    "dm": DomainSpec("dm", ("USUBJID",), ("USUBJID",)),
+    "ae": DomainSpec("ae", ("USUBJID", "AESEQ", "AETERM"), ("USUBJID", "AESEQ")),
+    "lb": DomainSpec(
+        "lb", ("USUBJID", "LBSEQ", "LBTESTCD"), ("USUBJID", "LBSEQ"), ("LBDTC",), ("LBSTRESN",)
+    ),
+    "vs": DomainSpec(
+        "vs", ("USUBJID", "VSSEQ", "VSTESTCD"), ("USUBJID", "VSSEQ"), ("VSDTC",), ("VSSTRESN",)
+    ),
+    "ex": DomainSpec(
+        "ex", ("USUBJID", "EXSEQ", "EXTRT"), ("USUBJID", "EXSEQ"), ("EXSTDTC",), ("EXDOSE",)
+    ),
+    "sv": DomainSpec("sv", ("USUBJID", "VISITNUM"), ("USUBJID", "VISITNUM"), ("SVSTDTC",)),
+    "ds": DomainSpec("ds", ("USUBJID", "DSSEQ"), ("USUBJID", "DSSEQ")),
+    "rs": DomainSpec("rs", ("USUBJID", "RSSEQ"), ("USUBJID", "RSSEQ")),
+    "tr": DomainSpec("tr", ("USUBJID", "TRSEQ"), ("USUBJID", "TRSEQ"), (), ("TRSTRESN",)),
+}
+
+# Trial-level domains have no subjects (no USUBJID check); loaded as they are.
+TRIAL_DOMAINS: tuple[str, ...] = ("ts", "ta", "te", "tv", "ti", "tm", "td")
+
+_NUMERIC = re.compile(
+    r"^(AGE|VISITNUM|VISITDY|TAETORD|[A-Z]{2}(STRESN|STNRLO|STNRHI|DOSE|DOSTOT|DY|STDY|ENDY|TPTNUM|"
+    r"STREFN|STDRG|DUR|STINT|ENINT))$"
+)
+_SEQ = re.compile(r"^[A-Z]{2}SEQ$")
+_DTC = re.compile(r"^[A-Z0-9]{1,6}DTC$")
+# End-type dates impute to the last day of a partial period; all others to the first day.
+_END_DTC = re.compile(r"^([A-Z]{2}ENDTC|RFENDTC|RFXENDTC|RFPENDTC)$")
+
+
+def spec_for(domain: str) -> DomainSpec:
+    if domain in SPECS:
+        return SPECS[domain]
+    if domain in TRIAL_DOMAINS:
+        return DomainSpec(domain, (), ())
+    seq = f"{domain.upper()}SEQ"
+    return DomainSpec(domain, ("USUBJID",), ("USUBJID", seq))
+
+
+def is_seq(column: str) -> bool:
+    return bool(_SEQ.match(column))
+
+
+def is_numeric(column: str) -> bool:
+    return bool(_NUMERIC.match(column))
+
+
+def is_date(column: str) -> bool:
+    return bool(_DTC.match(column))
+
+
+def is_end_date(column: str) -> bool:
+    return bool(_END_DTC.match(column))
+
+
+def record_key(domain: str, columns: list[str]) -> list[str]:
+    """Columns that identify one record in findings and quarantine listings (architecture.md)."""
+    spec = spec_for(domain)
+    keys = [c for c in spec.key_columns if c != "USUBJID" and c in columns]
+    return keys or (["USUBJID"] if "USUBJID" in columns else [])

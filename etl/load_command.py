@@ -1,0 +1,49 @@
+"""`safetyboard load SOURCE --db PATH`: the command over etl.loader.load_export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from etl.loader import LoadResult, load_export
+from safetyboard.protocol import load_protocol
+
+
+def _print_summary(result: LoadResult) -> None:
+    print(f"cut {result.cut_id} -> {result.db} (data cut date {result.cut_date})")
+    print(f"{'domain':<10}{'files':>6}{'read':>10}{'loaded':>10}{'quarantined':>13}  reasons")
+    for name, st in sorted(result.domains.items()):
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(st.reasons.items()))
+        print(f"{name.upper():<10}{len(st.files):>6}{st.rows_read:>10}{st.rows_loaded:>10}{st.rows_quarantined:>13}  {reasons}")
+    if result.findings:
+        print("findings:", ", ".join(f"{k}={v}" for k, v in sorted(result.findings.get("by_severity", {}).items())))
+
+
+def run(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    bar = None
+    progress = None
+    if sys.stderr.isatty() and not args.json:
+        from tqdm import tqdm
+
+        bar = tqdm(total=None, unit=" step", desc="load", file=sys.stderr, leave=False)
+
+        def progress(message: str) -> None:
+            bar.set_description(message[:40])
+            bar.update(1)
+
+    try:
+        result = load_export(
+            Path(args.source), Path(args.db), protocol, mapping=args.mapping, encoding=args.encoding,
+            run_checks=not args.no_checks, progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_summary(result)
+    return 0

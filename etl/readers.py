@@ -1,0 +1,205 @@
+"""Readers, one per format: each returns the file's records as text columns plus `_ROW`.
+
+Every value comes back as text (or null) so that typing and quarantine happen in one place
+(etl/normalise.py) whatever the format. `_ROW` is the 1-based data row number in the file (the
+header is row 0). Unreadable files raise BadInputError naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from safetyboard.errors import BadInputError
+
+MISSING_TEXT = ["", "NA", "N/A", "NULL", "."]
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xpt": "xpt", ".xlsx": "xlsx", ".parquet": "parquet"}
+_CHUNK = 1 << 24  # 16 MiB
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    frame: pl.DataFrame
+    encoding: str | None
+    delimiter: str | None
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes; else GB18030 or cp1252.
+
+    Chinese sites export GB18030 (two-byte sequences of high bytes); Western EDCs cp1252. Between
+    the two, charset-normalizer decides on a sample of the file.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if _is_utf8(path):
+        return "utf-8"
+    from charset_normalizer import from_bytes
+
+    with path.open("rb") as fh:
+        sample = fh.read(1 << 20)
+    best = from_bytes(sample, cp_isolation=["gb18030", "cp1252"]).best()
+    return best.encoding if best is not None else "cp1252"
+
+
+def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+    target = workdir / (path.name + ".utf8")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(_CHUNK):
+                dst.write(decoder.decode(chunk))
+            dst.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        raise BadInputError(
+            f"{path.name}: cannot be decoded as {encoding} at byte {exc.start} (pass --encoding NAME)"
+        ) from exc
+    except LookupError as exc:
+        raise BadInputError(f"{path.name}: unknown encoding {encoding!r}") from exc
+    return target
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """The delimiter among comma, semicolon, tab and pipe that splits the header most often."""
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: int) -> None:
+    """A file whose last line ends without a newline and has too few fields was cut off."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - 65536))
+        tail = fh.read()
+    if not tail or tail.endswith(b"\n"):
+        return
+    last = tail.rsplit(b"\n", 1)[-1].decode(encoding, errors="replace")
+    fields = next(csv.reader(io.StringIO(last), delimiter=delimiter), [])
+    if len(fields) < n_columns or last.count('"') % 2 == 1:
+        raise BadInputError(
+            f"{path.name}: the file is truncated: its last line has {len(fields)} of {n_columns} fields "
+            "and no line end (export interrupted?)"
+        )
+
+
+def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
+    enc = detect_encoding(path) if encoding == "auto" else encoding
+    with tempfile.TemporaryDirectory(prefix="sb-csv-") as tmp:
+        source = path
+        if enc.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig", "ascii"):
+            source = _transcode_to_utf8(path, enc, Path(tmp))
+        with source.open("r", encoding="utf-8-sig", errors="replace") as fh:
+            first = fh.readline()
+        if not first.strip():
+            raise BadInputError(f"{path.name}: the file is empty (no header line)")
+        delimiter = sniff_delimiter(first)
+        header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+        _check_not_truncated(source, "utf-8", delimiter, len(header))
+        try:
+            frame = pl.read_csv(
+                source,
+                separator=delimiter,
+                infer_schema=False,
+                null_values=MISSING_TEXT,
+                encoding="utf8",
+                row_index_name="_ROW",
+                row_index_offset=1,
+                missing_utf8_is_empty_string=False,
+            )
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
+            message = str(exc).split("\n", 1)[0]
+            raise BadInputError(f"{path.name}: cannot be parsed as CSV ({message})") from exc
+    frame = frame.rename({c: c.strip().lstrip("\ufeff").upper() for c in frame.columns if c != "_ROW"})
+    return ReadResult(frame, enc, delimiter)
+
+
+def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as text; whole floats (pyreadstat gives numbers as floats) without '.0'."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype.is_float():
+            as_int = col.cast(pl.Int64, strict=False)
+            exprs.append(
+                pl.when(col.is_nan()).then(None).when(col == col.round(0))
+                .then(as_int.cast(pl.String)).otherwise(col.cast(pl.String)).alias(name)
+            )
+        elif dtype == pl.String:
+            exprs.append(col)
+        elif dtype.is_temporal():
+            exprs.append(col.cast(pl.String).alias(name))
+        else:
+            exprs.append(col.cast(pl.String).alias(name))
+    out = frame.select(exprs)
+    text_cols = [c for c in out.columns]
+    out = out.with_columns(
+        pl.when(pl.col(c).str.strip_chars().is_in(MISSING_TEXT)).then(None).otherwise(pl.col(c)).alias(c)
+        for c in text_cols
+    )
+    out = out.rename({c: c.strip().upper() for c in out.columns})
+    return out.with_row_index("_ROW", offset=1)
+
+
+def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
+    import pyreadstat
+
+    encodings = ["utf-8", "cp1252"] if encoding == "auto" else [encoding]
+    last_error: Exception | None = None
+    for enc in encodings:
+        try:
+            frame, _meta = pyreadstat.read_xport(str(path), output_format="polars", encoding=enc)
+            return ReadResult(_stringify(frame), enc, None)
+        except Exception as exc:  # pyreadstat raises its own error types per problem
+            last_error = exc
+    raise BadInputError(f"{path.name}: cannot be read as SAS XPT ({last_error})")
+
+
+def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
+    try:
+        frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0)
+    except Exception as exc:
+        raise BadInputError(f"{path.name}: cannot be read as XLSX ({exc})") from exc
+    return ReadResult(_stringify(frame), None, None)
+
+
+def read_parquet(path: Path, encoding: str = "auto") -> ReadResult:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:
+        raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
+    return ReadResult(_stringify(frame), None, None)
+
+
+READERS = {"csv": read_csv, "xpt": read_xpt, "xlsx": read_xlsx, "parquet": read_parquet}
+
+
+def read_file(path: Path, encoding: str = "auto") -> ReadResult:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise BadInputError(f"{path.name}: unsupported file type {path.suffix!r}")
+    return READERS[fmt](path, encoding)
