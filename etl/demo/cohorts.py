@@ -1,0 +1,105 @@
+"""Enrolment of the demo trial: cohorts dosed by the protocol's escalation design, then expansion.
+
+Each escalation cohort is dosed by the escalation engine (dashboard.escalation.engine) from the
+DLT outcomes of the cohorts whose 42-day windows were complete when it started, so the simulated
+history agrees with the decisions taken. When a dose reaches the protocol's maximum per dose (or
+the engine stops or selects no higher dose), the remaining subjects join an expansion cohort at
+the MTD estimate. True DLT probabilities (illustrative, rising with dose) live in
+TRUE_DLT_PROBABILITY.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dashboard.escalation.engine import LevelCounts, evaluate
+from safetyboard.protocol import Protocol
+
+# Illustrative true DLT probability per dose level, lowest dose first (DL-1 .. DL4). Not data:
+# there are no published data for this combination (DOMAIN.md section 3).
+TRUE_DLT_PROBABILITY = (0.05, 0.10, 0.20, 0.32, 0.45)
+# Share of DLT-free patients who leave the DLT window early (withdrawal) and are not evaluable.
+NOT_EVALUABLE_SHARE = 0.06
+COHORT_GAP_DAYS = 4  # days between the last window completing and the next cohort's first dose
+STAGGER_DAYS = (0, 2, 5)  # first doses within a cohort
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    level: np.ndarray  # dose-level index (0-based, lowest dose first) per subject
+    start_day: np.ndarray  # day of C1D1 relative to the first patient
+    dlt: np.ndarray  # bool: the subject has a DLT in the window
+    evaluable: np.ndarray  # bool: DLT, or window completed with enough doses
+    cohort: np.ndarray  # cohort number (1-based, trial-wide)
+    expansion: np.ndarray  # bool
+    decisions: tuple[tuple[int, str, int | None], ...]  # (cohort, decision, next level) in order
+
+
+def simulate_enrolment(n: int, protocol: Protocol, rng: np.random.Generator) -> Enrolment:
+    esc = protocol.escalation
+    size = int(esc.get("cohort_size", 3))
+    max_per = int(esc.get("max_per_dose", 12))
+    n_levels = len(protocol.dose_levels)
+    probs = np.resize(np.array(TRUE_DLT_PROBABILITY), n_levels)
+    current = [d.code.upper() for d in protocol.dose_levels].index(str(esc["start_level"]).upper())
+    treated = np.zeros(n_levels, int)
+    evaluable = np.zeros(n_levels, int)
+    dlts = np.zeros(n_levels, int)
+    level: list[int] = []
+    start: list[int] = []
+    dlt: list[bool] = []
+    evl: list[bool] = []
+    cohort: list[int] = []
+    expansion: list[bool] = []
+    decisions: list[tuple[int, str, int | None]] = []
+    day = 0
+    k = 0
+    mtd: int | None = None
+    window = protocol.dlt_window_days
+    while len(level) < n:
+        k += 1
+        m = min(size, n - len(level))
+        d = rng.random(m) < probs[current]
+        e = d | (rng.random(m) >= NOT_EVALUABLE_SHARE)
+        for i in range(m):
+            level.append(current)
+            start.append(day + STAGGER_DAYS[i % len(STAGGER_DAYS)])
+            dlt.append(bool(d[i]))
+            evl.append(bool(e[i]))
+            cohort.append(k)
+            expansion.append(False)
+        treated[current] += m
+        evaluable[current] += int(e.sum())
+        dlts[current] += int((d & e).sum())
+        day += STAGGER_DAYS[-1] + window + COHORT_GAP_DAYS
+        counts = [
+            LevelCounts(protocol.dose_levels[j].code, int(treated[j]), int(evaluable[j]), int(dlts[j]))
+            for j in range(n_levels)
+        ]
+        result = evaluate(counts, current, protocol.design, protocol.target, cohort_size=size, max_per_dose=max_per)
+        decisions.append((k, result.decision, result.next_level))
+        if result.decision == "stop" or result.next_level is None or treated[result.next_level] >= max_per:
+            mtd = result.mtd
+            break
+        current = result.next_level
+    remaining = n - len(level)
+    if remaining > 0 and mtd is not None:
+        k += 1
+        # expansion: the remaining subjects over about six months (faster at program scale)
+        span = max(180, remaining // 50)
+        offsets = np.sort(rng.integers(0, span, remaining))
+        d = rng.random(remaining) < probs[mtd]
+        e = d | (rng.random(remaining) >= NOT_EVALUABLE_SHARE)
+        level += [mtd] * remaining
+        start += [int(day + o) for o in offsets]
+        dlt += [bool(x) for x in d]
+        evl += [bool(x) for x in e]
+        cohort += [int(k + i // size) for i in range(remaining)]
+        expansion += [True] * remaining
+    return Enrolment(
+        level=np.array(level, int), start_day=np.array(start, int), dlt=np.array(dlt, bool),
+        evaluable=np.array(evl, bool), cohort=np.array(cohort, int), expansion=np.array(expansion, bool),
+        decisions=tuple(decisions),
+    )
