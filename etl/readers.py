@@ -129,7 +129,7 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
                 encoding="utf8",
                 row_index_name="_ROW",
                 row_index_offset=1,
-                missing_utf8_is_empty_string=False,
+                empty_string_is_null=True,
             )
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
             message = str(exc).split("\n", 1)[0]
