@@ -1,0 +1,67 @@
+"""Small hand-made SDTM-shaped exports written into tmp_path (no mocks, no shared state)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+
+Table = list[dict[str, str]]
+
+DM: Table = [
+    {"STUDYID": "NCT07479732", "USUBJID": "S-001", "SITEID": "01", "AGE": "34", "SEX": "M", "ARMCD": "DL1",
+     "RFSTDTC": "2026-01-05", "RFXSTDTC": "2026-01-05"},
+    {"STUDYID": "NCT07479732", "USUBJID": "S-002", "SITEID": "01", "AGE": "15", "SEX": "F", "ARMCD": "DL1",
+     "RFSTDTC": "2026-01-12", "RFXSTDTC": "2026-01-12"},
+]
+EX: Table = [
+    {"USUBJID": "S-001", "EXSEQ": "1", "EXTRT": "APATINIB", "EXDOSE": "250", "EXDOSU": "mg",
+     "EXSTDTC": "2026-01-05", "EXENDTC": "2026-02-15", "VISIT": "C1D1"},
+    {"USUBJID": "S-001", "EXSEQ": "2", "EXTRT": "IRINOTECAN LIPOSOME", "EXDOSE": "50", "EXDOSU": "mg/m2",
+     "EXSTDTC": "2026-01-05", "EXENDTC": "2026-01-05", "VISIT": "C1D1"},
+    {"USUBJID": "S-002", "EXSEQ": "1", "EXTRT": "APATINIB", "EXDOSE": "250", "EXDOSU": "mg",
+     "EXSTDTC": "2026-01-12", "EXENDTC": "2026-02-20", "VISIT": "C1D1"},
+    {"USUBJID": "S-002", "EXSEQ": "2", "EXTRT": "IRINOTECAN LIPOSOME", "EXDOSE": "50", "EXDOSU": "mg/m2",
+     "EXSTDTC": "2026-01-12", "EXENDTC": "2026-01-12", "VISIT": "C1D1"},
+]
+AE: Table = [
+    {"USUBJID": "S-001", "AESEQ": "1", "AETERM": "Hypertension", "AEDECOD": "HYPERTENSION", "AETOXGR": "2",
+     "AESTDTC": "2026-01-10", "AEENDTC": "2026-01-20", "AESER": "N"},
+    {"USUBJID": "S-002", "AESEQ": "1", "AETERM": "Nausea", "AEDECOD": "NAUSEA", "AETOXGR": "1",
+     "AESTDTC": "2026-01", "AEENDTC": "", "AESER": "N"},
+]
+LB: Table = [
+    {"USUBJID": "S-001", "LBSEQ": "1", "LBTESTCD": "NEUT", "LBTEST": "Neutrophils", "LBORRES": "3.1",
+     "LBSTRESN": "3.1", "LBSTRESU": "10^9/L", "LBSTNRLO": "1.8", "LBSTNRHI": "7.5", "LBDTC": "2026-01-05"},
+    {"USUBJID": "S-001", "LBSEQ": "2", "LBTESTCD": "NEUT", "LBTEST": "Neutrophils", "LBORRES": "0.9",
+     "LBSTRESN": "0.9", "LBSTRESU": "10^9/L", "LBSTNRLO": "1.8", "LBSTNRHI": "7.5", "LBDTC": "2026-01-19T08:30"},
+    {"USUBJID": "S-002", "LBSEQ": "1", "LBTESTCD": "ALT", "LBTEST": "ALT", "LBORRES": "30",
+     "LBSTRESN": "30", "LBSTRESU": "U/L", "LBSTNRLO": "5", "LBSTNRHI": "40", "LBDTC": "2026-01-12"},
+]
+VS: Table = [
+    {"USUBJID": "S-001", "VSSEQ": "1", "VSTESTCD": "SYSBP", "VSTEST": "Systolic BP", "VSSTRESN": "128",
+     "VSSTRESU": "mmHg", "VSDTC": "2026-01-05"},
+    {"USUBJID": "S-001", "VSSEQ": "2", "VSTESTCD": "DIABP", "VSTEST": "Diastolic BP", "VSSTRESN": "82",
+     "VSSTRESU": "mmHg", "VSDTC": "2026-01-05"},
+    {"USUBJID": "S-002", "VSSEQ": "1", "VSTESTCD": "SYSBP", "VSTEST": "Systolic BP", "VSSTRESN": "118",
+     "VSSTRESU": "mmHg", "VSDTC": "2026-01-12"},
+]
+BASE_TABLES: dict[str, Table] = {"dm": DM, "ex": EX, "ae": AE, "lb": LB, "vs": VS}
+
+
+def csv_text(rows: Table, delimiter: str = ",") -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), delimiter=delimiter, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_csv(path: Path, rows: Table, delimiter: str = ",", encoding: str = "utf-8") -> Path:
+    path.write_bytes(csv_text(rows, delimiter).encode(encoding))
+    return path
+
+
+ExportFactory = Callable[..., Path]

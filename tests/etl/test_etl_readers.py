@@ -1,0 +1,144 @@
+"""Readers: every format and CSV dialect an EDC export arrives in gives the same text records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyreadstat
+import pytest
+
+from etl.readers import detect_encoding, read_csv, read_file
+from safetyboard.errors import BadInputError
+
+from etl_sample_export import AE, csv_text
+
+ROWS = [dict(r) for r in AE]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "term", "expected_detect"),
+    [
+        ("utf-8", "Hypertension", "utf-8"),
+        ("utf-8-sig", "Müller-Syndrom", "utf-8-sig"),
+        ("cp1252", "Müller-Syndrom", None),
+        ("gb18030", "高血压", "gb18030"),
+    ],
+)
+def test_csv_encodings_are_detected_and_decoded(tmp_path: Path, encoding: str, term: str, expected_detect: str | None) -> None:
+    rows = [dict(r) for r in ROWS]
+    rows[0]["AETERM"] = term
+    rows[1]["AETERM"] = term + " (2)"
+    path = tmp_path / "ae.csv"
+    path.write_bytes(csv_text(rows).encode(encoding))
+    result = read_csv(path)
+    assert result.frame.columns[1] == "USUBJID"  # a BOM never sticks to the first column name
+    assert result.frame["AETERM"].to_list() == [term, term + " (2)"]
+    if expected_detect:
+        assert detect_encoding(path) == expected_detect
+    else:
+        assert detect_encoding(path).lower().replace("_", "") in ("cp1252", "windows1252")
+
+
+def test_cp1252_single_accent_in_a_larger_file(tmp_path: Path) -> None:
+    rows = [dict(ROWS[0], AESEQ=str(i), AETERM="Fatigue") for i in range(1, 200)]
+    rows[150]["AETERM"] = "Müller"
+    path = tmp_path / "ae.csv"
+    path.write_bytes(csv_text(rows).encode("cp1252"))
+    assert read_csv(path).frame["AETERM"][150] == "Müller"
+
+
+def test_explicit_encoding_overrides_detection(tmp_path: Path) -> None:
+    rows = [dict(ROWS[0], AETERM="高血压")]
+    path = tmp_path / "ae.csv"
+    path.write_bytes(csv_text(rows).encode("gb18030"))
+    assert read_csv(path, encoding="gb18030").frame["AETERM"].to_list() == ["高血压"]
+
+
+def test_undecodable_with_named_encoding_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_bytes(csv_text([dict(ROWS[0], AETERM="Müller")]).encode("cp1252"))
+    with pytest.raises(BadInputError, match=r"ae\.csv"):
+        read_csv(path, encoding="utf-8")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_delimiters(tmp_path: Path, delimiter: str) -> None:
+    rows = [dict(r, AETERM="Pain, back") if delimiter != "," else dict(r) for r in ROWS]
+    path = tmp_path / "ae.csv"
+    path.write_text(csv_text(rows, delimiter), encoding="utf-8")
+    result = read_csv(path)
+    assert result.delimiter == delimiter
+    assert result.frame.columns == ["_ROW", *ROWS[0].keys()]
+    assert result.frame["USUBJID"].to_list() == ["S-001", "S-002"]
+
+
+def test_na_and_empty_are_missing_and_rows_are_numbered(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(
+        "USUBJID,AESEQ,AETERM,AEENDTC\nS-001,1,Nausea,NA\nS-001,2,Rash,\nS-002,1,NA,2026-01-02\n", encoding="utf-8"
+    )
+    frame = read_csv(path).frame
+    assert frame["AEENDTC"].to_list() == [None, None, "2026-01-02"]
+    assert frame["AETERM"].to_list() == ["Nausea", "Rash", None]
+    assert frame["_ROW"].to_list() == [1, 2, 3]  # header is row 0
+    assert frame.schema["AESEQ"] == pl.String  # typing happens in normalise, not in the reader
+
+
+def test_xpt_reader(tmp_path: Path) -> None:
+    df = pl.DataFrame(
+        {"USUBJID": ["S-001", "S-002"], "LBSEQ": [1.0, 2.0], "LBTESTCD": ["NEUT", "HGB"],
+         "LBSTRESN": [1.5, float("nan")], "LBDTC": ["2026-01-05", ""]}
+    )
+    path = tmp_path / "lb.xpt"
+    pyreadstat.write_xport(df.to_pandas(), str(path), table_name="LB", file_format_version=5)
+    frame = read_file(path).frame
+    assert frame["LBSEQ"].to_list() == ["1", "2"]  # whole floats without '.0'
+    assert frame["LBSTRESN"].to_list() == ["1.5", None]
+    assert frame["LBDTC"].to_list() == ["2026-01-05", None]
+    assert frame["_ROW"].to_list() == [1, 2]
+
+
+def test_xlsx_reader(tmp_path: Path) -> None:
+    df = pl.DataFrame({"usubjid": ["S-001", "S-002"], "VSSEQ": [1, 2], "VSSTRESN": [120.5, None], "VSTESTCD": ["SYSBP", "NA"]})
+    path = tmp_path / "vs.xlsx"
+    df.write_excel(path)
+    frame = read_file(path).frame
+    assert "USUBJID" in frame.columns  # names upper-cased
+    assert frame["VSSEQ"].to_list() == ["1", "2"]
+    assert frame["VSSTRESN"].to_list() == ["120.5", None]
+    assert frame["VSTESTCD"].to_list() == ["SYSBP", None]
+
+
+def test_parquet_reader(tmp_path: Path) -> None:
+    df = pl.DataFrame({"USUBJID": ["S-001"], "EXSEQ": [1], "EXDOSE": [250.0], "EXSTDTC": ["2026-01-05"]})
+    path = tmp_path / "ex.parquet"
+    df.write_parquet(path)
+    frame = read_file(path).frame
+    assert frame.row(0, named=True) == {"_ROW": 1, "USUBJID": "S-001", "EXSEQ": "1", "EXDOSE": "250", "EXSTDTC": "2026-01-05"}
+
+
+def test_truncated_csv_names_the_file(tmp_path: Path) -> None:
+    text = csv_text(ROWS)
+    path = tmp_path / "ae.csv"
+    path.write_text(text[: text.rindex(",2026-01") + 3], encoding="utf-8")  # last line cut mid-record
+    with pytest.raises(BadInputError, match=r"ae\.csv.*truncated"):
+        read_csv(path)
+
+
+def test_unsupported_suffix_and_empty_file(tmp_path: Path) -> None:
+    odd = tmp_path / "ae.sav"
+    odd.write_bytes(b"x")
+    with pytest.raises(BadInputError, match=r"ae\.sav"):
+        read_file(odd)
+    empty = tmp_path / "ae.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(BadInputError, match=r"ae\.csv.*empty"):
+        read_csv(empty)
+
+
+def test_corrupt_xpt_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "lb.xpt"
+    path.write_bytes(b"HEADER RECORD*******garbage" * 10)
+    with pytest.raises(BadInputError, match=r"lb\.xpt"):
+        read_file(path)
