@@ -250,7 +250,7 @@ def _previous_meta(db: Path) -> dict[str, pl.DataFrame]:
             }
             for name in ("loads", "findings", "check_runs"):
                 if name in tables:
-                    out[name] = con.execute(f"SELECT * FROM meta.{name}").pl()
+                    out[name] = con.sql(f"SELECT * FROM meta.{name}").pl()
     except duckdb.Error:
         return {}
     return out
