@@ -1,0 +1,213 @@
+"""The loader: export folder -> raw.* / adam.* / meta.* in a new cut, with quarantine and audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyreadstat
+import pytest
+from etl_sample_export import AE, DM, LB, VS, Table, write_csv
+
+from etl.loader import load_export
+from safetyboard.errors import BadInputError
+from safetyboard.protocol import Protocol
+
+
+def table(db: Path, name: str) -> pl.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(f"SELECT * FROM {name}").pl()
+
+
+def quarantine(db: Path) -> pl.DataFrame:
+    return table(db, "meta.quarantine")
+
+
+def load(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object):  # noqa: ANN201
+    db = tmp_path / "cuts" / "current.duckdb"
+    return load_export(folder, db, protocol, run_checks=False, **kw), db
+
+
+def test_minimal_export_loads_typed(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    result, db = load(make_export(), tmp_path, protocol)
+    assert result.status == "ok"
+    for name, st in result.domains.items():
+        assert st.rows_read == st.rows_loaded + st.rows_quarantined, name
+    lb = table(db, "raw.lb").sort("USUBJID", "LBSEQ")
+    assert lb.schema["LBSEQ"] == pl.Int64 and lb.schema["LBSTRESN"] == pl.Float64
+    assert lb["LBSTRESN"].to_list() == [3.1, 0.9, 30.0]
+    assert lb["_FILE"].unique().to_list() == ["lb.csv"] and sorted(lb["_ROW"].to_list()) == [1, 2, 3]
+    # a time part stays in the text only
+    row = lb.filter(pl.col("LBSEQ") == 2).row(0, named=True)
+    assert row["LBDTC"] == "2026-01-19T08:30" and str(row["LBDTC_DT"]) == "2026-01-19" and row["LBDTC_DTF"] is None
+    dm = table(db, "raw.dm")
+    assert dm.schema["AGE"] == pl.Float64
+    for name in ("adsl", "adae", "adlb", "advs", "adex", "adsv", "adcyc"):
+        table(db, f"adam.{name}")  # every analysis table exists
+
+
+def test_partial_dates_kept_as_text_with_imputation_flags(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    ae: Table = [
+        dict(AE[0], AESEQ="1", AESTDTC="2026-01", AEENDTC="2026-02"),
+        dict(AE[0], AESEQ="2", AESTDTC="2026", AEENDTC="2026"),
+        dict(AE[0], AESEQ="3", AESTDTC="2026-01-07T10:15:00", AEENDTC="2024-02"),
+    ]
+    _, db = load(make_export(ae=ae), tmp_path, protocol)
+    rows = {r["AESEQ"]: r for r in table(db, "raw.ae").filter(pl.col("USUBJID") == "S-001").to_dicts()}
+    assert (rows[1]["AESTDTC"], str(rows[1]["AESTDTC_DT"]), rows[1]["AESTDTC_DTF"]) == ("2026-01", "2026-01-01", "D")
+    assert (str(rows[1]["AEENDTC_DT"]), rows[1]["AEENDTC_DTF"]) == ("2026-02-28", "D")  # end: last day
+    assert (str(rows[2]["AESTDTC_DT"]), rows[2]["AESTDTC_DTF"]) == ("2026-01-01", "M")
+    assert (str(rows[2]["AEENDTC_DT"]), rows[2]["AEENDTC_DTF"]) == ("2026-12-31", "M")
+    assert (rows[3]["AESTDTC"], str(rows[3]["AESTDTC_DT"]), rows[3]["AESTDTC_DTF"]) == ("2026-01-07T10:15:00", "2026-01-07", None)
+    assert str(rows[3]["AEENDTC_DT"]) == "2024-02-29"  # leap year
+
+
+def test_split_domains_and_suppae_pivot(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export(skip=("lb",))
+    # lbch as XPT, lbhe as CSV: both become raw.lb
+    chem = pl.DataFrame({"USUBJID": ["S-001"], "LBSEQ": [10.0], "LBTESTCD": ["ALT"], "LBSTRESN": [55.0],
+                         "LBSTRESU": ["U/L"], "LBSTNRHI": [40.0], "LBDTC": ["2026-01-12"]})
+    pyreadstat.write_xport(chem.to_pandas(), str(folder / "lbch.xpt"), table_name="LBCH", file_format_version=5)
+    write_csv(folder / "lbhe.csv", LB[:2])
+    write_csv(folder / "suppae.csv", [
+        {"STUDYID": "NCT07479732", "RDOMAIN": "AE", "USUBJID": "S-001", "IDVAR": "AESEQ", "IDVARVAL": "1",
+         "QNAM": "AEDLT", "QLABEL": "Dose-limiting toxicity", "QVAL": "Y"},
+        {"STUDYID": "NCT07479732", "RDOMAIN": "AE", "USUBJID": "S-002", "IDVAR": "AESEQ", "IDVARVAL": "7",
+         "QNAM": "AEDLT", "QLABEL": "Dose-limiting toxicity", "QVAL": "N"},
+    ])
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["lb"].files == ["lbch.xpt", "lbhe.csv"]
+    lb = table(db, "raw.lb")
+    assert lb.height == 3 and set(lb["_FILE"]) == {"lbch.xpt", "lbhe.csv"}
+    ae = table(db, "raw.ae").sort("USUBJID")
+    assert ae["AEDLT"].to_list() == ["Y", None]
+    # the orphan SUPPAE row (no AESEQ 7 for S-002) is quarantined, not dropped
+    st = result.domains["suppae"]
+    assert (st.rows_read, st.rows_loaded, st.rows_quarantined, st.reasons) == (2, 1, 1, {"orphan_supp": 1})
+    adae = table(db, "adam.adae").sort("USUBJID")
+    assert adae["DLTFL"].to_list() == ["Y", None]
+
+
+def test_column_mapping_for_non_sdtm_export(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export(skip=("ae", "dm"))
+    write_csv(folder / "patients.csv", [
+        {"Subject ID": r["USUBJID"], "Dose Level": r["ARMCD"], "Age (years)": r["AGE"], "Sex": r["SEX"],
+         "First Dose": r["RFXSTDTC"]} for r in DM
+    ])
+    write_csv(folder / "adverse_events.csv", [
+        {"Subject ID": r["USUBJID"], "AE No": r["AESEQ"], "Verbatim": r["AETERM"], "Preferred Term": r["AEDECOD"],
+         "Grade": r["AETOXGR"], "Onset": r["AESTDTC"], "Resolved": r["AEENDTC"]} for r in AE
+    ])
+    mapping = Path(__file__).resolve().parents[2] / "data" / "mappings" / "example_mapping.toml"
+    result, db = load(folder, tmp_path, protocol, mapping=mapping)
+    assert result.domains["ae"].files == ["adverse_events.csv"]
+    ae = table(db, "raw.ae").sort("USUBJID")
+    assert ae["AETERM"].to_list() == ["Hypertension", "Nausea"] and ae["AETOXGR"].to_list() == ["2", "1"]
+    assert ae["AESTDTC_DTF"].to_list() == [None, "D"]
+    adsl = table(db, "adam.adsl").sort("USUBJID")
+    assert adsl["DOSELVLC"].to_list() == ["DL1", "DL1"] and adsl["AGE"].to_list() == [34.0, 15.0]
+    loads = table(db, "meta.loads")
+    assert loads["mapping_sha256"][0] is not None
+
+
+def test_quarantine_reasons_and_records(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    lb: Table = [
+        *LB,
+        dict(LB[0], LBSEQ="1", LBSTRESN="2.0"),  # duplicate key of row 1 -> second one quarantined
+        dict(LB[0], LBSEQ="4", LBDTC="2026-02-30"),  # impossible date
+        dict(LB[0], LBSEQ="5", LBSTRESN="<0.2"),  # non-numeric result
+        dict(LB[0], LBSEQ="6", USUBJID="S-999"),  # not in DM
+        dict(LB[0], LBSEQ="7", LBDTC=""),  # required date missing
+    ]
+    result, db = load(make_export(lb=lb), tmp_path, protocol)
+    st = result.domains["lb"]
+    assert st.rows_read == 8 and st.rows_loaded == 3 and st.rows_quarantined == 5
+    assert st.reasons == {"duplicate_key": 1, "invalid_date": 1, "non_numeric": 1, "unknown_subject": 1,
+                          "missing_required": 1}
+    q = quarantine(db).sort("row_number")
+    assert {"cut_id", "domain", "file", "row_number", "reason", "detail", "record"} <= set(q.columns)
+    by_row = {r["row_number"]: r for r in q.to_dicts()}
+    assert by_row[4]["reason"] == "duplicate_key" and "first kept" in by_row[4]["detail"]
+    assert by_row[5]["reason"] == "invalid_date" and "2026-02-30" in by_row[5]["detail"]
+    assert by_row[6]["reason"] == "non_numeric" and "<0.2" in by_row[6]["detail"]
+    assert by_row[7]["reason"] == "unknown_subject" and "S-999" in by_row[7]["detail"]
+    assert by_row[8]["reason"] == "missing_required" and "LBDTC" in by_row[8]["detail"]
+    for r in q.to_dicts():
+        assert r["file"] == "lb.csv" and r["domain"] == "LB" and r["cut_id"] == result.cut_id
+        record = json.loads(r["record"])
+        assert record["LBTESTCD"] == "NEUT"  # the raw record is kept as text
+    assert json.loads(by_row[6]["record"])["LBSTRESN"] == "<0.2"
+    # the first of the duplicate pair is the one loaded
+    loaded = table(db, "raw.lb").filter((pl.col("USUBJID") == "S-001") & (pl.col("LBSEQ") == 1))
+    assert loaded["LBSTRESN"].to_list() == [3.1] and loaded["_ROW"].to_list() == [1]
+
+
+def test_non_numeric_in_optional_number_column_becomes_null(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    lb = [dict(LB[0], LBSTNRLO="see comment")]
+    result, db = load(make_export(lb=lb), tmp_path, protocol)
+    assert result.domains["lb"].rows_loaded == 1
+    assert table(db, "raw.lb")["LBSTNRLO"].to_list() == [None]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"skip": ("vs",)}, r"required domain file\(s\) missing: VS"),
+        ({"ae": [{k: v for k, v in r.items() if k != "AETERM"} for r in AE]}, r"ae\.csv: required column\(s\) missing: AETERM"),
+    ],
+)
+def test_missing_domain_or_column_stops_the_load(tmp_path: Path, protocol: Protocol, make_export, change: dict,
+                                                 message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        load(make_export(**change), tmp_path, protocol)
+    assert not (tmp_path / "cuts" / "current.duckdb").exists()
+
+
+def test_wrong_delimiter_names_file_and_missing_columns(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export()
+    write_csv(folder / "vs.csv", VS, delimiter="|")
+    # '|' is sniffed; a header joined by a delimiter we do not sniff is read as one column
+    text = (folder / "vs.csv").read_text().replace("|", "#")
+    (folder / "vs.csv").write_text(text)
+    with pytest.raises(BadInputError) as err:
+        load(folder, tmp_path, protocol)
+    message = str(err.value)
+    assert "vs.csv" in message and "USUBJID" in message and "VSSEQ" in message and "wrong delimiter" in message
+
+
+def test_pipe_delimited_file_loads(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export()
+    write_csv(folder / "vs.csv", VS, delimiter="|")
+    result, _ = load(folder, tmp_path, protocol)
+    assert result.domains["vs"].rows_loaded == len(VS)
+
+
+def test_truncated_file_stops_the_load(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export()
+    text = (folder / "ae.csv").read_text()
+    (folder / "ae.csv").write_text(text[:-25])
+    with pytest.raises(BadInputError, match=r"ae\.csv.*truncated"):
+        load(folder, tmp_path, protocol)
+
+
+def test_missing_folder(tmp_path: Path, protocol: Protocol) -> None:
+    with pytest.raises(BadInputError, match="not a folder"):
+        load(tmp_path / "nowhere", tmp_path, protocol)
+
+
+def test_cdisc_pilot_loads_with_row_accounting(pilot_dir: Path, tmp_path: Path, protocol: Protocol) -> None:
+    result, db = load(pilot_dir, tmp_path, protocol)
+    assert {"dm", "ae", "lb", "vs", "ex", "sv", "ds", "suppae"} <= set(result.domains)
+    assert result.domains["lb"].files == ["lbch.xpt", "lbhe.xpt", "lbur.xpt"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        for name, st in result.domains.items():
+            assert st.rows_read == st.rows_loaded + st.rows_quarantined, name
+            assert st.rows_read > 0, name
+            if not name.startswith("supp"):
+                n = con.execute(f'SELECT count(*) FROM raw."{name}"').fetchone()[0]
+                assert n == st.rows_loaded, name
+            q = con.execute("SELECT count(*) FROM meta.quarantine WHERE lower(domain) = ?", [name]).fetchone()[0]
+            assert q == st.rows_quarantined, name
+    assert result.domains["dm"].rows_loaded == 306
