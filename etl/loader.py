@@ -344,9 +344,17 @@ def load_export(
     colmap = load_mapping(Path(mapping) if mapping else None)
     files, raw, quarantine, stats, rows_per_file = read_export(source, colmap, encoding, progress)
 
-    loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    previous = _previous_meta(db)
+    # loaded_at keeps microseconds so that "the latest cut" is well defined when two loads fall in
+    # one second; a cut id already used (same second, same files) gets a -2, -3, ... suffix
+    loaded_at = dt.datetime.now(dt.UTC)
     digest = hashlib.sha256("".join(sorted(f.sha256 for f in files)).encode()).hexdigest()[:8]
     cut_id = f"{loaded_at:%Y%m%dT%H%M%SZ}-{digest}"
+    used = set(previous["loads"]["cut_id"].to_list()) if "loads" in previous else set()
+    n = 1
+    while (cut_id if n == 1 else f"{cut_id}-{n}") in used:
+        n += 1
+    cut_id = cut_id if n == 1 else f"{cut_id}-{n}"
     cut_date = data_cut_date(raw)
 
     if progress:
@@ -355,7 +363,6 @@ def load_export(
 
     adam = build_adam(raw, protocol, cut_date=cut_date)
 
-    previous = _previous_meta(db)
     previous_cut = cutstore.current_cut_id(db)
     findings_summary: dict[str, Any] | None = None
     with cutstore.new_cut_file(db) as (tmp, con):
