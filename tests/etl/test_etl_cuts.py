@@ -1,0 +1,156 @@
+"""Cuts on disk: atomic swap, archive of earlier cuts, audit row, reproducibility, and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from etl_sample_export import AE
+
+from etl.loader import load_export
+from safetyboard.errors import BadInputError
+from safetyboard.protocol import Protocol
+
+SAFETYBOARD = Path(sys.executable).parent / "safetyboard"
+
+
+def tables(db: Path, schema: str) -> dict[str, pl.DataFrame]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]
+        ).fetchall()]
+        return {n: con.sql(f'SELECT * FROM {schema}."{n}"').pl() for n in names}
+
+
+def sorted_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(frame.columns, nulls_last=True)
+
+
+def test_two_loads_of_one_export_give_identical_tables(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    folder = make_export()
+    a = load_export(folder, tmp_path / "a" / "current.duckdb", protocol, run_checks=False)
+    b = load_export(folder, tmp_path / "b" / "current.duckdb", protocol, run_checks=False)
+    assert a.to_json()["domains"] == b.to_json()["domains"]
+    for schema in ("raw", "adam"):
+        ta, tb = tables(a.db, schema), tables(b.db, schema)
+        assert ta.keys() == tb.keys() and ta
+        for name in ta:
+            assert sorted_frame(ta[name]).equals(sorted_frame(tb[name]), null_equal=True), f"{schema}.{name}"
+
+
+def test_reload_archives_previous_cut_and_keeps_history(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    db = tmp_path / "cuts" / "current.duckdb"
+    first = load_export(make_export("one"), db, protocol, run_checks=False)
+    second = load_export(make_export("two", ae=[*AE, dict(AE[0], AESEQ="2", AETERM="Rash", AEDECOD="RASH")]),
+                         db, protocol, run_checks=False)
+    assert first.cut_id != second.cut_id
+    archived = db.parent / "current.cuts" / f"{first.cut_id}.duckdb"
+    assert archived.is_file()
+    with duckdb.connect(str(archived), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.ae").fetchone()[0] == 2
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.ae").fetchone()[0] == 3
+        assert [r[0] for r in con.execute("SELECT cut_id FROM meta.loads ORDER BY loaded_at").fetchall()] == [
+            first.cut_id, second.cut_id]
+
+
+def test_reloading_the_same_export_at_once_gives_a_new_cut_id(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    db = tmp_path / "cuts" / "current.duckdb"
+    folder = make_export()
+    ids = [load_export(folder, db, protocol, run_checks=False).cut_id for _ in range(2)]
+    assert ids[0] != ids[1]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT cut_id) FROM meta.loads").fetchone()[0] == 2
+    assert (db.parent / "current.cuts" / f"{ids[0]}.duckdb").is_file()
+
+
+def test_meta_loads_audit_row(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    folder = make_export()
+    db = tmp_path / "cuts" / "current.duckdb"
+    result = load_export(folder, db, protocol, run_checks=False)
+    row = tables(db, "meta")["loads"].row(0, named=True)
+    assert row["cut_id"] == result.cut_id and row["status"] == "ok"
+    assert row["source"] == str(folder.resolve())
+    files = {f["file"]: f for f in json.loads(row["files"])}
+    assert set(files) == {"dm.csv", "ex.csv", "ae.csv", "lb.csv", "vs.csv"}
+    for name, f in files.items():
+        assert f["sha256"] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        assert f["rows_read"] == result.domains[f["domain"].lower()].rows_read
+    domains = json.loads(row["domains"])
+    assert domains["lb"]["rows_loaded"] == 3
+    assert row["code_version"] and row["code_version"].startswith(__import__("safetyboard").__version__)
+    assert row["protocol_file"] == str(protocol.path)
+    assert row["protocol_sha256"] == hashlib.sha256(Path(protocol.path).read_bytes()).hexdigest()
+
+
+def test_failed_load_leaves_current_cut_byte_identical(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    db = tmp_path / "cuts" / "current.duckdb"
+    good = load_export(make_export("good"), db, protocol, run_checks=False)
+    before = db.read_bytes()
+    bad = make_export("bad")
+    (bad / "ae.csv").write_text((bad / "ae.csv").read_text()[:-20])  # truncated
+    with pytest.raises(BadInputError):
+        load_export(bad, db, protocol, run_checks=False)
+    assert db.read_bytes() == before
+    assert [p.name for p in db.parent.iterdir() if ".tmp-" in p.name] == []
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT cut_id FROM meta.loads").fetchall() == [(good.cut_id,)]
+
+
+def test_cli_load_json(make_export, tmp_path: Path) -> None:
+    db = tmp_path / "cuts" / "current.duckdb"
+    proc = subprocess.run([str(SAFETYBOARD), "load", str(make_export()), "--db", str(db), "--json", "--no-checks"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["status"] == "ok" and out["db"] == str(db) and out["cut_id"]
+    assert set(out["domains"]) == {"dm", "ex", "ae", "lb", "vs"}
+    for st in out["domains"].values():
+        assert set(st) >= {"files", "rows_read", "rows_loaded", "rows_quarantined", "reasons"}
+        assert st["rows_read"] == st["rows_loaded"] + st["rows_quarantined"]
+
+
+@pytest.mark.parametrize("case", ["missing_folder", "missing_domain"])
+def test_cli_bad_input_exits_2_and_changes_nothing(make_export, tmp_path: Path, case: str) -> None:
+    db = tmp_path / "cuts" / "current.duckdb"
+    source = tmp_path / "nowhere" if case == "missing_folder" else make_export(skip=("dm",))
+    proc = subprocess.run([str(SAFETYBOARD), "load", str(source), "--db", str(db), "--json", "--no-checks"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout)["status"] == "error"
+    expected = "not a folder" if case == "missing_folder" else "required domain file(s) missing: DM"
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert not db.exists()
+
+
+def test_load_killed_midway_leaves_previous_cut(make_export, tmp_path: Path, pilot_dir: Path, protocol: Protocol) -> None:
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(), db, protocol, run_checks=False)
+    before = db.read_bytes()
+    proc = subprocess.Popen([str(SAFETYBOARD), "load", str(pilot_dir), "--db", str(db), "--json", "--no-checks"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tmp = db.parent / f"{db.name}.tmp-{proc.pid}"
+    deadline = time.monotonic() + 60
+    while not tmp.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert tmp.exists(), "the load never started writing its temporary cut"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert db.read_bytes() == before
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.dm").fetchone()[0] == 2
+    # the next load still works and becomes current
+    result = load_export(make_export("again"), db, protocol, run_checks=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.loads").fetchone()[0] == 2
+    assert result.status == "ok"
