@@ -61,9 +61,12 @@ def generate_labs(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFram
         (pl.col("DATE") >= pl.col("START")) & (pl.col("DATE") <= pl.col("END"))
     ).group_by("USUBJID", "LBTESTCD", "VISITNUM").agg(pl.col("GRADE").max())
     if hits.height:
-        lo = hits.select(pl.struct("LBTESTCD", "GRADE").map_elements(lambda s: GRADE_BANDS[s["LBTESTCD"]][s["GRADE"]][0], return_dtype=pl.Float64)).to_series()
-        hi = hits.select(pl.struct("LBTESTCD", "GRADE").map_elements(lambda s: GRADE_BANDS[s["LBTESTCD"]][s["GRADE"]][1], return_dtype=pl.Float64)).to_series()
-        hits = hits.with_columns((lo + (hi - lo) * pl.Series(rng.random(hits.height))).alias("AEVAL"))
+        bands = pl.DataFrame(
+            [(code, g, float(lo), float(hi)) for code, per in GRADE_BANDS.items() for g, (lo, hi) in per.items()],
+            schema={"LBTESTCD": pl.String, "GRADE": pl.Int64, "BLO": pl.Float64, "BHI": pl.Float64}, orient="row",
+        )
+        hits = hits.with_columns(pl.col("GRADE").cast(pl.Int64)).join(bands, on=["LBTESTCD", "GRADE"], how="left")
+        hits = hits.with_columns((pl.col("BLO") + (pl.col("BHI") - pl.col("BLO")) * pl.Series(rng.random(hits.height))).alias("AEVAL"))
         lab = lab.join(hits.select("USUBJID", "LBTESTCD", "VISITNUM", "AEVAL"), on=["USUBJID", "LBTESTCD", "VISITNUM"], how="left").with_columns(
             pl.coalesce("AEVAL", "VAL").alias("VAL")
         ).drop("AEVAL")

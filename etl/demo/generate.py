@@ -1,0 +1,207 @@
+"""`safetyboard demo`: a realistic synthetic SDTM export of the trial, with planted data issues.
+
+Deterministic for a seed. Dates are placed so that the last subjects are inside their DLT window
+on the fixed data-cut date (CUT_DATE); the escalation history starts earlier than the registry's
+estimated start when the simulated escalation needs more time. `_truth.json` lists every planted
+issue with its file, row and expected outcome, and the subjects with no planted issue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from etl.demo.adverse_events import generate_aes
+from etl.demo.cohorts import simulate_enrolment
+from etl.demo.efficacy import generate_tumours
+from etl.demo.issues import plant_issues as plant_data_issues
+from etl.demo.measurements import generate_labs, generate_vitals
+from etl.demo.subjects import build_cycles, build_subjects, treatment_end
+from etl.demo.visits import generate_exposure, generate_visits
+from safetyboard.protocol import Protocol, load_protocol
+
+CUT_DATE = dt.date(2026, 11, 20)
+LAST_START_BEFORE_CUT = 12  # days: the last subject started 12 days before the cut (inside the window)
+TE_DAYS = 30  # AEs are collected up to 30 days after the last dose
+
+
+def _iso(col: str) -> pl.Expr:
+    return pl.col(col).dt.strftime("%Y-%m-%d")
+
+
+def _seq(frame: pl.DataFrame, name: str, order: list[str]) -> pl.DataFrame:
+    return frame.sort(["USUBJID", *order]).with_columns(pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.Int64).alias(name))
+
+
+def build_domains(n: int, seed: int, protocol: Protocol) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    rng = np.random.default_rng(seed)
+    en = simulate_enrolment(n, protocol, rng)
+    first_day = CUT_DATE - dt.timedelta(days=int(en.start_day.max()) + LAST_START_BEFORE_CUT)
+    subjects = build_subjects(en, protocol, rng, first_day, CUT_DATE)
+    cycles = build_cycles(subjects, protocol, rng, CUT_DATE)
+    subjects = treatment_end(subjects, cycles, protocol, CUT_DATE)
+    visits = generate_visits(subjects, cycles, protocol, rng, CUT_DATE)
+    aes = generate_aes(subjects, cycles, protocol, rng)
+    aes = aes.join(subjects.select("USUBJID", "TRTEND", "DTHDT"), on="USUBJID").filter(
+        (pl.col("START") <= pl.col("TRTEND") + pl.duration(days=TE_DAYS)) & (pl.col("START") <= CUT_DATE)
+        & (pl.col("DTHDT").is_null() | (pl.col("START") < pl.col("DTHDT")))
+    )
+    ex = generate_exposure(subjects, cycles, visits, aes, protocol, rng)
+    lb = generate_labs(visits, subjects, aes, rng)
+    vs = generate_vitals(visits, subjects, aes, rng)
+    tr, rs = generate_tumours(subjects, rng)
+
+    studyid = protocol.studyid
+    dm = subjects.select(
+        pl.lit(studyid).alias("STUDYID"), pl.lit("DM").alias("DOMAIN"), "USUBJID",
+        pl.col("USUBJID").str.split("-").list.last().alias("SUBJID"),
+        pl.col("C1D1").alias("RFSTDT"), pl.col("TRTEND").alias("RFENDT"), pl.col("C1D1").alias("RFXSTDT"),
+        "DTHDT", pl.when(pl.col("DTHDT").is_not_null()).then(pl.lit("Y")).alias("DTHFL"),
+        "SITEID", "AGE", pl.lit("YEARS").alias("AGEU"), "SEX", pl.lit("ASIAN").alias("RACE"),
+        "ARMCD", "ARM", pl.col("ARMCD").alias("ACTARMCD"), pl.col("ARM").alias("ACTARM"), pl.lit("CHN").alias("COUNTRY"),
+    )
+    ae = aes.with_columns(
+        pl.when(pl.col("END") < CUT_DATE).then(pl.col("END")).otherwise(None).alias("AEENDT"),
+    ).select(
+        pl.lit(studyid).alias("STUDYID"), pl.lit("AE").alias("DOMAIN"), "USUBJID",
+        pl.col("AEDECOD").alias("AETERM"), "AEDECOD", "AEBODSYS", pl.col("GRADE").cast(pl.String).alias("AETOXGR"),
+        pl.when(pl.col("GRADE") >= 4).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("AESER"),
+        pl.lit("RELATED").alias("AEREL"),
+        pl.when(pl.col("AEDLT") == "Y").then(pl.lit("DRUG INTERRUPTED")).otherwise(pl.lit("DOSE NOT CHANGED")).alias("AEACN"),
+        pl.when(pl.col("AEENDT").is_not_null()).then(pl.lit("RECOVERED/RESOLVED")).otherwise(pl.lit("NOT RECOVERED/NOT RESOLVED")).alias("AEOUT"),
+        pl.col("START").alias("AESTDT"), "AEENDT", "AEDLT",
+    )
+    ae = _seq(ae, "AESEQ", ["AESTDT", "AETERM"])
+    ex = _seq(ex.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("EX").alias("DOMAIN")), "EXSEQ", ["START", "EXTRT"])
+    sv = visits.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("SV").alias("DOMAIN"))
+    lb = _seq(lb.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("LB").alias("DOMAIN")), "LBSEQ", ["VISITNUM", "LBTESTCD"])
+    vs = _seq(vs.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("VS").alias("DOMAIN")), "VSSEQ", ["VISITNUM", "VSTESTCD"])
+    ds = subjects.filter(pl.col("ENDED")).select(
+        pl.lit(studyid).alias("STUDYID"), pl.lit("DS").alias("DOMAIN"), "USUBJID",
+        pl.col("ENDREASON").alias("DSTERM"), pl.col("ENDREASON").alias("DSDECOD"), pl.lit("DISPOSITION EVENT").alias("DSCAT"),
+        pl.col("TRTEND").alias("DSSTDT"),
+    )
+    deaths = subjects.filter(pl.col("DTHDT").is_not_null()).select(
+        pl.lit(studyid).alias("STUDYID"), pl.lit("DS").alias("DOMAIN"), "USUBJID",
+        pl.lit("DEATH").alias("DSTERM"), pl.lit("DEATH").alias("DSDECOD"), pl.lit("DISPOSITION EVENT").alias("DSCAT"),
+        pl.col("DTHDT").alias("DSSTDT"),
+    )
+    ds = _seq(pl.concat([ds, deaths]), "DSSEQ", ["DSSTDT"])
+    rs = _seq(rs.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("RS").alias("DOMAIN")), "RSSEQ", ["RSDT"])
+    tr = _seq(tr.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("TR").alias("DOMAIN")), "TRSEQ", ["TRDT", "TRLNKID"])
+    frames = {"dm": dm, "ae": ae, "ex": ex, "sv": sv, "lb": lb, "vs": vs, "ds": ds, "rs": rs, "tr": tr}
+    return frames, subjects
+
+
+def _format(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Final SDTM columns as text (ISO 8601 dates), rows in their file order."""
+    def text_override(frame: pl.DataFrame, col: str, default: pl.Expr) -> pl.Expr:
+        return pl.coalesce(pl.col(f"{col}_TEXT"), default) if f"{col}_TEXT" in frame.columns else default
+
+    out: dict[str, pl.DataFrame] = {}
+    dm = frames["dm"]
+    out["dm"] = dm.select(
+        "STUDYID", "DOMAIN", "USUBJID", "SUBJID", _iso("RFSTDT").alias("RFSTDTC"), _iso("RFENDT").alias("RFENDTC"),
+        _iso("RFXSTDT").alias("RFXSTDTC"), _iso("DTHDT").alias("DTHDTC"), "DTHFL", "SITEID", "AGE", "AGEU", "SEX", "RACE",
+        "ARMCD", "ARM", "ACTARMCD", "ACTARM", "COUNTRY", "_ISSUE",
+    ).sort("USUBJID")
+    ae = frames["ae"]
+    out["ae"] = ae.select(
+        "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AETOXGR", "AESER", "AEREL", "AEACN", "AEOUT",
+        text_override(ae, "AESTDTC", _iso("AESTDT")).alias("AESTDTC"), _iso("AEENDT").alias("AEENDTC"), "AEDLT", "_ISSUE",
+    ).sort("USUBJID", "AESEQ", maintain_order=True)
+    out["suppae"] = out["ae"].filter(pl.col("AEDLT").is_not_null()).select(
+        "STUDYID", pl.lit("AE").alias("RDOMAIN"), "USUBJID", pl.lit("AESEQ").alias("IDVAR"), pl.col("AESEQ").cast(pl.String).alias("IDVARVAL"),
+        pl.lit("AEDLT").alias("QNAM"), pl.lit("Dose-Limiting Toxicity").alias("QLABEL"), pl.col("AEDLT").alias("QVAL"),
+        pl.lit("CRF").alias("QORIG"), pl.lit(None, pl.String).alias("_ISSUE"),
+    ).unique(subset=["USUBJID", "IDVARVAL"], keep="first", maintain_order=True)
+    out["ae"] = out["ae"].drop("AEDLT")
+    ex = frames["ex"]
+    out["ex"] = ex.select(
+        "STUDYID", "DOMAIN", "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "EXROUTE", "VISIT",
+        _iso("START").alias("EXSTDTC"), _iso("END").alias("EXENDTC"), "EXADJ", "_ISSUE",
+    ).sort("USUBJID", "EXSEQ")
+    sv = frames["sv"]
+    out["sv"] = sv.select(
+        "STUDYID", "DOMAIN", "USUBJID", "VISITNUM", "VISIT", _iso("DATE").alias("SVSTDTC"), _iso("DATE").alias("SVENDTC"), "_ISSUE",
+    ).sort("USUBJID", "VISITNUM")
+    lb = frames["lb"]
+    out["lb"] = lb.select(
+        "STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBORRES", "LBORRESU",
+        text_override(lb, "LBSTRESN", pl.col("LBSTRESN").cast(pl.String)).alias("LBSTRESN"), "LBSTRESU", "LBSTNRLO", "LBSTNRHI",
+        "LBNRIND", "LBBLFL", "VISITNUM", "VISIT", _iso("LBDT").alias("LBDTC"), "_ISSUE",
+    ).sort("USUBJID", "LBSEQ", maintain_order=True)
+    vs = frames["vs"]
+    out["vs"] = vs.select(
+        "STUDYID", "DOMAIN", "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VSSTRESN", "VSSTRESU", "VSBLFL",
+        "VISITNUM", "VISIT", _iso("VSDT").alias("VSDTC"), "_ISSUE",
+    ).sort("USUBJID", "VSSEQ")
+    for name, date_col, cols in (
+        ("ds", "DSSTDT", ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT"]),
+        ("rs", "RSDT", ["RSSEQ", "RSTESTCD", "RSTEST", "RSSTRESC", "RSEVAL", "VISIT"]),
+        ("tr", "TRDT", ["TRSEQ", "TRLNKID", "TRTESTCD", "TRTEST", "TRSTRESN", "TRSTRESU", "VISIT"]),
+    ):
+        f = frames[name]
+        out[name] = f.select("STUDYID", "DOMAIN", "USUBJID", *cols, _iso(date_col).alias(date_col.replace("DT", "DTC") if name != "ds" else "DSSTDTC"), "_ISSUE").sort("USUBJID", cols[0])
+    return out
+
+
+_KEY = {"dm": "USUBJID", "ae": "AESEQ", "ex": "EXSEQ", "sv": "VISITNUM", "lb": "LBSEQ", "vs": "VSSEQ", "ds": "DSSEQ", "rs": "RSSEQ", "tr": "TRSEQ"}
+
+
+def _write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        frame.write_csv(path)
+    else:
+        import pyreadstat
+
+        pyreadstat.write_xport(frame.to_pandas(), str(path), file_format_version=5, table_name=path.stem.upper()[:8])
+
+
+def write_demo_export(out: Path, subjects: int = 56, seed: int = 20260305, fmt: str = "csv",
+                      protocol: Protocol | None = None, plant_issues: bool = True) -> dict[str, Any]:
+    """Write the export (one file per domain) and `_truth.json`; return the truth dict."""
+    protocol = protocol or load_protocol()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    frames, subj = build_domains(subjects, seed, protocol)
+    planted = plant_data_issues(frames, subj, np.random.default_rng(seed + 1), protocol.dlt_window_days) if plant_issues else []
+    formatted = _format({k: (v if "_ISSUE" in v.columns else v.with_columns(pl.lit(None, pl.String).alias("_ISSUE"))) for k, v in frames.items()})
+    by_id = {p.id: p for p in planted}
+    issues: list[dict[str, Any]] = []
+    rows: dict[str, int] = {}
+    suffix = ".csv" if fmt == "csv" else ".xpt"
+    for name, frame in formatted.items():
+        marked = frame.with_row_index("_R", offset=1).filter(pl.col("_ISSUE").is_not_null())
+        key = _KEY.get(name, "USUBJID")
+        for row in marked.iter_rows(named=True):
+            p = by_id[row["_ISSUE"]]
+            value = row[key]
+            issues.append({
+                "id": p.id, "kind": p.kind, "domain": p.domain, "usubjid": row["USUBJID"],
+                "record_key": f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}",
+                "file": name + suffix, "row": int(row["_R"]), "expect": p.expect,
+            })
+        data = frame.drop("_ISSUE")
+        _write(data, out / (name + suffix), fmt)
+        rows[name + suffix] = data.height
+    for p in planted:  # removed records: no row in the file; the key names what is missing
+        if hasattr(p, "removed_key"):
+            issues.append({"id": p.id, "kind": p.kind, "domain": p.domain, "usubjid": p.usubjid,
+                           "record_key": p.removed_key, "file": None, "row": None, "expect": p.expect})
+    issues.sort(key=lambda i: i["id"])
+    with_issue = {i["usubjid"] for i in issues} | {p.usubjid for p in planted}
+    truth = {
+        "seed": seed, "subjects": int(subj.height), "requested_subjects": subjects, "cut_date": CUT_DATE.isoformat(),
+        "format": fmt, "files": rows,
+        "clean_subjects": sorted(set(subj["USUBJID"].to_list()) - with_issue),
+        "dlt_subjects": sorted(subj.filter(pl.col("DLT"))["USUBJID"].to_list()),
+        "issues": issues,
+    }
+    (out / "_truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    return truth

@@ -1,0 +1,150 @@
+"""Planted data issues: what a real export contains, at a controlled rate, each one recorded.
+
+Every issue marks the affected row with an `_ISSUE` id; after the files' final row order is
+fixed, generate.py turns the marks into `_truth.json` entries (file, 1-based row, record key and
+the expected outcome: a check id of the data-quality checks, or a loader quarantine reason).
+Issues are planted on subjects chosen at random; DLT-relevant records are avoided where an issue
+would change the escalation history (e.g. grades are removed only from grade 1-2 events outside
+the DLT window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+
+@dataclass
+class Planted:
+    id: str
+    kind: str
+    domain: str
+    usubjid: str
+    expect: dict[str, str]
+
+
+class Planter:
+    def __init__(self, frames: dict[str, pl.DataFrame], rng: np.random.Generator, per_kind: int) -> None:
+        self.frames = frames
+        self.rng = rng
+        self.per_kind = per_kind
+        self.issues: list[Planted] = []
+        for name, frame in frames.items():
+            frames[name] = frame.with_columns(pl.lit(None, pl.String).alias("_ISSUE"))
+
+    def _new_id(self) -> str:
+        return f"I{len(self.issues) + 1:04d}"
+
+    def _pick(self, domain: str, cond: pl.Expr, k: int | None = None) -> pl.DataFrame:
+        frame = self.frames[domain].with_row_index("_I")
+        cand = frame.filter(cond & pl.col("_ISSUE").is_null())
+        if cand.height == 0:
+            return cand
+        k = min(k or self.per_kind, cand.height)
+        # one issue per subject and kind, at random
+        subjects = cand["USUBJID"].unique().sort().to_list()
+        chosen = self.rng.choice(len(subjects), size=min(k, len(subjects)), replace=False)
+        picks = cand.filter(pl.col("USUBJID").is_in([subjects[i] for i in chosen])).group_by("USUBJID", maintain_order=True).first()
+        return picks
+
+    def modify(self, kind: str, domain: str, cond: pl.Expr, changes: dict[str, pl.Expr], expect: dict[str, str]) -> None:
+        for col in changes:
+            if col not in self.frames[domain].columns:
+                self.frames[domain] = self.frames[domain].with_columns(pl.lit(None, pl.String).alias(col))
+        picks = self._pick(domain, cond)
+        frame = self.frames[domain].with_row_index("_I")
+        for row in picks.iter_rows(named=True):
+            iid = self._new_id()
+            self.issues.append(Planted(iid, kind, domain.upper(), row["USUBJID"], expect))
+            hit = pl.col("_I") == row["_I"]
+            frame = frame.with_columns(
+                [pl.when(hit).then(expr).otherwise(pl.col(col)).alias(col) for col, expr in changes.items()]
+                + [pl.when(hit).then(pl.lit(iid)).otherwise(pl.col("_ISSUE")).alias("_ISSUE")]
+            )
+        self.frames[domain] = frame.drop("_I")
+
+    def append(self, kind: str, domain: str, cond: pl.Expr, changes: dict[str, pl.Expr], expect: dict[str, str]) -> None:
+        """Append a changed copy of picked rows (duplicates, extra records)."""
+        picks = self._pick(domain, cond)
+        extra = []
+        for row in picks.iter_rows(named=True):
+            iid = self._new_id()
+            self.issues.append(Planted(iid, kind, domain.upper(), row["USUBJID"], expect))
+            one = pl.DataFrame([row]).drop("_I").with_columns(**changes, _ISSUE=pl.lit(iid))
+            extra.append(one)
+        if extra:
+            self.frames[domain] = pl.concat([self.frames[domain], *extra], how="diagonal_relaxed")
+
+    def remove(self, kind: str, domain: str, cond: pl.Expr, expect: dict[str, str], marker: str) -> None:
+        """Delete picked rows; the truth points at the subject and the record named by `marker`."""
+        picks = self._pick(domain, cond)
+        frame = self.frames[domain].with_row_index("_I")
+        gone = []
+        for row in picks.iter_rows(named=True):
+            iid = self._new_id()
+            planted = Planted(iid, kind, domain.upper(), row["USUBJID"], expect)
+            planted.removed_key = f"{marker}={row[marker]:g}" if isinstance(row[marker], float) else f"{marker}={row[marker]}"  # type: ignore[attr-defined]
+            self.issues.append(planted)
+            gone.append(row["_I"])
+        self.frames[domain] = frame.filter(~pl.col("_I").is_in(gone)).drop("_I")
+
+
+def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: np.random.Generator, window_days: int) -> list[Planted]:
+    n = subjects.height
+    per_kind = max(1, round(n * 0.03))  # ~3% of subjects per kind (2 in a 56-subject trial)
+    p = Planter(frames, rng, per_kind)
+    c1d1 = dict(subjects.select("USUBJID", "C1D1").iter_rows())
+    dead = subjects.filter(pl.col("DTHDT").is_not_null())
+    dlt_subjects = subjects.filter(pl.col("DLT"))["USUBJID"].to_list()
+    # AE: low-grade events outside the DLT window only (no effect on DLT status)
+    outside = pl.col("AESTDT") > pl.col("USUBJID").replace_strict(c1d1, return_dtype=pl.Date) + pl.duration(days=window_days + 7)
+    low = pl.col("AETOXGR").is_in(["1", "2"]) & (pl.col("AEDLT") == "N")
+    p.modify("missing_grade", "ae", low & outside, {"AETOXGR": pl.lit(None, pl.String)}, {"check": "ae_grade_missing"})
+    p.modify("invalid_grade", "ae", low & outside, {"AETOXGR": pl.lit("6")}, {"check": "ae_grade_invalid"})
+    p.modify("dates_inverted", "ae", low & outside & pl.col("AEENDT").is_not_null(),
+             {"AEENDT": pl.col("AESTDT") - pl.duration(days=3)}, {"check": "ae_dates_inverted"})
+    p.modify("partial_date", "ae", low & outside, {"AESTDTC_TEXT": pl.col("AESTDT").dt.strftime("%Y-%m")}, {"check": "ae_date_partial"})
+    # a second, non-qualifying event flagged as a DLT by the investigator (subject already has a DLT)
+    p.modify("dlt_flag_mismatch", "ae", pl.col("USUBJID").is_in(dlt_subjects) & (pl.col("AEDLT") == "N") & pl.col("AETOXGR").is_in(["1", "2"])
+             & ~outside & (pl.col("AESTDT") >= pl.col("USUBJID").replace_strict(c1d1, return_dtype=pl.Date)),
+             {"AEDLT": pl.lit("Y")}, {"check": "dlt_flag_mismatch"})
+    # visits
+    p.modify("visit_out_of_window", "sv", pl.col("VISIT").str.ends_with("D8") & (pl.col("CYCLE") > 2),
+             {"DATE": pl.col("DATE") + pl.duration(days=6)}, {"check": "visit_out_of_window"})
+    p.remove("visit_missing", "sv", pl.col("VISIT").str.ends_with("D15") & (pl.col("CYCLE") > 2), {"check": "visit_missing"}, "VISITNUM")
+    # labs
+    p.modify("lab_range_missing", "lb", (pl.col("LBTESTCD") == "ALT") & (pl.col("VISITNUM") > 0),
+             {"LBSTNRLO": pl.lit(None, pl.Float64), "LBSTNRHI": pl.lit(None, pl.Float64)}, {"check": "lab_range_missing"})
+    p.modify("lab_unit_unexpected", "lb", (pl.col("LBTESTCD") == "PLAT") & (pl.col("VISITNUM") > 0),
+             {"LBSTRESU": pl.lit("mg/dL"), "LBORRESU": pl.lit("mg/dL")}, {"check": "lab_unit_unexpected"})
+    maxseq = frames["lb"]["LBSEQ"].max() or 0
+    p.append("record_duplicate", "lb", (pl.col("LBTESTCD") == "SODIUM") & (pl.col("VISITNUM") > 0),
+             {"LBSEQ": pl.lit(int(maxseq) + 1000, pl.Int64)}, {"check": "record_duplicate"})
+    # vitals
+    p.modify("vs_implausible", "vs", (pl.col("VSTESTCD") == "SYSBP") & (pl.col("VISITNUM") > 0),
+             {"VSSTRESN": pl.lit(400.0), "VSORRES": pl.lit("400")}, {"check": "vs_implausible"})
+    p.modify("eligibility_bp", "vs", (pl.col("VSTESTCD") == "SYSBP") & (pl.col("VISITNUM") == 0),
+             {"VSSTRESN": pl.lit(152.0), "VSORRES": pl.lit("152")}, {"check": "eligibility_bp"})
+    # demographics
+    p.modify("eligibility_age", "dm", pl.lit(True), {"AGE": pl.lit(9)}, {"check": "eligibility_age"})
+    # records after death
+    if dead.height:
+        death = dict(dead.select("USUBJID", "DTHDT").iter_rows())
+        p.append("record_after_death", "vs", pl.col("USUBJID").is_in(list(death)) & (pl.col("VSTESTCD") == "PULSE"),
+                 {"VSDT": pl.col("USUBJID").replace_strict(death, return_dtype=pl.Date) + pl.duration(days=5),
+                  "VSSEQ": pl.lit(99_999, pl.Int64), "VISIT": pl.lit("UNSCHEDULED"), "VISITNUM": pl.lit(9999.1)},
+                 {"check": "record_after_death"})
+    # exposure gap inside the DLT window: a missing D8 infusion for a subject whose window is open
+    in_window = pl.col("START") <= pl.col("USUBJID").replace_strict(c1d1, return_dtype=pl.Date) + pl.duration(days=window_days - 1)
+    p.remove("exposure_gap", "ex", (pl.col("EXTRT") == "IRINOTECAN LIPOSOME") & (pl.col("VISIT") == "C1D8") & in_window
+             & pl.col("USUBJID").is_in(dlt_subjects), {"check": "exposure_gap_in_dlt_window"}, "EXSEQ")
+    # rows the loader must quarantine
+    p.append("invalid_date", "ae", low & outside, {"AESTDTC_TEXT": pl.lit("2026-02-30"), "AESEQ": pl.lit(500, pl.Int64)}, {"quarantine": "invalid_date"})
+    p.append("duplicate_key", "ae", low & outside, {"AETERM": pl.col("AETERM") + " (re-entered)"}, {"quarantine": "duplicate_key"})
+    p.append("unknown_subject", "lb", pl.col("VISITNUM") > 0, {"USUBJID": pl.col("USUBJID") + "-X", "LBSEQ": pl.lit(1, pl.Int64)},
+             {"quarantine": "unknown_subject"})
+    p.append("non_numeric", "lb", (pl.col("LBTESTCD") == "K") & (pl.col("VISITNUM") > 0),
+             {"LBSTRESN_TEXT": pl.lit("4,1"), "LBSEQ": pl.lit(int(maxseq) + 2000, pl.Int64)}, {"quarantine": "non_numeric"})
+    return p.issues
