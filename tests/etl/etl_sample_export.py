@@ -7,7 +7,6 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-
 Table = list[dict[str, str]]
 
 DM: Table = [

@@ -25,7 +25,7 @@ def quarantine(db: Path) -> pl.DataFrame:
     return table(db, "meta.quarantine")
 
 
-def load(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object):  # noqa: ANN201
+def load(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object):
     db = tmp_path / "cuts" / "current.duckdb"
     return load_export(folder, db, protocol, run_checks=False, **kw), db
 

@@ -7,11 +7,10 @@ from pathlib import Path
 import polars as pl
 import pyreadstat
 import pytest
+from etl_sample_export import AE, csv_text
 
 from etl.readers import detect_encoding, read_csv, read_file
 from safetyboard.errors import BadInputError
-
-from etl_sample_export import AE, csv_text
 
 ROWS = [dict(r) for r in AE]
 
