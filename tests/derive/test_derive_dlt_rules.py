@@ -1,0 +1,109 @@
+"""Protocol DLT rules (DOMAIN.md section 4; TOML [dlt]) on one hand-made trial, one subject per case.
+
+Durations count both end days (ADURN = end - start + 1): an AE from offset 10 to 16 lasts 7 days.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from derive_sample_trial import Subject, derive
+
+from safetyboard.protocol import Protocol
+
+NEUT, PLT, HTN = "NEUTROPHIL COUNT DECREASED", "PLATELET COUNT DECREASED", "HYPERTENSION"
+HFSR, ALT = "PALMAR-PLANTAR ERYTHRODYSESTHESIA SYNDROME", "ALANINE AMINOTRANSFERASE INCREASED"
+
+# subject id -> (AEs, expected DLTCFL of the first AE, expected DLTRULE of the first AE)
+CASES: dict[str, tuple[list[tuple], str | None, str | None]] = {
+    "NEUT-G4-7D": ([(NEUT, "4", 10, 16)], "N", None),
+    "NEUT-G4-8D": ([(NEUT, "4", 10, 17)], "Y", "NEUT_G4_GT7D"),
+    "NEUT-G4-NOEND": ([(NEUT, "4", 10, None)], "Y", "NEUT_G4_GT7D"),  # unknown end counts as lasting
+    "NEUT-G3-LONG": ([(NEUT, "3", 10, 30)], "N", None),  # haematological: not the non-haem rule
+    "HFSR-G3-7D": ([(HFSR, "3", 5, 11)], "N", None),
+    "HFSR-G3-8D": ([(HFSR, "3", 5, 12)], "Y", "HFSR_G3_GT7D"),
+    "HTN-G3-14D": ([(HTN, "3", 5, 18)], "N", None),
+    "HTN-G3-15D": ([(HTN, "3", 5, 19)], "Y", "HTN_G3_UNCONTROLLED"),
+    "HTN-G4": ([(HTN, "4", 5, 6)], "Y", "HTN_G4"),
+    "NAUSEA-G3-3D": ([("NAUSEA", "3", 3, 5)], "N", None),
+    "NAUSEA-G3-4D": ([("NAUSEA", "3", 3, 6)], "Y", "NONHEME_G3"),
+    "VOMIT-G3-NOEND": ([("VOMITING", "3", 3, None)], "Y", "NONHEME_G3"),
+    "DIARR-G3-3D": ([("DIARRHOEA", "3", 9, 11)], "N", None),
+    "DIARR-G3-4D": ([("DIARRHOEA", "3", 9, 12)], "Y", "NONHEME_G3"),
+    "ALT-G3-7D": ([(ALT, "3", 12, 18)], "N", None),
+    "ALT-G3-8D": ([(ALT, "3", 12, 19)], "Y", "NONHEME_G3"),
+    "ALT-G4-1D": ([(ALT, "4", 12, 12)], "Y", "NONHEME_G3"),
+    "FATIGUE-G2": ([("FATIGUE", "2", 3, 30)], "N", None),
+    "FATIGUE-G3": ([("FATIGUE", "Grade 3", 3, 4)], "Y", "NONHEME_G3"),
+    "DEATH-G5": ([("SEPSIS", "5", 20, 20)], "Y", "GRADE5"),
+    "PLT-G3-BLEED": ([(PLT, "3", 14, 20), ("EPISTAXIS", "1", 16, 16)], "Y", "PLT_G3_BLEEDING"),
+    "PLT-G3-BLEED-AFTER": ([(PLT, "3", 14, 20), ("EPISTAXIS", "1", 21, 21)], "N", None),
+    "PLT-G3-NOBLEED": ([(PLT, "3", 14, 20)], "N", None),
+    "PLT-G4": ([(PLT, "4", 14, 15)], "Y", "PLT_G4"),
+    "FN-G3": ([("FEBRILE NEUTROPENIA", "3", 14, 15)], "Y", "FEBRILE_NEUTROPENIA"),
+    "PROT-G3": ([("PROTEINURIA", "3", 14, 15)], "Y", "PROTEINURIA_G3"),
+    "PTX-G2": ([("PNEUMOTHORAX", "2", 14, 15)], "Y", "PNEUMOTHORAX_G2"),
+    "PTX-G1": ([("PNEUMOTHORAX", "1", 14, 15)], "N", None),
+    "WINDOW-LAST-DAY": ([("FATIGUE", "3", 41, 45)], "Y", "NONHEME_G3"),  # study day 42
+    "WINDOW-AFTER": ([("FATIGUE", "3", 42, 45)], "N", None),  # study day 43
+    "BEFORE-DOSE": ([("FATIGUE", "3", -3, 1)], "N", None),
+    "NO-GRADE": ([("FATIGUE", "", 5, 6)], None, None),  # grade unknown in the window: undecided
+}
+
+
+@pytest.fixture(scope="module")
+def adam(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> dict[str, pl.DataFrame]:
+    subjects = [Subject(sid, aes=aes) for sid, (aes, _, _) in CASES.items()]
+    subjects += [
+        # C2D1 planned at offset 21 (inside the window); actual 15 vs 14 days late, a G2 AE ongoing then
+        Subject("DELAY-15", aes=[("NEUTROPHIL COUNT DECREASED", "2", 18, 30)],
+                infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (36, 50, "C2D1")]),
+        Subject("DELAY-14", aes=[("NEUTROPHIL COUNT DECREASED", "2", 18, 30)],
+                infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (35, 50, "C2D1")]),
+    ]
+    return derive(tmp_path_factory.mktemp("dlt"), subjects, protocol)
+
+
+@pytest.mark.parametrize("sid", list(CASES))
+def test_rule(adam: dict[str, pl.DataFrame], sid: str) -> None:
+    _, flag, rule = CASES[sid]
+    first = adam["adae"].filter((pl.col("USUBJID") == sid) & (pl.col("AESEQ") == 1)).row(0, named=True)
+    assert (first["DLTCFL"], first["DLTRULE"]) == (flag, rule)
+    subject = adam["adsl"].filter(pl.col("USUBJID") == sid).row(0, named=True)
+    assert subject["DLTCFL"] == ("Y" if flag == "Y" else "N")
+    # without an investigator flag (no SUPPAE) the protocol rules decide, and ADSL says so
+    assert subject["DLTSRC"] == "PROTOCOL RULES" and subject["DLTFL"] == subject["DLTCFL"]
+
+
+def test_durations_and_window_flags(adam: dict[str, pl.DataFrame]) -> None:
+    ae = adam["adae"].filter(pl.col("AESEQ") == 1)
+    get = {r["USUBJID"]: r for r in ae.to_dicts()}
+    assert get["NEUT-G4-7D"]["ADURN"] == 7 and get["NEUT-G4-8D"]["ADURN"] == 8 and get["NEUT-G4-NOEND"]["ADURN"] is None
+    assert get["WINDOW-LAST-DAY"]["ASTDY"] == 42 and get["WINDOW-LAST-DAY"]["DLTWINFL"] == "Y"
+    assert get["WINDOW-AFTER"]["ASTDY"] == 43 and get["WINDOW-AFTER"]["DLTWINFL"] == "N"
+    assert get["BEFORE-DOSE"]["ASTDY"] == -3 and get["BEFORE-DOSE"]["TRTEMFL"] == "N"
+
+
+def test_treatment_delay_over_14_days(adam: dict[str, pl.DataFrame]) -> None:
+    cyc = adam["adcyc"].filter(pl.col("CYCLE") == 2)
+    delays = dict(zip(cyc["USUBJID"], cyc["DELAYDY"], strict=True))
+    assert delays["DELAY-15"] == 15 and delays["DELAY-14"] == 14
+    ae = adam["adae"].filter(pl.col("USUBJID").str.starts_with("DELAY")).sort("USUBJID")
+    assert ae["USUBJID"].to_list() == ["DELAY-14", "DELAY-15"]
+    assert ae["DLTRULE"].to_list() == [None, "DELAY_GT14D"]
+    assert ae["DLTCFL"].to_list() == ["N", "Y"]
+    adsl = adam["adsl"].filter(pl.col("USUBJID").str.starts_with("DELAY")).sort("USUBJID")
+    assert adsl["DLTCFL"].to_list() == ["N", "Y"]
+
+
+def test_investigator_flag_is_kept_apart_from_the_rules(tmp_path, protocol: Protocol) -> None:
+    subjects = [
+        Subject("INV-Y", aes=[("FATIGUE", "2", 3, 4)], aedlt={1: "Y"}),
+        Subject("INV-N", aes=[("FATIGUE", "3", 3, 4)], aedlt={1: "N"}),
+    ]
+    adam = derive(tmp_path, subjects, protocol)
+    ae = adam["adae"].sort("USUBJID")
+    assert ae.select("USUBJID", "DLTFL", "DLTCFL").rows() == [("INV-N", "N", "Y"), ("INV-Y", "Y", "N")]
+    adsl = adam["adsl"].sort("USUBJID")
+    assert adsl.select("USUBJID", "DLTFL", "DLTCFL", "DLTSRC").rows() == [
+        ("INV-N", "N", "Y", "INVESTIGATOR"), ("INV-Y", "Y", "N", "INVESTIGATOR")]
