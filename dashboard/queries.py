@@ -1,0 +1,250 @@
+"""All SQL the dashboard runs: read-only, parameterised, one function per data need.
+
+Each function takes a DuckDB connection (read-only cut) and the global `Filters`, and returns a
+Polars frame. Subject filters are applied through adam.adsl (see `filters.subject_predicate`).
+Tables that a cut may lack (meta.findings before checks ran, raw.ex in an odd export) give an
+empty frame with the expected columns rather than an error.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import polars as pl
+
+from dashboard.filters import Filters, subject_predicate
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    return con.sql(sql, params=params or []).pl()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    rows = con.sql(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        params=[schema, table],
+    ).fetchall()
+    return rows[0][0] > 0
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        params=[schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _subjects(filters: Filters) -> tuple[str, list]:
+    """`USUBJID IN (...)` restricted to the filtered subjects, with its parameters."""
+    pred, params = subject_predicate(filters)
+    return f"USUBJID IN (SELECT USUBJID FROM adam.adsl WHERE {pred})", params
+
+
+# ---------------------------------------------------------------- cut and loads (meta.loads)
+def loads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every cut's meta.loads row, oldest first."""
+    return _frame(
+        con,
+        "SELECT cut_id, loaded_at, cut_date, source, files, domains, code_version, protocol_sha256, status "
+        "FROM meta.loads ORDER BY loaded_at",
+    )
+
+
+def current_cut(con: duckdb.DuckDBPyConnection) -> dict:
+    """The current cut's meta.loads row (the latest successful load) as a dict."""
+    df = _frame(
+        con,
+        "SELECT cut_id, loaded_at, cut_date, source, files, domains, code_version, status FROM meta.loads "
+        "WHERE status = 'ok' ORDER BY loaded_at DESC LIMIT 1",
+    )
+    if df.is_empty():
+        return {}
+    return df.row(0, named=True)
+
+
+def source_files(load_row: dict) -> pl.DataFrame:
+    """The source files of one load (file, domain, sha256, rows read) from its JSON column."""
+    items = json.loads(load_row.get("files") or "[]")
+    schema = {"file": pl.String, "domain": pl.String, "sha256": pl.String, "rows_read": pl.Int64}
+    return pl.DataFrame(
+        [{k: item.get(k) for k in schema} for item in items], schema=schema, orient="row"
+    )
+
+
+def domain_rows(load_row: dict) -> pl.DataFrame:
+    """Rows read / loaded / quarantined per domain of one load."""
+    items = json.loads(load_row.get("domains") or "{}")
+    schema = {"domain": pl.String, "rows_read": pl.Int64, "rows_loaded": pl.Int64, "rows_quarantined": pl.Int64}
+    rows = [
+        {"domain": d.upper(), **{k: v.get(k) for k in ("rows_read", "rows_loaded", "rows_quarantined")}}
+        for d, v in sorted(items.items())
+    ]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, cut_id: str) -> pl.DataFrame:
+    """Quarantined rows of the cut: file, row, reason, detail and the raw record."""
+    return _frame(
+        con,
+        "SELECT upper(domain) AS domain, file, row_number AS row, reason, detail, record "
+        "FROM meta.quarantine WHERE cut_id = ? ORDER BY domain, file, row_number",
+        [cut_id],
+    )
+
+
+# ---------------------------------------------------------------- subjects
+def subjects(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """adam.adsl rows of the filtered subjects (the columns the pages use)."""
+    pred, params = subject_predicate(filters)
+    cols = set(columns_of(con, "adam", "adsl"))
+    wanted = [
+        "USUBJID", "SITEID", "AGE", "AGEGR", "SEX", "DOSELVL", "DOSELVLC", "DOSELVLN", "COHORTN", "COHORT",
+        "TRTSDT", "TRTEDT", "SAFFL", "DLTEVLFL", "DLTEVLRSN", "DLTFL", "DLTCFL", "DLTWEND", "DLTWCFL",
+        "DLTWREM", "DTHFL",
+    ]
+    select = ", ".join(f'"{c}"' if c in cols else f'NULL AS "{c}"' for c in wanted)
+    return _frame(con, f"SELECT {select} FROM adam.adsl WHERE {pred} ORDER BY DOSELVL, COHORTN, USUBJID", params)
+
+
+def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Distinct values of each filter column in adam.adsl (for the sidebar)."""
+    from dashboard.filters import FILTER_COLUMNS
+
+    cols = set(columns_of(con, "adam", "adsl"))
+    out: dict[str, list[str]] = {}
+    for name, (_key, column, _label) in FILTER_COLUMNS.items():
+        if column not in cols:
+            out[name] = []
+            continue
+        order = "min(DOSELVL)" if column == "DOSELVLC" and "DOSELVL" in cols else "1"
+        rows = con.sql(
+            f'SELECT CAST("{column}" AS VARCHAR) AS v FROM adam.adsl WHERE "{column}" IS NOT NULL '
+            f"GROUP BY 1 ORDER BY {order}"
+        ).fetchall()
+        out[name] = [r[0] for r in rows]
+    return out
+
+
+def subjects_per_dose(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Per dose level: subjects, treated (SAFFL), DLT-evaluable, with a DLT."""
+    pred, params = subject_predicate(filters)
+    return _frame(
+        con,
+        "SELECT DOSELVL, coalesce(DOSELVLC, '(unassigned)') AS DOSELVLC, count(*) AS subjects, "
+        "count(*) FILTER (WHERE SAFFL = 'Y') AS treated, count(*) FILTER (WHERE DLTEVLFL = 'Y') AS dlt_evaluable, "
+        "count(*) FILTER (WHERE DLTFL = 'Y') AS with_dlt "
+        f"FROM adam.adsl WHERE {pred} GROUP BY ALL ORDER BY DOSELVL NULLS LAST",
+        params,
+    )
+
+
+# ---------------------------------------------------------------- adverse events
+_AE_COLS = (
+    "e.USUBJID, s.DOSELVL, s.DOSELVLC, s.COHORT, e.AESEQ, e.AETERM, e.AEDECOD, e.AEBODSYS, e.AETOXGRN, "
+    "e.ASTDT, e.AENDT, e.ASTDY, e.AENDY, e.CYCLE, e.TRTEMFL, e.AESER, e.DLTFL, e.DLTCFL, e.DLTRULE"
+)
+
+
+def adverse_events(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """adam.adae joined to the subject's dose level, filtered subjects."""
+    pred, params = subject_predicate(filters, "s")
+    return _frame(
+        con,
+        f"SELECT {_AE_COLS} FROM adam.adae e JOIN adam.adsl s USING (USUBJID) WHERE {pred} "
+        "ORDER BY s.DOSELVL, e.USUBJID, e.ASTDT, e.AESEQ",
+        params,
+    )
+
+
+def dlt_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """AEs that meet a protocol DLT rule (DLTCFL) or that the investigator flagged (DLTFL)."""
+    pred, params = subject_predicate(filters, "s")
+    return _frame(
+        con,
+        "SELECT e.USUBJID, s.DOSELVLC, e.AESEQ, e.AEDECOD, e.AETERM, e.AETOXGRN, e.ASTDY, e.DLTRULE, "
+        "e.DLTCFL, e.DLTFL FROM adam.adae e JOIN adam.adsl s USING (USUBJID) "
+        f"WHERE (e.DLTCFL = 'Y' OR e.DLTFL = 'Y') AND {pred} ORDER BY s.DOSELVL, e.USUBJID, e.ASTDY, e.AESEQ",
+        params,
+    )
+
+
+def exposure(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Dosing records (raw.ex) with study days from the subject's first dose."""
+    schema = {"USUBJID": pl.String, "EXTRT": pl.String, "EXDOSE": pl.Float64, "STDY": pl.Int64, "ENDY": pl.Int64}
+    if not table_exists(con, "raw", "ex"):
+        return pl.DataFrame(schema=schema)
+    pred, params = subject_predicate(filters, "s")
+    return _frame(
+        con,
+        "SELECT x.USUBJID, x.EXTRT, x.EXDOSE, "
+        "CAST(x.EXSTDTC_DT - s.TRTSDT + 1 AS BIGINT) AS STDY, "
+        "CAST(coalesce(x.EXENDTC_DT, x.EXSTDTC_DT) - s.TRTSDT + 1 AS BIGINT) AS ENDY "
+        f"FROM raw.ex x JOIN adam.adsl s USING (USUBJID) WHERE {pred} AND x.EXSTDTC_DT IS NOT NULL "
+        "ORDER BY x.USUBJID, STDY",
+        params,
+    )
+
+
+# ---------------------------------------------------------------- vital signs
+def blood_pressure(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """SBP and DBP records with BP category (BPCAT from the value; not an AE grade)."""
+    pred, params = subject_predicate(filters, "s")
+    return _frame(
+        con,
+        "SELECT v.USUBJID, s.DOSELVL, s.DOSELVLC, v.PARAMCD, v.ADT, v.ADY, v.CYCLE, v.AVAL, v.BPCAT "
+        "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {pred} "
+        "ORDER BY s.DOSELVL, v.USUBJID, v.ADY",
+        params,
+    )
+
+
+def hypertension_events(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Hypertension AEs (MedDRA PT containing 'HYPERTENSION')."""
+    pred, params = subject_predicate(filters, "s")
+    return _frame(
+        con,
+        "SELECT e.USUBJID, s.DOSELVLC, e.AESEQ, e.AEDECOD, e.AETOXGRN, e.ASTDY, e.CYCLE "
+        "FROM adam.adae e JOIN adam.adsl s USING (USUBJID) "
+        f"WHERE upper(e.AEDECOD) LIKE '%HYPERTENSION%' AND {pred} ORDER BY e.USUBJID, e.ASTDY",
+        params,
+    )
+
+
+# ---------------------------------------------------------------- data quality (meta.findings)
+FINDING_SCHEMA = {
+    "cut_id": pl.String, "check_id": pl.String, "severity": pl.String, "domain": pl.String,
+    "usubjid": pl.String, "site": pl.String, "record_key": pl.String, "message": pl.String, "status": pl.String,
+}
+
+
+def findings(con: duckdb.DuckDBPyConnection, cut_id: str, filters: Filters) -> pl.DataFrame:
+    """Findings of the cut (new / persisting / resolved), with the subject's site."""
+    if not table_exists(con, "meta", "findings"):
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    pred, params = subject_predicate(filters, "s")
+    # Findings without a subject (file-level) are shown unless a subject filter is active.
+    no_subject = "TRUE" if not filters.active else "FALSE"
+    return _frame(
+        con,
+        "SELECT f.cut_id, f.check_id, f.severity, f.domain, f.usubjid, s.SITEID AS site, f.record_key, "
+        "f.message, f.status FROM meta.findings f LEFT JOIN adam.adsl s ON s.USUBJID = f.usubjid "
+        f"WHERE f.cut_id = ? AND ((f.usubjid IS NULL AND {no_subject}) OR ({pred})) "
+        "ORDER BY f.severity, f.check_id, f.usubjid, f.record_key",
+        [cut_id, *params],
+    )
+
+
+def findings_trend(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Open findings (new + persisting) per cut and severity, oldest cut first."""
+    if not table_exists(con, "meta", "findings"):
+        return pl.DataFrame(schema={"cut_id": pl.String, "loaded_at": pl.Datetime, "severity": pl.String, "n": pl.Int64})
+    return _frame(
+        con,
+        "SELECT f.cut_id, l.loaded_at, f.severity, count(*) AS n FROM meta.findings f "
+        "LEFT JOIN meta.loads l USING (cut_id) WHERE coalesce(f.status, 'new') <> 'resolved' "
+        "GROUP BY ALL ORDER BY l.loaded_at, f.severity",
+    )
