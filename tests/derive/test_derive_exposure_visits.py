@@ -1,0 +1,126 @@
+"""DLT evaluability (ADSL DLTEVLFL), dose intensity (ADEX) and visit windows (ADSV) on hand-made trials."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from derive_sample_trial import C1D1, Subject, derive
+
+from safetyboard.protocol import Protocol
+
+FULL_C1 = [(0, 50.0, "C1D1"), (7, 50.0, "C1D8"), (14, 50.0, "C1D15")]
+
+
+def by_subject(frame: pl.DataFrame) -> dict[str, dict]:
+    return {r["USUBJID"]: r for r in frame.to_dicts()}
+
+
+@pytest.fixture(scope="module")
+def evaluable(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> dict[str, dict]:
+    subjects = [
+        Subject("FULL"),
+        # 80% of 42 daily doses = 33.6: 33 days is not enough, 34 is
+        Subject("APA-33", apatinib=[(0, 20, 250.0), (30, 41, 250.0)]),
+        Subject("APA-34", apatinib=[(0, 20, 250.0), (29, 41, 250.0)]),
+        # at least 5 of the 6 planned nal-IRI infusions
+        Subject("INF-4", infusions=[*FULL_C1, (21, 50.0, "C2D1")]),
+        Subject("INF-5", infusions=[*FULL_C1, (21, 50.0, "C2D1"), (28, 50.0, "C2D8")]),
+        # a DLT before completing the window makes the patient evaluable whatever was given
+        Subject("DLT-EARLY", apatinib=[(0, 12, 250.0)], infusions=FULL_C1[:2], aes=[("FEBRILE NEUTROPENIA", "3", 10, 14)]),
+        Subject("STOPPED", apatinib=[(0, 12, 250.0)], infusions=FULL_C1[:2]),
+    ]
+    return by_subject(derive(tmp_path_factory.mktemp("evl"), subjects, protocol)["adsl"])
+
+
+@pytest.mark.parametrize(
+    ("sid", "flag", "reason"),
+    [
+        ("FULL", "Y", "window completed with enough doses"),
+        ("APA-33", "N", "apatinib 33/42 days (< 80%)"),
+        ("APA-34", "Y", "window completed with enough doses"),
+        ("INF-4", "N", "nal-IRI 4/6 infusions (< 5)"),
+        ("INF-5", "Y", "window completed with enough doses"),
+        ("DLT-EARLY", "Y", "DLT in window"),
+        ("STOPPED", "N", "apatinib 13/42 days (< 80%)"),
+    ],
+)
+def test_evaluability(evaluable: dict[str, dict], sid: str, flag: str, reason: str) -> None:
+    row = evaluable[sid]
+    assert (row["DLTEVLFL"], row["DLTEVLRSN"]) == (flag, reason)
+
+
+def test_window_not_completed_at_the_cut(tmp_path, protocol: Protocol) -> None:
+    adsl = by_subject(derive(tmp_path, [Subject("ONGOING", apatinib=[(0, 30, 250.0)], infusions=FULL_C1),
+                                        Subject("DLT", apatinib=[(0, 30, 250.0)], infusions=FULL_C1,
+                                                aes=[("PLATELET COUNT DECREASED", "4", 20, 22)])],
+                             protocol, cut_offset=30)["adsl"])
+    row = adsl["ONGOING"]
+    assert (row["DLTEVLFL"], row["DLTEVLRSN"], row["DLTWCFL"]) == ("N", "window not completed", "N")
+    assert row["DLTWEND"] == C1D1 + dt.timedelta(days=41) and row["DLTWREM"] == 11
+    assert (adsl["DLT"]["DLTEVLFL"], adsl["DLT"]["DLTWCFL"]) == ("Y", "Y")
+
+
+def test_adex_dose_intensity_and_reductions(tmp_path, protocol: Protocol) -> None:
+    subject = Subject(
+        "RDI",
+        apatinib=[(0, 13, 250.0), (14, 20, 125.0), (21, 41, 250.0)],
+        infusions=[(0, 50.0, "C1D1"), (7, 40.0, "C1D8"), (21, 50.0, "C2D1"), (28, 50.0, "C2D8"), (35, 50.0, "C2D15")],
+    )
+    adex = derive(tmp_path, [subject], protocol)["adex"].sort("CYCLE")
+    c1, c2 = adex.to_dicts()
+    assert (c1["CYSTDT"], c1["CYENDT"]) == (C1D1, C1D1 + dt.timedelta(days=20))
+    assert (c1["APAPLAN"], c1["APAGIVEN"], c1["APADAYS"]) == (250 * 21, 250 * 14 + 125 * 7, 21)
+    assert c1["APARDI"] == pytest.approx(4375 / 5250)
+    assert (c1["IRIPLAN"], c1["IRIGIVEN"], c1["IRIINF"]) == (150, 90, 2)
+    assert c1["IRIRDI"] == pytest.approx(0.6)
+    assert (c1["APAREDFL"], c1["IRIREDFL"], c1["REDUCTNS"], c1["DELAYDY"]) == ("Y", "Y", 2, 0)
+    assert (c2["APARDI"], c2["IRIRDI"], c2["REDUCTNS"]) == (pytest.approx(1.0), pytest.approx(1.0), 0)
+
+
+@pytest.fixture(scope="module")
+def adsv(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> pl.DataFrame:
+    def infusions(c2d1: int) -> list[tuple[int, float, str]]:
+        return [*FULL_C1, (c2d1, 50.0, "C2D1"), (c2d1 + 7, 50.0, "C2D8"), (c2d1 + 14, 50.0, "C2D15")]
+
+    subjects = [
+        # D8/D15 window +-2 days around actual C1D1 + 7 / + 14; C2D15 never recorded
+        Subject("V-WIN", visits=[("C1D1", 0), ("C1D8", 9), ("C1D15", 17), ("C2D1", 21), ("C2D8", 26)]),
+        Subject("V-EARLY-D8", visits=[("C1D1", 0), ("C1D8", 4)]),
+        # D1 window -1/+3 around the previous actual D1 + 21
+        Subject("V-D1-M1", infusions=infusions(20), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 20)]),
+        Subject("V-D1-M2", infusions=infusions(19), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 19)]),
+        Subject("V-D1-P3", infusions=infusions(24), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 24)]),
+        # a late D1 is a dose delay, not a deviation, and the later visits are anchored on it
+        Subject("V-D1-P6", infusions=infusions(27), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 27), ("C2D8", 34)]),
+    ]
+    return derive(tmp_path_factory.mktemp("sv"), subjects, protocol)["adsv"]
+
+
+@pytest.mark.parametrize(
+    ("sid", "visit", "dev", "oow", "delay"),
+    [
+        ("V-WIN", "C1D1", 0, "N", "N"),
+        ("V-WIN", "C1D8", 2, "N", "N"),
+        ("V-WIN", "C1D15", 3, "Y", "N"),
+        ("V-WIN", "C2D8", -2, "N", "N"),
+        ("V-EARLY-D8", "C1D8", -3, "Y", "N"),
+        ("V-D1-M1", "C2D1", -1, "N", "N"),
+        ("V-D1-M2", "C2D1", -2, "Y", "N"),
+        ("V-D1-P3", "C2D1", 3, "N", "N"),
+        ("V-D1-P6", "C2D1", 6, "N", "Y"),
+        ("V-D1-P6", "C2D8", 0, "N", "N"),
+    ],
+)
+def test_visit_windows(adsv: pl.DataFrame, sid: str, visit: str, dev: int, oow: str, delay: str) -> None:
+    row = adsv.filter((pl.col("USUBJID") == sid) & (pl.col("VISIT") == visit) & pl.col("MISSFL").is_null()).row(0, named=True)
+    assert (row["DEV"], row["OOWFL"], row["DELAYFL"]) == (dev, oow, delay)
+
+
+def test_missing_expected_visits(adsv: pl.DataFrame) -> None:
+    missing = adsv.filter((pl.col("USUBJID") == "V-WIN") & (pl.col("MISSFL") == "Y"))
+    assert missing["VISIT"].to_list() == ["C2D15"]
+    assert missing["PLANDT"].to_list() == [C1D1 + dt.timedelta(days=35)] and missing["ADT"].to_list() == [None]
+    early = adsv.filter((pl.col("USUBJID") == "V-EARLY-D8") & (pl.col("MISSFL") == "Y"))
+    assert set(early["VISIT"]) == {"C1D15", "C2D1", "C2D8", "C2D15"}
