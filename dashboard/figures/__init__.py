@@ -1,0 +1,1 @@
+"""Figure builders: pure functions, Polars frame in -> Plotly figure out (no Streamlit, no SQL)."""

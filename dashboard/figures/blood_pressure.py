@@ -1,0 +1,112 @@
+"""Blood-pressure figures: SBP/DBP per patient and median per dose level, share above a threshold.
+
+BPCAT is the hypertension category computed from the measured value (CTCAE v5 thresholds); it is
+not an AE grade, and the figures say so.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+PARAMS = (("SYSBP", "Systolic BP (mmHg)"), ("DIABP", "Diastolic BP (mmHg)"))
+BPCAT_COLORS = {1: "#fff5eb", 2: "#fdd0a2", 3: "#fd8d3c"}
+
+
+def median_by_dose(bp: pl.DataFrame, x: str) -> pl.DataFrame:
+    """Median value per dose level, parameter and x (ADY or CYCLE)."""
+    return (
+        bp.filter(pl.col(x).is_not_null())
+        .group_by("DOSELVLC", "PARAMCD", x)
+        .agg(pl.col("AVAL").median().alias("AVAL"), pl.col("USUBJID").n_unique().alias("n"))
+        .sort("DOSELVLC", "PARAMCD", x)
+    )
+
+
+def bp_figure(
+    bp: pl.DataFrame,
+    reference_lines: list[list[float]],
+    x: str = "ADY",
+    per_patient: bool = True,
+    htn: pl.DataFrame | None = None,
+    category_bands: dict[int, tuple[float, float]] | None = None,
+) -> go.Figure:
+    """SBP (top) and DBP (bottom) over study day or cycle; per patient or the median per dose level.
+
+    reference_lines: [[sbp, dbp], ...] from the protocol's [blood_pressure] reference_lines.
+    category_bands: BP category -> (SBP lower bound, DBP lower bound), shaded as BP categories.
+    htn: hypertension AEs (USUBJID, ASTDY, CYCLE, AETOXGRN), marked on the SBP panel.
+    """
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=[p[1] for p in PARAMS])
+    data = bp if per_patient else median_by_dose(bp, x)
+    group = "USUBJID" if per_patient else "DOSELVLC"
+    for i, (paramcd, _label) in enumerate(PARAMS, start=1):
+        part = data.filter(pl.col("PARAMCD") == paramcd).sort(group, x)
+        for key, g in part.group_by(group, maintain_order=True):
+            name = key[0]
+            fig.add_scatter(
+                x=g[x].to_list(), y=g["AVAL"].to_list(), mode="lines+markers" if not per_patient else "lines",
+                name=str(name), legendgroup=str(name), showlegend=(i == 1),
+                line={"width": 1 if per_patient else 2.5}, opacity=0.6 if per_patient else 1.0,
+                hovertemplate=f"{name}<br>{x}=%{{x}}: %{{y:.0f}} mmHg<extra></extra>",
+            )
+        if category_bands:
+            bounds = sorted(category_bands.items())
+            for j, (cat, lows) in enumerate(bounds):
+                lo = lows[i - 1]
+                hi = bounds[j + 1][1][i - 1] if j + 1 < len(bounds) else 260
+                fig.add_hrect(y0=lo, y1=hi, fillcolor=BPCAT_COLORS.get(cat, "#fee6ce"), opacity=0.35, line_width=0,
+                              row=i, col=1, layer="below",
+                              annotation_text=f"BP category {cat} (from values, not a CTCAE AE grade)",
+                              annotation_position="top left", annotation_font_size=9)
+        for ref in reference_lines:
+            fig.add_hline(y=ref[i - 1], line_dash="dash", line_color="#a50f15", row=i, col=1,
+                          annotation_text=f"{ref[i - 1]:.0f}", annotation_position="right")
+    if htn is not None and htn.height:
+        hx = htn["ASTDY" if x == "ADY" else "CYCLE"].to_list()
+        top = float(bp.filter(pl.col("PARAMCD") == "SYSBP")["AVAL"].max() or 180) + 8
+        fig.add_scatter(
+            x=hx, y=[top] * len(hx), mode="markers", name="Hypertension AE", row=1, col=1,
+            marker={"symbol": "triangle-down", "size": 12, "color": "#a50f15"},
+            customdata=list(zip(htn["USUBJID"].to_list(), htn["AETOXGRN"].to_list(), strict=True)),
+            hovertemplate="%{customdata[0]}: hypertension AE grade %{customdata[1]} at " + x + " %{x}<extra></extra>",
+        )
+    fig.update_xaxes(title="Study day" if x == "ADY" else "Cycle", row=2, col=1)
+    what = "per patient" if per_patient else "median per dose level"
+    fig.update_layout(title=f"Blood pressure {what}", height=640, margin={"t": 70},
+                      legend={"orientation": "v"})
+    return fig
+
+
+def high_bp_share(bp: pl.DataFrame, sbp_min: float, dbp_min: float) -> pl.DataFrame:
+    """Per dose level and cycle: patients measured, patients with SBP >= sbp_min or DBP >= dbp_min, share."""
+    flagged = bp.filter(pl.col("CYCLE").is_not_null()).with_columns(
+        (
+            ((pl.col("PARAMCD") == "SYSBP") & (pl.col("AVAL") >= sbp_min))
+            | ((pl.col("PARAMCD") == "DIABP") & (pl.col("AVAL") >= dbp_min))
+        ).alias("_high")
+    )
+    per_subject = flagged.group_by("DOSELVLC", "CYCLE", "USUBJID").agg(pl.col("_high").any())
+    return (
+        per_subject.group_by("DOSELVLC", "CYCLE")
+        .agg(pl.len().alias("patients"), pl.col("_high").sum().cast(pl.Int64).alias("high"))
+        .with_columns((pl.col("high") / pl.col("patients")).alias("share"))
+        .sort("DOSELVLC", "CYCLE")
+    )
+
+
+def high_bp_share_figure(share: pl.DataFrame, sbp_min: float, dbp_min: float) -> go.Figure:
+    fig = go.Figure()
+    for key, g in share.group_by("DOSELVLC", maintain_order=True):
+        fig.add_scatter(
+            x=g["CYCLE"].to_list(), y=g["share"].to_list(), mode="lines+markers+text", name=str(key[0]),
+            text=[f"{h}/{n}" for h, n in zip(g["high"].to_list(), g["patients"].to_list(), strict=True)],
+            textposition="top center",
+        )
+    fig.update_layout(
+        title=f"Patients with SBP >= {sbp_min:.0f} or DBP >= {dbp_min:.0f} mmHg, by cycle and dose level",
+        xaxis_title="Cycle", yaxis_title="Share of patients measured", yaxis_range=[0, 1.05], height=380,
+    )
+    return fig

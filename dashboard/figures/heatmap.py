@@ -1,0 +1,63 @@
+"""Toxicity heatmaps: worst CTCAE grade per AE term x cycle and per patient x cycle."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard.figures.grades import discrete_grade_colorscale
+
+
+def worst_grade_matrix(events: pl.DataFrame, row: str) -> pl.DataFrame:
+    """Worst grade and number of events per `row` (AEDECOD or USUBJID) and CYCLE.
+
+    Events without a cycle are left out (they are listed on the page); events with an unknown grade
+    count in `events` but not in the worst grade. Rows ordered by frequency (subjects with the term,
+    then events), most frequent first.
+    """
+    e = events.filter(pl.col("CYCLE").is_not_null() & pl.col(row).is_not_null())
+    cells = e.group_by(row, "CYCLE").agg(
+        pl.col("AETOXGRN").max().alias("worst"), pl.len().alias("events")
+    )
+    freq = e.group_by(row).agg(pl.col("USUBJID").n_unique().alias("_subj"), pl.len().alias("_n"))
+    return (
+        cells.join(freq, on=row)
+        .sort(["_subj", "_n", row, "CYCLE"], descending=[True, True, False, False])
+        .drop("_subj", "_n")
+    )
+
+
+def grade_heatmap(matrix: pl.DataFrame, row: str, title: str, max_rows: int = 40) -> go.Figure:
+    """Heatmap of `worst_grade_matrix` output; grades written in the cells, rows in frequency order."""
+    rows = matrix[row].unique(maintain_order=True).to_list()[:max_rows]
+    cycles = sorted(matrix["CYCLE"].unique().to_list())
+    lookup = {(r, c): (w, n) for r, c, w, n in matrix.select(row, "CYCLE", "worst", "events").iter_rows()}
+    z, text = [], []
+    for r in rows:
+        zr, tr = [], []
+        for c in cycles:
+            w, n = lookup.get((r, c), (None, 0))
+            zr.append(w if w is not None else (None if n == 0 else 0))
+            tr.append("" if n == 0 else (str(w) if w is not None else "?"))
+        z.append(zr)
+        text.append(tr)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=[f"C{c}" for c in cycles], y=rows, text=text, texttemplate="%{text}",
+            colorscale=discrete_grade_colorscale(5), zmin=-0.5, zmax=5.5, xgap=2, ygap=2,
+            colorbar={"title": "Worst grade", "tickvals": [0, 1, 2, 3, 4, 5], "ticktext": ["?", "1", "2", "3", "4", "5"]},
+            hovertemplate="%{y}, %{x}: worst grade %{text}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", title="Cycle")
+    fig.update_layout(title=title, height=max(300, 22 * len(rows) + 140), margin={"t": 60, "l": 10})
+    if not rows:
+        fig.add_annotation(text="No adverse events for this selection", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+    return fig
+
+
+def cell_events(events: pl.DataFrame, row: str, row_value: str, cycle: int) -> pl.DataFrame:
+    """The events behind one heatmap cell."""
+    return events.filter((pl.col(row) == row_value) & (pl.col("CYCLE") == cycle))
