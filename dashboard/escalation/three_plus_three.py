@@ -1,0 +1,71 @@
+"""Classic 3+3 design with de-escalation (Chang et al. 2006 variant, as R package bcrm `threep3`;
+DOMAIN.md section 1a). Pure functions on counts of evaluable patients (n) and DLTs (y) per dose,
+lowest dose first.
+
+Choices where the rule table is silent (documented in the README):
+- Escalation goes only into an UNTESTED higher dose. If the dose above already has patients the
+  trial came down from it (>= 2 DLT there), so instead the current dose is expanded to 6, and
+  with 6 and <= 1 DLT the trial stops with the current dose as MTD.
+- At the highest dose, "escalate" means expand to 6 (stay), then stop with that dose as MTD.
+- Incomplete cohorts (n < 3, or 4-5 with <= 1 DLT) -> stay until the cohort is complete.
+  Two DLTs decide as soon as they are seen (the cohort cannot undo them).
+- More than 6 evaluable patients (e.g. an expansion cohort): the <= 1/6 test uses y <= n/6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dashboard.escalation.result import Step
+
+FULL = 6  # bcrm threep3: a dose is "expanded" to 6 patients
+
+
+def _ok(n: int, y: int) -> bool:
+    """<= 1/6 DLT with at least 6 evaluable (bcrm threep3 MTD criterion)."""
+    return n >= FULL and 6 * y <= n
+
+
+def select_mtd(n: Sequence[int], y: Sequence[int]) -> int | None:
+    """MTD (0-based) = the highest dose with <= 1/6 DLT (>= 6 evaluable) lying below every dose
+    with >= 2 DLT (DOMAIN.md 1a: 'the current dose if it has <= 1 DLT in 6, otherwise the dose
+    below'); None when no dose qualifies (e.g. >= 2 DLT at dose level 1)."""
+    toxic = [i for i in range(len(n)) if y[i] >= 2]
+    ceiling = toxic[0] if toxic else len(n)
+    ok = [i for i in range(ceiling) if _ok(n[i], y[i])]
+    return ok[-1] if ok else None
+
+
+def decide(n: Sequence[int], y: Sequence[int], current: int, labels: Sequence[str]) -> Step:
+    """3+3 decision at the current dose (DOMAIN.md 1a table)."""
+    d, nd, yd = current, n[current], y[current]
+    at = f"{yd}/{nd} DLT at {labels[d]}"
+    if nd == 0:
+        return Step("stay", d, f"no evaluable patients at {labels[d]} yet -> treat 3 at {labels[d]}")
+    if yd >= 2:  # >= 2 DLT among 3-6
+        if d == 0:
+            return Step("stop", None, f"{at}: >= 2 DLT at the lowest dose -> stop the trial, no dose recommended")
+        below = labels[d - 1]
+        if n[d - 1] < FULL:
+            return Step("de-escalate", d - 1,
+                        f"{at}: >= 2 DLT -> de-escalate to {below} ({n[d - 1]} evaluable there; expand it to 6)")
+        return Step("stop", None, f"{at}: >= 2 DLT and {below} already has {n[d - 1]} evaluable -> stop")
+    if nd < 3:
+        return Step("stay", d, f"{at}: cohort of 3 not complete -> complete it at {labels[d]}")
+    if nd < FULL:
+        if nd == 3 and yd == 0:
+            return _escalate(n, d, labels, f"{at}: 0/3")
+        return Step("stay", d, f"{at}: <= 1 DLT in fewer than 6 -> treat 3 more at {labels[d]} (expand to 6)")
+    return _escalate(n, d, labels, f"{at}: <= 1/6")  # n >= 6 and y <= 1 here
+
+
+def _escalate(n: Sequence[int], d: int, labels: Sequence[str], why: str) -> Step:
+    if d == len(n) - 1:
+        if n[d] < FULL:
+            return Step("stay", d, f"{why} at the highest dose -> expand {labels[d]} to 6")
+        return Step("stop", None, f"{why} at the highest dose -> stop; {labels[d]} is the MTD")
+    if n[d + 1] > 0:  # escalate only into an untested dose (bcrm threep3 / Chang 2006)
+        if n[d] < FULL:
+            return Step("stay", d, f"{why}; {labels[d + 1]} already tested (>= 2 DLT) -> expand {labels[d]} to 6")
+        return Step("stop", None, f"{why}; {labels[d + 1]} already tested -> stop; {labels[d]} is the MTD")
+    return Step("escalate", d + 1, f"{why} -> escalate to {labels[d + 1]}")
