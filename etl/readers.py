@@ -138,11 +138,36 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
     return ReadResult(frame, enc, delimiter)
 
 
-def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every column as text; whole floats (pyreadstat gives numbers as floats) without '.0'."""
+# a date-time as a typed cell prints it ('2026-01-05 00:00:00', '2026-01-05 08:30:00.000000')
+_CELL_DATETIME = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?$"
+
+
+def _iso_datetime_text(col: pl.Expr) -> pl.Expr:
+    """Date-time cells (XLSX date cells, Parquet/XPT datetimes) as ISO 8601 text.
+
+    A date cell carries no time of day: midnight becomes the date alone, other times '<date>T<time>'.
+    """
+    date_part = col.str.extract(_CELL_DATETIME, 1)
+    time_part = col.str.extract(_CELL_DATETIME, 2)
+    return (
+        pl.when(date_part.is_null()).then(col)
+        .when(time_part.is_in(["00:00", "00:00:00"])).then(date_part)
+        .otherwise(date_part + "T" + time_part)
+    )
+
+
+def _stringify(frame: pl.DataFrame, cells: bool = False) -> pl.DataFrame:
+    """Every column as text; whole floats (pyreadstat gives numbers as floats) without '.0'.
+
+    Date and date-time values become ISO 8601: typed columns always, and with `cells` (XLSX, whose
+    date cells arrive as '2026-01-05 00:00:00' text, before any column mapping) every text column.
+    """
     exprs = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
+        if dtype.is_temporal() or (cells and dtype == pl.String):
+            exprs.append(_iso_datetime_text(col.cast(pl.String)).alias(name))
+            continue
         if dtype.is_float():
             as_int = col.cast(pl.Int64, strict=False)
             exprs.append(
@@ -184,7 +209,7 @@ def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
         frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0)
     except Exception as exc:
         raise BadInputError(f"{path.name}: cannot be read as XLSX ({exc})") from exc
-    return ReadResult(_stringify(frame), None, None)
+    return ReadResult(_stringify(frame, cells=True), None, None)
 
 
 def read_parquet(path: Path, encoding: str = "auto") -> ReadResult:
