@@ -193,6 +193,13 @@ def _stringify(frame: pl.DataFrame, cells: bool = False) -> pl.DataFrame:
 def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
     import pyreadstat
 
+    # SAS XPT v5/v6 is a sequence of 80-byte records: any other size means the file was cut off
+    # (pyreadstat would silently return the rows before the cut)
+    size = path.stat().st_size
+    if size % 80:
+        raise BadInputError(
+            f"{path.name}: the file is truncated: {size} bytes is not a whole number of 80-byte XPT records"
+        )
     encodings = ["utf-8", "cp1252"] if encoding == "auto" else [encoding]
     last_error: Exception | None = None
     for enc in encodings:
