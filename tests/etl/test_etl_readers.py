@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -140,4 +141,49 @@ def test_corrupt_xpt_is_bad_input(tmp_path: Path) -> None:
     path = tmp_path / "lb.xpt"
     path.write_bytes(b"HEADER RECORD*******garbage" * 10)
     with pytest.raises(BadInputError, match=r"lb\.xpt"):
+        read_file(path)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".parquet", ".xpt"])
+def test_typed_date_cells_become_iso_8601_text(tmp_path: Path, suffix: str) -> None:
+    """Excel date cells and typed date columns must not end up quarantined as invalid dates."""
+    df = pl.DataFrame({
+        "USUBJID": ["S-001", "S-002"], "EXSEQ": [1, 2],
+        "EXSTDTC": [dt.datetime(2026, 1, 5), dt.datetime(2026, 1, 6, 8, 30)],
+        "EXENDTC": [dt.date(2026, 1, 5), None],
+    })
+    path = tmp_path / f"ex{suffix}"
+    if suffix == ".xlsx":
+        df.write_excel(path)
+    elif suffix == ".parquet":
+        df.write_parquet(path)
+    else:
+        pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5)
+    frame = read_file(path).frame
+    assert frame["EXSTDTC"].to_list() == ["2026-01-05", "2026-01-06T08:30:00"]
+    assert frame["EXENDTC"].to_list() == ["2026-01-05", None]
+
+
+def test_xpt_in_cp1252(tmp_path: Path) -> None:
+    df = pl.DataFrame({"USUBJID": ["S-001"], "AESEQ": [1.0], "AETERM": ["MXller"]})
+    path = tmp_path / "ae.xpt"
+    pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5)
+    path.write_bytes(path.read_bytes().replace(b"MXller", "Müller".encode("cp1252")))
+    assert read_file(path).frame["AETERM"].to_list() == ["Müller"]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".parquet", ".xpt"])
+def test_truncated_binary_files_are_bad_input(tmp_path: Path, suffix: str) -> None:
+    df = pl.DataFrame({"USUBJID": [f"S-{i:03d}" for i in range(300)], "VSSEQ": list(range(300))})
+    path = tmp_path / f"vs{suffix}"
+    if suffix == ".xlsx":
+        df.write_excel(path)
+    elif suffix == ".parquet":
+        df.write_parquet(path)
+    else:
+        pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2 + 7])
+    # (an XPT cut exactly at an 80-byte record boundary cannot be told from a complete file)
+    with pytest.raises(BadInputError, match=f"vs\\{suffix}"):
         read_file(path)
