@@ -1,0 +1,48 @@
+"""DLT-window status per patient and per cohort (pure functions on adam.adsl rows).
+
+Window length is the protocol's [dlt] window_days (registry: first two cycles, 42 days from C1D1).
+A cohort is ready for the escalation review when every patient in it has completed the window or
+had a DLT (DLTWCFL = Y or DLTFL = Y; DOMAIN.md 4: a DLT makes the patient evaluable early).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+
+def lanes(subjects: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
+    """One row per treated subject: CUTDY (study day of the cut date), DLTWREM, EVAL (status text)."""
+    treated = subjects.filter(pl.col("TRTSDT").is_not_null())
+    cut = pl.lit(cut_date, dtype=pl.Date)
+    status = (
+        pl.when(pl.col("DLTFL") == "Y").then(pl.lit("DLT"))
+        .when(pl.col("DLTEVLFL") == "Y").then(pl.lit("evaluable"))
+        .when(pl.col("DLTWCFL") == "Y").then(pl.format("not evaluable: {}", pl.col("DLTEVLRSN").fill_null("?")))
+        .otherwise(pl.lit("in window"))
+    )
+    return treated.with_columns(
+        ((cut - pl.col("TRTSDT")).dt.total_days() + 1).cast(pl.Int64).alias("CUTDY"),
+        pl.col("DLTWREM").fill_null(0).cast(pl.Int64),
+        status.alias("EVAL"),
+        pl.col("DOSELVLC").fill_null("(unassigned)"),
+    ).sort("DOSELVL", "COHORTN", "TRTSDT", "USUBJID", nulls_last=True)
+
+
+def cohort_status(lanes_df: pl.DataFrame) -> pl.DataFrame:
+    """Per dose level and cohort: patients, window complete (or DLT), evaluable, DLTs, days to go, ready."""
+    done = (pl.col("DLTWCFL") == "Y") | (pl.col("DLTFL") == "Y")
+    return (
+        lanes_df.group_by("DOSELVL", "DOSELVLC", "COHORT", maintain_order=True)
+        .agg(
+            pl.len().alias("patients"),
+            done.sum().cast(pl.Int64).alias("window_complete"),
+            (pl.col("DLTEVLFL") == "Y").sum().cast(pl.Int64).alias("evaluable"),
+            (pl.col("DLTFL") == "Y").sum().cast(pl.Int64).alias("with_dlt"),
+            pl.col("DLTWREM").max().alias("max_days_remaining"),
+        )
+        .with_columns((pl.col("window_complete") == pl.col("patients")).alias("ready_for_review"))
+        .sort("DOSELVL", "COHORT", nulls_last=True)
+        .drop("DOSELVL")
+    )

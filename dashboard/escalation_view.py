@@ -1,0 +1,94 @@
+"""Adapter from a cut to the escalation engine (dashboard.escalation), for the Dose escalation page.
+
+All numbers come from the engine (`from_cut.levels_from_cut` + `engine.evaluate` / `engine.what_if`)
+with the design parameters of the protocol's [escalation] section, so the page agrees with
+`safetyboard escalation --db ... --json`. Level indices are mapped back to the protocol's codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from dashboard.escalation import engine
+from dashboard.escalation.result import EscalationResult, LevelCounts
+from safetyboard.protocol import Protocol
+
+
+def design_kwargs(protocol: Protocol, design: str | None = None, target: float | None = None) -> dict[str, Any]:
+    """engine.evaluate keyword arguments exactly as `safetyboard escalation` builds them."""
+    from dashboard.escalation import command
+
+    return command._design_options(protocol, (design or protocol.design).lower(), target or protocol.target)
+
+
+def levels_from_cut(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> tuple[list[LevelCounts], int | None]:
+    """Counts per protocol dose level (lowest first) and the current level index (None = engine default)."""
+    from dashboard.escalation import from_cut
+
+    levels, current, _codes = from_cut.levels_from_cut(con, protocol)
+    return list(levels), current
+
+
+def unassigned_subjects(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> list[tuple[str, str | None]]:
+    """Treated subjects with no protocol dose level (not counted at any level; shown as a warning)."""
+    from dashboard.escalation import from_cut
+
+    return from_cut.unassigned_subjects(con, protocol)
+
+
+def evaluate(levels: Sequence[LevelCounts], current: int | None, protocol: Protocol,
+             design: str | None = None, target: float | None = None) -> EscalationResult:
+    design = (design or protocol.design).lower()
+    target = target or protocol.target
+    return engine.evaluate(levels, current, design, target, **design_kwargs(protocol, design, target))
+
+
+def what_if(levels: Sequence[LevelCounts], current: int | None, dose: int, k: int, j: int, protocol: Protocol,
+            design: str | None = None, target: float | None = None) -> EscalationResult:
+    design = (design or protocol.design).lower()
+    target = target or protocol.target
+    return engine.what_if(levels, current, dose, k, j, design, target, **design_kwargs(protocol, design, target))
+
+
+def as_json(result: EscalationResult, protocol: Protocol) -> dict[str, Any]:
+    """The same document as `safetyboard escalation --db ... --json` (levels named by protocol code)."""
+    from dashboard.escalation import command
+
+    codes = level_codes(protocol)
+    labels = [protocol.dose_level(c).label for c in codes]  # type: ignore[union-attr]
+    return command.to_json(result, codes, labels)
+
+
+def level_codes(protocol: Protocol) -> list[str]:
+    """Protocol dose-level codes, lowest dose first (the engine's level index order)."""
+    return [lv.code for lv in sorted(protocol.dose_levels, key=lambda d: d.order)]
+
+
+def levels_frame(result: EscalationResult, protocol: Protocol) -> pl.DataFrame:
+    """One row per dose level with the numbers of `safetyboard escalation --json`, level as its code."""
+    rows = as_json(result, protocol)["levels"]
+    return pl.DataFrame(rows, infer_schema_length=None).rename({
+        "escalate_max": "escalate_if_dlt_at_most", "deescalate_min": "deescalate_if_dlt_at_least",
+        "eliminate_min": "eliminate_if_dlt_at_least",
+    })
+
+
+def code_of(index: int | None, protocol: Protocol) -> str | None:
+    codes = level_codes(protocol)
+    return None if index is None else codes[index]
+
+
+def adjudication(dlts: pl.DataFrame) -> pl.DataFrame:
+    """Add ADJUD: agree (investigator flag DLTFL and protocol rule DLTCFL both Y, or both N),
+    disagree (one Y, the other N), pending (investigator flag not recorded)."""
+    inv = pl.col("DLTFL")
+    rule = pl.col("DLTCFL").fill_null("N")
+    return dlts.with_columns(
+        pl.when(inv.is_null()).then(pl.lit("pending"))
+        .when(inv == rule).then(pl.lit("agree"))
+        .otherwise(pl.lit("disagree")).alias("ADJUD")
+    )

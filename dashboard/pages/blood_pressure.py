@@ -1,0 +1,34 @@
+"""Blood pressure: SBP/DBP per patient and median per dose level, reference lines, BP categories,
+hypertension AEs, share of patients at or above the highest reference line by cycle and dose level."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import ui
+from dashboard.figures.blood_pressure import bp_figure, high_bp_share, high_bp_share_figure
+
+filters = ui.filters_sidebar()
+cut = ui.header("Blood pressure", filters)
+protocol = ui.get_protocol()
+bp_cfg = protocol.blood_pressure
+reference = [list(map(float, r)) for r in bp_cfg.get("reference_lines", [])]
+# BP categories from values (CTCAE v5 hypertension thresholds, adults; [blood_pressure] adult_cat*)
+bands = {i: tuple(map(float, bp_cfg[f"adult_cat{i}"])) for i in (1, 2, 3) if f"adult_cat{i}" in bp_cfg}
+
+bp = ui.query("blood_pressure", filters)
+htn = ui.query("hypertension_events", filters)
+c1, c2 = st.columns(2)
+x = c1.radio("X axis", ["Study day", "Cycle"], horizontal=True, key="bp_x")
+view = c2.radio("Show", ["Median per dose level", "Per patient"], horizontal=True, key="bp_view")
+xcol = "ADY" if x == "Study day" else "CYCLE"
+st.caption("Shaded bands are BP categories computed from the measured values (CTCAE v5 thresholds), "
+           "not CTCAE adverse-event grades. Triangles mark hypertension AEs.")
+st.plotly_chart(bp_figure(bp, reference, x=xcol, per_patient=(view == "Per patient"), htn=htn,
+                          category_bands=bands), key="bp_lines")
+
+sbp_min, dbp_min = reference[-1] if reference else (160.0, 100.0)
+share = high_bp_share(bp, sbp_min, dbp_min)
+st.plotly_chart(high_bp_share_figure(share, sbp_min, dbp_min), key="bp_share")
+ui.table(share, "high_bp_share", f"Patients with SBP >= {sbp_min:.0f} or DBP >= {dbp_min:.0f} mmHg")
+ui.table(htn, "hypertension_aes", "Hypertension adverse events")

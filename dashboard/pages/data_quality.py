@@ -1,0 +1,49 @@
+"""Data quality: findings per check and severity, trend over cuts, filterable listing, downloads."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import ui
+from dashboard.figures import quality as fig
+from dashboard.quality_docs import find_data_docs
+
+filters = ui.filters_sidebar()
+cut = ui.header("Data quality", filters)
+
+found = ui.query("findings", cut.get("cut_id", ""), filters)
+counts = fig.counts_per_check(found)
+c1, c2, c3 = st.columns(3)
+open_ = found.filter(pl.col("status").fill_null("new") != "resolved")
+c1.metric("Open findings", open_.height)
+c2.metric("New since previous cut", found.filter(pl.col("status") == "new").height)
+c3.metric("Resolved since previous cut", found.filter(pl.col("status") == "resolved").height)
+
+st.plotly_chart(fig.findings_bar(counts), key="findings_bar")
+ui.table(counts, "findings_per_check", "Open findings per check and severity")
+
+trend = ui.query("findings_trend")
+if trend.height:
+    st.plotly_chart(fig.trend_figure(trend), key="findings_trend")
+
+st.subheader("Findings")
+cols = st.columns(4)
+choices = {}
+for col, (name, label) in zip(cols, [("check_id", "Check"), ("site", "Site"), ("usubjid", "Subject"),
+                                     ("status", "Status")], strict=True):
+    values = sorted(v for v in found[name].unique().to_list() if v is not None)
+    choices[name] = col.multiselect(label, values, key=f"dq_{name}")
+listing = found
+for name, picked in choices.items():
+    if picked:
+        listing = listing.filter(pl.col(name).is_in(picked))
+ui.table(listing, "findings")
+st.download_button("Download findings.xlsx", ui.xlsx_bytes(listing), file_name="findings.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx_findings")
+
+docs = find_data_docs(ui.db_path())
+if docs is not None:
+    st.markdown(f"Great Expectations Data Docs: [{docs}]({docs.as_uri()}) (open the file in a browser on this machine)")
+else:
+    st.caption("No Great Expectations Data Docs found beside the cut (run `safetyboard check --db ...`).")

@@ -1,0 +1,40 @@
+"""DLT window: swimmer plot from C1D1 to the end of the window, days remaining, cohort readiness."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import dlt_window, ui
+from dashboard.figures.swimmer import swimmer_figure
+
+filters = ui.filters_sidebar()
+cut = ui.header("DLT window", filters)
+protocol = ui.get_protocol()
+window = protocol.dlt_window_days
+
+subjects = ui.query("subjects", filters)
+lanes = dlt_window.lanes(subjects, cut.get("cut_date"))
+cohorts = dlt_window.cohort_status(lanes)
+c1, c2, c3 = st.columns(3)
+c1.metric("Treated patients", lanes.height)
+c2.metric("Inside the DLT window now", lanes.filter(pl.col("EVAL") == "in window").height)
+c3.metric("Cohorts ready for review", f"{cohorts['ready_for_review'].sum()} / {cohorts.height}")
+
+ui.table(cohorts, "cohort_status", f"Per cohort: complete (all patients through day {window} or with a DLT) "
+         "and ready for the escalation review")
+
+show = st.radio("Patients", ["inside the window now", "all treated"], horizontal=True, key="dw_show",
+                index=1 if lanes.filter(pl.col("EVAL") == "in window").is_empty() else 0)
+shown = lanes if show == "all treated" else lanes.filter(pl.col("EVAL") == "in window")
+ids = shown["USUBJID"].to_list()
+doses = ui.query("exposure", filters).filter(pl.col("USUBJID").is_in(ids))
+events = ui.query("adverse_events", filters).filter(pl.col("USUBJID").is_in(ids)).with_columns(
+    ((pl.col("DLTFL") == "Y") | (pl.col("DLTCFL") == "Y")).fill_null(False).alias("DLT")
+)
+if shown.is_empty():
+    st.info("No patient is inside the DLT window at this cut.")
+else:
+    st.plotly_chart(swimmer_figure(shown, doses, events, window), key="swimmer")
+ui.table(shown.select("USUBJID", "DOSELVLC", "COHORT", "TRTSDT", "DLTWEND", "CUTDY", "DLTWREM", "EVAL"),
+         "dlt_window_patients", "Patients (CUTDY = study day of the cut date; DLTWREM = days remaining in the window)")

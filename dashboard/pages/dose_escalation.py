@@ -1,0 +1,61 @@
+"""Dose escalation: DLT rate per dose level with exact CI and boundaries, decision, MTD, DLT listing, what-if."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import escalation_view as ev
+from dashboard import ui
+from dashboard.figures.escalation import dlt_rate_figure
+
+filters = ui.filters_sidebar()
+cut = ui.header("Dose escalation", filters)
+protocol = ui.get_protocol()
+if filters.active:
+    st.warning("The escalation decision always uses ALL subjects of the cut; the sidebar filters apply to "
+               "the DLT listing only.")
+
+levels, current = ui.call("levels_from_cut", lambda con: ev.levels_from_cut(con, protocol))
+result = ev.evaluate(levels, current, protocol)
+unassigned = ui.call("unassigned_subjects", lambda con: ev.unassigned_subjects(con, protocol))
+for usubjid, code in unassigned:
+    st.error(f"Treated subject {usubjid} has dose level {code!r}, not a protocol level: not counted at any level.")
+frame = ev.levels_frame(result, protocol)
+current_code = ev.code_of(result.current, protocol)
+next_code = ev.code_of(result.next_level, protocol)
+mtd_code = ev.code_of(result.mtd, protocol)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Design", f"{result.design.upper()} (target {result.target:.2f})")
+c2.metric("Current dose", current_code or "-")
+c3.metric("Decision", result.decision.upper(), help=f"next dose: {next_code or '-'}")
+c4.metric("MTD estimate", mtd_code or "not yet")
+st.info(f"**Decision at {current_code}: {result.decision}** -> next dose {next_code or 'none'}. {result.reason}")
+eliminated = frame.filter(frame["eliminated"])["level"].to_list()
+st.markdown(f"Eliminated doses: **{', '.join(eliminated) if eliminated else 'none'}**")
+
+st.plotly_chart(
+    dlt_rate_figure(frame, target=result.target, escalate_below=result.lambda_e,
+                    deescalate_above=result.lambda_d, current_level=current_code),
+    key="dlt_rate",
+)
+ui.table(frame, "dlt_rate_per_dose_level", "Per dose level (rate = DLTs / DLT-evaluable; exact 95% CI)")
+
+st.subheader("DLT listing")
+dlts = ev.adjudication(ui.query("dlt_listing", filters)).rename({
+    "DLTRULE": "rule fired (DLTRULE)", "DLTFL": "investigator (DLTFL)", "ADJUD": "adjudication",
+    "ASTDY": "onset day", "AETOXGRN": "grade",
+})
+ui.table(dlts, "dlt_listing",
+         "AEs meeting a protocol DLT rule or flagged by the investigator; adjudication = agree / disagree / pending")
+
+st.subheader("What if")
+codes = ev.level_codes(protocol)
+w1, w2, w3 = st.columns(3)
+dose = w1.selectbox("Next patients at dose", codes, index=result.current, key="wi_dose")
+k = int(w2.number_input("k patients (evaluable)", min_value=1, max_value=12, value=3, step=1, key="wi_k"))
+j = int(w3.number_input("j with a DLT", min_value=0, max_value=k, value=min(1, k), step=1, key="wi_j"))
+wi = ev.what_if(levels, current, codes.index(dose), k, j, protocol)
+st.success(f"If the next {k} patients at {dose} have {j} DLT(s): **{wi.decision}** -> next dose "
+           f"{ev.code_of(wi.next_level, protocol) or 'none'}; MTD estimate "
+           f"{ev.code_of(wi.mtd, protocol) or 'not yet'}. {wi.reason}")

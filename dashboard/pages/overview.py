@@ -1,0 +1,52 @@
+"""Overview: the current cut, its source files, subjects per dose level, quarantine, changes since the last cut."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import queries, ui
+from dashboard.figures import overview as fig
+
+filters = ui.filters_sidebar()
+cut = ui.header("Overview", filters)
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Cut", cut.get("cut_id", "?"))
+c2.metric("Cut date", str(cut.get("cut_date")))
+c3.metric("Loaded at", str(cut.get("loaded_at"))[:19])
+st.caption(f"Source: `{cut.get('source')}` · code version {cut.get('code_version')}")
+
+per_dose = ui.query("subjects_per_dose", filters)
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(fig.subjects_per_dose_figure(per_dose), key="subjects_per_dose")
+with right:
+    ui.table(per_dose.drop("DOSELVL"), "subjects_per_dose", "Subjects per dose level")
+
+st.subheader("Source files")
+ui.table(queries.source_files(cut), "source_files")
+
+st.subheader("Rows per domain")
+ui.table(queries.domain_rows(cut), "rows_per_domain")
+
+st.subheader("Quarantine")
+listing = ui.query("quarantine", cut.get("cut_id", ""))
+counts = fig.quarantine_counts(listing)
+st.plotly_chart(fig.quarantine_figure(counts), key="quarantine")
+ui.table(counts, "quarantine_counts", f"{listing.height} rows quarantined, by domain and reason")
+domains = ["(all)", *sorted(listing["domain"].unique().to_list())]
+pick = st.selectbox("Quarantined rows of domain", domains, key="q_domain")
+shown = listing if pick == "(all)" else listing.filter(pl.col("domain") == pick)
+ui.table(shown, "quarantined_rows")
+
+st.subheader("What changed since the previous cut")
+history = ui.query("loads")
+ui.table(history.select("cut_id", "loaded_at", "cut_date", "status", "code_version"), "load_history", "Load history")
+ok = history.filter(pl.col("status") == "ok")
+if ok.height >= 2:
+    prev, now = ok.row(-2, named=True), ok.row(-1, named=True)
+    st.markdown(f"Files of cut **{now['cut_id']}** against cut **{prev['cut_id']}**")
+    ui.table(fig.load_changes(prev, now), "changes_since_previous_cut")
+else:
+    st.info("This is the first cut: nothing to compare with yet.")

@@ -1,0 +1,140 @@
+"""Streamlit glue shared by the pages: the cut connection, cached queries, filters, header, tables.
+
+No business logic here: queries live in `dashboard.queries`, figures in `dashboard.figures`.
+Query results are cached with st.cache_data keyed by the cut's identity (path, inode, mtime), so a
+new cut swapped in by the loader is picked up on the next rerun.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard import queries
+from dashboard.connection import CutConnection, CutIdentity, MissingCutError, default_db_path
+from dashboard.filters import FILTER_COLUMNS, Filters, from_query_params, to_query_params
+from safetyboard.protocol import Protocol, load_protocol
+
+ENV_PROTOCOL = "SAFETYBOARD_PROTOCOL"
+
+
+@st.cache_resource
+def _cut_connection(path: str) -> CutConnection:
+    return CutConnection(path)
+
+
+@st.cache_resource
+def get_protocol() -> Protocol:
+    path = os.environ.get(ENV_PROTOCOL)
+    return load_protocol(Path(path)) if path else load_protocol()
+
+
+def db_path() -> Path:
+    return default_db_path()
+
+
+def cut_connection() -> CutConnection:
+    return _cut_connection(str(db_path()))
+
+
+def require_cut() -> CutIdentity:
+    """The current cut's identity, or a clear message (and stop) when there is no cut yet."""
+    try:
+        return cut_connection().identity
+    except MissingCutError as exc:
+        st.error(str(exc))
+        st.info("Create a cut with `safetyboard load EXPORT_DIR --db PATH`, then start the dashboard with "
+                "`safetyboard serve --db PATH`. For a demo: `safetyboard demo --out demo-export`.")
+        st.stop()
+        raise  # unreachable: st.stop raises
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached(name: str, identity: CutIdentity, args: tuple) -> Any:
+    con = _cut_connection(identity.path).cursor()
+    try:
+        return getattr(queries, name)(con, *args)
+    finally:
+        con.close()
+
+
+def query(name: str, *args: Any) -> Any:
+    """Run `queries.<name>(con, *args)` on the current cut, cached per cut identity and arguments."""
+    return _cached(name, require_cut(), args)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_call(key: str, identity: CutIdentity, args: tuple, _fn: Callable[..., Any]) -> Any:
+    con = _cut_connection(identity.path).cursor()
+    try:
+        return _fn(con, *args)
+    finally:
+        con.close()
+
+
+def call(key: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run `fn(con, *args)` on the current cut, cached per cut identity under `key` and `args`."""
+    return _cached_call(key, require_cut(), args, fn)
+
+
+def cut_info() -> dict:
+    return query("current_cut")
+
+
+def filters_sidebar() -> Filters:
+    """The global filters in the sidebar, read from and written to the URL (shareable link)."""
+    current = from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
+    options = query("filter_options")
+    chosen: dict[str, tuple[str, ...]] = {}
+    st.sidebar.markdown("**Filters** (kept in the link)")
+    for f in fields(Filters):
+        key, _column, label = FILTER_COLUMNS[f.name]
+        opts = options.get(f.name, [])
+        default = [v for v in getattr(current, f.name) if v in opts]
+        chosen[f.name] = tuple(st.sidebar.multiselect(label, opts, default=default, key=f"filter_{f.name}"))
+    filters = Filters(**chosen)
+    wanted = to_query_params(filters)
+    for key, _col, _label in FILTER_COLUMNS.values():
+        if key in wanted:
+            if st.query_params.get_all(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+    return filters
+
+
+def header(title: str, filters: Filters | None = None) -> dict:
+    """Page title with the cut id and cut date (on every page); returns the cut's meta.loads row."""
+    cut = cut_info()
+    st.title(title)
+    cut_id = cut.get("cut_id", "?")
+    cut_date = cut.get("cut_date")
+    line = f"Cut **{cut_id}** · cut date **{cut_date}** · loaded {cut.get('loaded_at')}"
+    if filters is not None:
+        line += f" · {filters.describe()}"
+    st.caption(line)
+    return cut
+
+
+def table(df: pl.DataFrame, name: str, caption: str | None = None, height: int | None = None) -> None:
+    """A table with a CSV download button."""
+    if caption:
+        st.markdown(f"**{caption}**")
+    st.dataframe(df, hide_index=True, width="stretch", height=height or "auto")
+    st.download_button(
+        f"Download {name}.csv", df.write_csv().encode("utf-8"), file_name=f"{name}.csv", mime="text/csv",
+        key=f"dl_csv_{name}",
+    )
+
+
+def xlsx_bytes(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_excel(buf)
+    return buf.getvalue()
