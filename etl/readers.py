@@ -46,11 +46,31 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
+def _gb2312_share(sample: bytes) -> float | None:
+    """Share of the non-ASCII characters of `sample`, read as GB18030, that are common GB2312 pairs.
+
+    Chinese text is almost all GB2312 characters (both bytes 0xA1-0xFE). cp1252 text read as GB18030
+    pairs an accented letter with the ASCII letter after it ('é' + 'n' = 0xE9 0x6E), a pair whose
+    second byte is below 0x80. None when the sample is not valid GB18030 at all.
+    """
+    try:
+        text = codecs.getincrementaldecoder("gb18030")(errors="strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    if not wide:
+        return None
+    common = sum(1 for ch in wide if (b := ch.encode("gb18030")) and len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1)
+    return common / len(wide)
+
+
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) when the whole file decodes; else GB18030 or cp1252.
 
-    Chinese sites export GB18030 (two-byte sequences of high bytes); Western EDCs cp1252. Between
-    the two, charset-normalizer decides on a sample of the file.
+    Chinese sites export GB18030 (pairs of high bytes, mostly in the GB2312 range); Western EDCs
+    cp1252 (isolated high bytes). A sample that decodes as GB18030 with at least 80% of its
+    non-ASCII characters in the GB2312 range is GB18030; anything else is cp1252. Pass --encoding
+    for other code pages.
     """
     with path.open("rb") as fh:
         head = fh.read(4)
@@ -58,12 +78,10 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig"
     if _is_utf8(path):
         return "utf-8"
-    from charset_normalizer import from_bytes
-
     with path.open("rb") as fh:
         sample = fh.read(1 << 20)
-    best = from_bytes(sample, cp_isolation=["gb18030", "cp1252"]).best()
-    return best.encoding if best is not None else "cp1252"
+    share = _gb2312_share(sample)
+    return "gb18030" if share is not None and share >= 0.8 else "cp1252"
 
 
 def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
