@@ -187,3 +187,18 @@ def test_truncated_binary_files_are_bad_input(tmp_path: Path, suffix: str) -> No
     # (an XPT cut exactly at an 80-byte record boundary cannot be told from a complete file)
     with pytest.raises(BadInputError, match=f"vs\\{suffix}"):
         read_file(path)
+
+
+WESTERN_TERMS = ["Érythème", "Ödem", "Müller", "Neutropénie fébrile", "Schwäche", "Señor", "Œdème « local »"]
+CHINESE_TERMS = ["高血压", "腹泻", "恶心", "中性粒细胞减少", "手足综合征", "血小板计数降低（3级）"]
+
+
+@pytest.mark.parametrize("rows", [1, 5, 50])
+@pytest.mark.parametrize(("term", "encoding"), [(t, "cp1252") for t in WESTERN_TERMS] + [(t, "gb18030") for t in CHINESE_TERMS])
+def test_cp1252_and_gb18030_are_told_apart(tmp_path: Path, term: str, encoding: str, rows: int) -> None:
+    """A wrong guess here garbles AE terms silently ('腹泻' as cp1252 is '¸¹Ðº'), so every row count is tried."""
+    path = tmp_path / "ae.csv"
+    body = "".join(f"S-{i:03d},{i},{term}\n" for i in range(1, rows + 1))
+    path.write_bytes(("USUBJID,AESEQ,AETERM\n" + body).encode(encoding))
+    assert detect_encoding(path) == encoding
+    assert read_csv(path).frame["AETERM"].to_list() == [term] * rows
