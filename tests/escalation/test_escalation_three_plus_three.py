@@ -1,0 +1,71 @@
+"""3+3 against the DOMAIN.md 1a table (bcrm threep3, Chang et al. 2006 variant)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.escalation.three_plus_three import decide, select_mtd
+
+L = ["DL1", "DL2", "DL3"]
+
+
+@pytest.mark.parametrize(
+    ("n", "y", "current", "decision", "next_level"),
+    [
+        ([3, 0, 0], [0, 0, 0], 0, "escalate", 1),  # 0/3 -> escalate into the untested next dose
+        ([3, 3, 0], [0, 1, 0], 1, "stay", 1),  # 1/3 -> 3 more at the same dose
+        ([3, 6, 0], [0, 1, 0], 1, "escalate", 2),  # <= 1/6 -> escalate
+        ([3, 6, 0], [0, 0, 0], 1, "escalate", 2),
+        ([3, 3, 0], [0, 2, 0], 1, "de-escalate", 0),  # >= 2 among 3, lower dose has 3 < 6 -> expand it
+        ([3, 6, 0], [0, 2, 0], 1, "de-escalate", 0),  # >= 2 among 6
+        ([3, 3, 0], [0, 3, 0], 1, "de-escalate", 0),
+        ([3, 0, 0], [2, 0, 0], 0, "stop", None),  # >= 2 at dose level 1 -> stop
+        ([6, 0, 0], [2, 0, 0], 0, "stop", None),
+        ([6, 3, 0], [1, 2, 0], 1, "stop", None),  # lower dose already has 6 -> stop (MTD = DL1)
+    ],
+)
+def test_rule_table(n: list[int], y: list[int], current: int, decision: str, next_level: int | None) -> None:
+    step = decide(n, y, current, L)
+    assert (step.decision, step.next_level) == (decision, next_level)
+    assert L[current] in step.reason
+
+
+def test_one_of_three_stays_where_boin_025_deescalates() -> None:
+    assert decide([0, 3, 0], [0, 1, 0], 1, L).decision == "stay"
+
+
+def test_no_escalation_into_an_already_tested_dose() -> None:
+    # came down from DL3 (2/3) to DL2: 0/3 there -> expand DL2 to 6, not back up
+    step = decide([3, 3, 3], [0, 0, 2], 1, L)
+    assert (step.decision, step.next_level) == ("stay", 1)
+    step = decide([3, 6, 3], [0, 1, 2], 1, L)
+    assert (step.decision, step.next_level) == ("stop", None)
+    assert select_mtd([3, 6, 3], [0, 1, 2]) == 1
+
+
+def test_highest_dose_expands_to_six_then_stops_with_it_as_mtd() -> None:
+    assert decide([3, 3, 3], [0, 0, 0], 2, L).decision == "stay"
+    step = decide([3, 3, 6], [0, 0, 1], 2, L)
+    assert step.decision == "stop"
+    assert select_mtd([3, 3, 6], [0, 0, 1]) == 2
+
+
+def test_incomplete_cohort_waits() -> None:
+    assert decide([2, 0, 0], [1, 0, 0], 0, L).decision == "stay"
+    assert decide([0, 0, 0], [0, 0, 0], 0, L).decision == "stay"
+    # two DLTs decide before the cohort of 3 is complete
+    assert decide([3, 2, 0], [0, 2, 0], 1, L).decision == "de-escalate"
+
+
+@pytest.mark.parametrize(
+    ("n", "y", "mtd"),
+    [
+        ([6, 6, 3], [0, 1, 2], 1),  # highest dose with <= 1/6
+        ([6, 6, 0], [1, 2, 0], 0),  # the dose below the one with >= 2
+        ([3, 2, 0], [2, 0, 0], None),  # >= 2 at dose level 1 -> no dose recommended
+        ([3, 3, 0], [0, 0, 0], None),  # no dose has 6 patients yet
+        ([6, 6, 6], [0, 1, 1], 2),
+    ],
+)
+def test_mtd_rule(n: list[int], y: list[int], mtd: int | None) -> None:
+    assert select_mtd(n, y) == mtd
