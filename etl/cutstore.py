@@ -64,6 +64,28 @@ def publish(tmp: Path, db: Path, previous_cut_id: str | None) -> None:
     _fsync(db.parent)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temps(db: Path) -> list[Path]:
+    """Delete temporary cut files left by loads that were killed (their process no longer exists)."""
+    removed = []
+    prefix = f"{db.name}.tmp-"
+    for path in db.parent.glob(f"{prefix}*"):
+        pid_text = path.name[len(prefix):].removesuffix(".wal")
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 @contextlib.contextmanager
 def new_cut_file(db: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
     """Yield (temp path, read-write connection). On error the temp file is removed.
@@ -73,6 +95,7 @@ def new_cut_file(db: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
     """
     db.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(db)
+    remove_stale_temps(db)
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
