@@ -149,8 +149,9 @@ def test_load_killed_midway_leaves_previous_cut(make_export, tmp_path: Path, pil
     assert db.read_bytes() == before
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.dm").fetchone()[0] == 2
-    # the next load still works and becomes current
+    # the next load still works, becomes current and clears the dead load's temporary file
     result = load_export(make_export("again"), db, protocol, run_checks=False)
+    assert not tmp.exists()
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM meta.loads").fetchone()[0] == 2
     assert result.status == "ok"
