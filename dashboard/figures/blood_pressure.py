@@ -51,6 +51,7 @@ def bp_figure(
                 name=str(name), legendgroup=str(name), showlegend=(i == 1),
                 line={"width": 1 if per_patient else 2.5}, opacity=0.6 if per_patient else 1.0,
                 hovertemplate=f"{name}<br>{x}=%{{x}}: %{{y:.0f}} mmHg<extra></extra>",
+                row=i, col=1,
             )
         if category_bands:
             bounds = sorted(category_bands.items())
