@@ -35,6 +35,17 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         (pl.col("AEDLT").str.to_uppercase().str.strip_chars().replace({"YES": "Y", "NO": "N"}) if "AEDLT" in cols
          else pl.lit(None, pl.String)).alias("DLTFL"),
     )
+    # A partial onset date whose period holds the first dose is imputed to the first dose, not to the
+    # 1st of the month/year (ADaMIG imputation; admiral derive_vars_dt(min_dates = TRTSDT)): else an
+    # event in the first month of treatment would fall before dosing, outside the DLT window.
+    period_end = (
+        pl.when(pl.col("ASTDTF") == "D").then(pl.col("ASTDT").dt.month_end())
+        .when(pl.col("ASTDTF") == "M").then(pl.date(pl.col("ASTDT").dt.year(), 12, 31))
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col("ASTDTF").is_not_null() & (pl.col("ASTDT") < pl.col("TRTSDT")) & (period_end >= pl.col("TRTSDT")))
+        .then(pl.col("TRTSDT")).otherwise(pl.col("ASTDT")).alias("ASTDT")
+    )
     frame = frame.with_columns(
         compute_study_day(pl.col("ASTDT"), pl.col("RFSTDT")).alias("ASTDY"),
         compute_study_day(pl.col("AENDT"), pl.col("RFSTDT")).alias("AENDY"),
