@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from derive_sample_trial import Subject, derive
+from derive_sample_trial import Subject, derive, write_trial
 
+from etl.derive import build_adam
+from etl.loader import read_export
+from etl.mapping import ColumnMapping
 from safetyboard.protocol import Protocol
 
 NEUT, PLT, HTN = "NEUTROPHIL COUNT DECREASED", "PLATELET COUNT DECREASED", "HYPERTENSION"
@@ -107,3 +110,22 @@ def test_investigator_flag_is_kept_apart_from_the_rules(tmp_path, protocol: Prot
     adsl = adam["adsl"].sort("USUBJID")
     assert adsl.select("USUBJID", "DLTFL", "DLTCFL", "DLTSRC").rows() == [
         ("INV-N", "N", "Y", "INVESTIGATOR"), ("INV-Y", "Y", "N", "INVESTIGATOR")]
+
+
+def test_partial_onset_in_the_first_dose_month_is_not_imputed_before_dosing(tmp_path, protocol: Protocol) -> None:
+    """C1D1 is 2026-01-05: an AE starting '2026-01' may have started after dosing, so it stays a DLT candidate."""
+    subjects = [Subject("P1", aes=[("FATIGUE", "3", 3, 8)]), Subject("P2", aes=[("FATIGUE", "3", 3, 8)]),
+                Subject("P3", aes=[("FATIGUE", "3", 3, 8)])]
+    folder = tmp_path / "export"
+    write_trial(folder, subjects)
+    text = (folder / "ae.csv").read_text().splitlines()
+    text[1] = text[1].replace("2026-01-08", "2026-01")     # P1: month only, same month as C1D1
+    text[2] = text[2].replace("2026-01-08", "2026")        # P2: year only
+    text[3] = text[3].replace("2026-01-08", "2025-12")     # P3: the month before C1D1
+    (folder / "ae.csv").write_text("\n".join(text) + "\n")
+    raw = read_export(folder, ColumnMapping())[1]
+    ae = build_adam(raw, protocol, cut_date=None)["adae"].sort("USUBJID")
+    assert [str(d) for d in ae["ASTDT"]] == ["2026-01-05", "2026-01-05", "2025-12-01"]
+    assert ae["ASTDTF"].to_list() == ["D", "M", "D"]
+    assert ae["DLTWINFL"].to_list() == ["Y", "Y", "N"]
+    assert ae["DLTCFL"].to_list() == ["Y", "Y", "N"]
