@@ -98,11 +98,15 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFram
     ]
     in_window = pl.col("DLTWINFL") == "Y"
     fired = pl.concat_list([pl.when(in_window & cond.fill_null(False)).then(pl.lit(name)).otherwise(None) for name, cond in rules]).list.drop_nulls()
+    # an event that meets a rule but whose onset cannot be placed (no start date, or no first dose)
+    # is undecided (null), never 'N': it may be a DLT inside the window
+    would_fire = pl.any_horizontal([cond.fill_null(False) for _, cond in rules])
     out = frame.with_columns(fired.alias("_FIRED"))
     out = out.with_columns(
         pl.when(pl.col("_FIRED").list.len() > 0).then(pl.col("_FIRED").list.join(";")).otherwise(None).alias("DLTRULE"),
         pl.when(pl.col("_FIRED").list.len() > 0).then(pl.lit("Y"))
         .when(g.is_null() & in_window).then(None)
+        .when(pl.col("DLTWINFL").is_null() & would_fire).then(None)
         .otherwise(pl.lit("N")).alias("DLTCFL"),
     )
     return out.drop("_TERM", "_BLEED", "_FIRED")
