@@ -129,3 +129,15 @@ def test_partial_onset_in_the_first_dose_month_is_not_imputed_before_dosing(tmp_
     assert ae["ASTDTF"].to_list() == ["D", "M", "D"]
     assert ae["DLTWINFL"].to_list() == ["Y", "Y", "N"]
     assert ae["DLTCFL"].to_list() == ["Y", "Y", "N"]
+
+
+def test_event_without_onset_date_is_undecided_not_cleared(tmp_path, protocol: Protocol) -> None:
+    subjects = [Subject("U1", aes=[(NEUT, "4", 10, 30), ("FATIGUE", "1", 10, 12)])]
+    folder = write_trial(tmp_path / "export", subjects)
+    text = (folder / "ae.csv").read_text().replace("2026-01-15,2026-02-04", ",2026-02-04").replace("2026-01-15,2026-01-17", ",2026-01-17")
+    (folder / "ae.csv").write_text(text)
+    raw = read_export(folder, ColumnMapping())[1]
+    ae = build_adam(raw, protocol, cut_date=None)["adae"].sort("AESEQ")
+    assert ae["ASTDT"].to_list() == [None, None]
+    assert ae["DLTWINFL"].to_list() == [None, None]
+    assert ae["DLTCFL"].to_list() == [None, "N"]  # a grade 4 neutropenia of unknown onset may be a DLT
