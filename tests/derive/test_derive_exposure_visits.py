@@ -92,6 +92,7 @@ def adsv(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> pl.Dat
         Subject("V-D1-M1", infusions=infusions(20), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 20)]),
         Subject("V-D1-M2", infusions=infusions(19), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 19)]),
         Subject("V-D1-P3", infusions=infusions(24), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 24)]),
+        Subject("V-D1-P4", infusions=infusions(25), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 25)]),
         # a late D1 is a dose delay, not a deviation, and the later visits are anchored on it
         Subject("V-D1-P6", infusions=infusions(27), apatinib=[(0, 55, 250.0)], visits=[("C2D1", 27), ("C2D8", 34)]),
     ]
@@ -109,6 +110,7 @@ def adsv(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> pl.Dat
         ("V-D1-M1", "C2D1", -1, "N", "N"),
         ("V-D1-M2", "C2D1", -2, "Y", "N"),
         ("V-D1-P3", "C2D1", 3, "N", "N"),
+        ("V-D1-P4", "C2D1", 4, "N", "Y"),
         ("V-D1-P6", "C2D1", 6, "N", "Y"),
         ("V-D1-P6", "C2D8", 0, "N", "N"),
     ],
