@@ -1,0 +1,168 @@
+"""Every page runs headless (AppTest) on the demo cut without an exception and shows its key numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import APP
+
+PAGES = {
+    "Overview": "dashboard/pages/overview.py",
+    "Dose escalation": "dashboard/pages/dose_escalation.py",
+    "DLT window": "dashboard/pages/dlt_window.py",
+    "Toxicity heatmap": "dashboard/pages/heatmap.py",
+    "Blood pressure": "dashboard/pages/blood_pressure.py",
+    "Data quality": "dashboard/pages/data_quality.py",
+}
+
+
+def _run(db: Path, page: str | None = None, params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(PAGES[page])
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _cut(db: Path) -> tuple[str, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cut_id, cut_date = con.execute(
+            "SELECT cut_id, cut_date FROM meta.loads WHERE status = 'ok' ORDER BY loaded_at DESC LIMIT 1"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return cut_id, str(cut_date)
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.title]
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_navigation_titles_are_the_contract():
+    text = APP.read_text()
+    for title, path in PAGES.items():
+        assert f'("{title}", "{Path(path).name}"' in text
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_runs_and_shows_the_cut(page: str, dash_db: Path, app_env):
+    app_env(dash_db)
+    at = _run(dash_db, page)
+    cut_id, cut_date = _cut(dash_db)
+    text = _text(at)
+    assert cut_id in text and cut_date in text  # cut id and cut date on every page
+    assert at.title[0].value == page
+
+
+def test_overview_numbers_match_the_cut(dash_db: Path, app_env):
+    app_env(dash_db)
+    at = _run(dash_db, "Overview")
+    con = duckdb.connect(str(dash_db), read_only=True)
+    n_subjects = con.execute("SELECT count(*) FROM adam.adsl").fetchall()[0][0]
+    n_quarantined = con.execute("SELECT count(*) FROM meta.quarantine").fetchall()[0][0]
+    con.close()
+    per_dose = at.dataframe[0].value
+    assert int(per_dose["subjects"].sum()) == n_subjects
+    assert f"{n_quarantined} rows quarantined" in _text(at)
+    files = at.dataframe[1].value
+    assert {"file", "sha256", "rows_read"} <= set(files.columns) and files["sha256"].str.len().eq(64).all()
+
+
+def test_overview_shows_changes_since_the_previous_cut(two_cut_db: Path, app_env):
+    app_env(two_cut_db)
+    at = _run(two_cut_db, "Overview")
+    changes = at.dataframe[-1].value
+    assert set(changes["change"]) == {"unchanged"}  # the same export loaded twice
+
+
+def test_filters_from_the_link_restrict_subjects(dash_db: Path, app_env):
+    app_env(dash_db)
+    at = _run(dash_db, None, {"dose": "DL1", "sex": "F"})
+    per_dose = at.dataframe[0].value
+    assert list(per_dose["DOSELVLC"]) == ["DL1"]
+    con = duckdb.connect(str(dash_db), read_only=True)
+    n = con.execute("SELECT count(*) FROM adam.adsl WHERE DOSELVLC = 'DL1' AND SEX = 'F'").fetchall()[0][0]
+    con.close()
+    assert int(per_dose["subjects"].sum()) == n
+    assert at.multiselect(key="filter_dose").value == ["DL1"]
+    # changing a filter writes it back to the URL
+    at.multiselect(key="filter_sex").set_value([]).run()
+    assert "sex" not in at.query_params and at.query_params["dose"] in ("DL1", ["DL1"])
+
+
+@pytest.mark.parametrize("page", ["DLT window", "Toxicity heatmap", "Blood pressure", "Data quality"])
+def test_pages_run_with_filters(page: str, dash_db: Path, app_env):
+    app_env(dash_db)
+    _run(dash_db, page, {"dose": "DL2", "age": "18-39"})
+
+
+def test_dose_escalation_page_shows_the_command_numbers(dash_db: Path, app_env):
+    app_env(dash_db)
+    at = _run(dash_db, "Dose escalation")
+    out = subprocess.run([sys.executable, "-m", "safetyboard.cli", "escalation", "--db", str(dash_db), "--json"],
+                         capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Decision"] == doc["decision"].upper()
+    assert metrics["Current dose"] == doc["current_level"]
+    assert metrics["MTD estimate"] == (doc["mtd"] or "not yet")
+    table = at.dataframe[0].value
+    for lv in doc["levels"]:
+        row = table[table["level"] == lv["level"]].iloc[0]
+        assert (row["n_treated"], row["n_evaluable"], row["n_dlt"]) == (lv["n_treated"], lv["n_evaluable"], lv["n_dlt"])
+        if lv["rate"] is not None:
+            assert row["rate"] == pytest.approx(lv["rate"]) and row["ci_high"] == pytest.approx(lv["ci_high"])
+
+
+def test_what_if_panel_gives_the_engine_decision(dash_db: Path, app_env):
+    app_env(dash_db)
+    at = _run(dash_db, "Dose escalation")
+    at.selectbox(key="wi_dose").set_value("DL1")
+    at.number_input(key="wi_k").set_value(3)
+    at.number_input(key="wi_j").set_value(3).run()
+    assert not at.exception
+    msg = at.success[0].value
+    # the same question asked of the command line's what-if (--counts): DL1 is the 2nd protocol level
+    cut = json.loads(subprocess.run([sys.executable, "-m", "safetyboard.cli", "escalation", "--db", str(dash_db),
+                                     "--json"], capture_output=True, text=True, check=True).stdout)
+    codes = [lv["level"] for lv in cut["levels"]]
+    counts = [(lv["n_evaluable"] + (3 if lv["level"] == "DL1" else 0), lv["n_dlt"] + (3 if lv["level"] == "DL1" else 0))
+              for lv in cut["levels"]]
+    out = subprocess.run([sys.executable, "-m", "safetyboard.cli", "escalation", "--json", "--counts",
+                          ",".join(f"{n}:{y}" for n, y in counts), "--current", str(codes.index("DL1") + 1)],
+                         capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    assert msg.startswith(f"If the next 3 patients at DL1 have 3 DLT(s): **{doc['decision']}**")
+    nxt = "none" if doc["next_level"] is None else codes[doc["next_level"] - 1]
+    assert f"next dose {nxt};" in msg
+
+
+def test_dlt_listing_has_adjudication(dash_db: Path, app_env):
+    app_env(dash_db)
+    at = _run(dash_db, "Dose escalation")
+    listing = at.dataframe[1].value
+    assert {"rule fired (DLTRULE)", "investigator (DLTFL)", "adjudication"} <= set(listing.columns)
+    assert set(listing["adjudication"]) <= {"agree", "disagree", "pending"}
+    assert len(listing) > 0
+
+
+def test_missing_cut_shows_how_to_load(tmp_path: Path, app_env):
+    app_env(tmp_path / "nothing.duckdb")
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert "safetyboard load" in at.error[0].value
