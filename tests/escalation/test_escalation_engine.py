@@ -33,6 +33,7 @@ def test_decisions_use_evaluable_not_treated_patients() -> None:
     lv = [LevelCounts("DL1", 4, 3, 0), LevelCounts("DL2", 0, 0, 0)]
     assert evaluate(lv, 0, "boin", 0.30).decision == "escalate"
     assert evaluate(lv, 0, "3+3", 0.30).decision == "escalate"
+    assert "1 of 4 treated at DL1 not DLT-evaluable" in evaluate(lv, 0, "boin", 0.30).reason
 
 
 def test_default_current_is_highest_level_with_evaluable_patients() -> None:
