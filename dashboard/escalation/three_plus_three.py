@@ -9,7 +9,8 @@ Choices where the rule table is silent (documented in the README):
 - At the highest dose, "escalate" means expand to 6 (stay), then stop with that dose as MTD.
 - Incomplete cohorts (n < 3, or 4-5 with <= 1 DLT) -> stay until the cohort is complete.
   Two DLTs decide as soon as they are seen (the cohort cannot undo them).
-- More than 6 evaluable patients (e.g. an expansion cohort): the <= 1/6 test uses y <= n/6.
+- More than 6 evaluable patients (e.g. an expansion cohort): the table stops at 6, so the rate
+  decides: acceptable if y/n <= 1/6, too toxic if y/n > 1/6 (2/12 is acceptable, 3/12 is not).
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ def _ok(n: int, y: int) -> bool:
     return n >= FULL and 6 * y <= n
 
 
+def _toxic(n: int, y: int) -> bool:
+    """>= 2 DLT among up to 6 (bcrm threep3); beyond 6 patients, a DLT rate above 1/6."""
+    return y >= 2 if n <= FULL else 6 * y > n
+
+
 def select_mtd(n: Sequence[int], y: Sequence[int]) -> int | None:
     """MTD (0-based) = the highest dose with <= 1/6 DLT (>= 6 evaluable) lying below every dose
-    with >= 2 DLT (DOMAIN.md 1a: 'the current dose if it has <= 1 DLT in 6, otherwise the dose
+    too toxic (>= 2 DLT; DOMAIN.md 1a: 'the current dose if it has <= 1 DLT in 6, otherwise the dose
     below'); None when no dose qualifies (e.g. >= 2 DLT at dose level 1)."""
-    toxic = [i for i in range(len(n)) if y[i] >= 2]
+    toxic = [i for i in range(len(n)) if _toxic(n[i], y[i])]
     ceiling = toxic[0] if toxic else len(n)
     ok = [i for i in range(ceiling) if _ok(n[i], y[i])]
     return ok[-1] if ok else None
@@ -42,21 +48,21 @@ def decide(n: Sequence[int], y: Sequence[int], current: int, labels: Sequence[st
     at = f"{yd}/{nd} DLT at {labels[d]}"
     if nd == 0:
         return Step("stay", d, f"no evaluable patients at {labels[d]} yet -> treat 3 at {labels[d]}")
-    if yd >= 2:  # >= 2 DLT among 3-6
+    if _toxic(nd, yd):  # >= 2 DLT among 3-6
         if d == 0:
-            return Step("stop", None, f"{at}: >= 2 DLT at the lowest dose -> stop the trial, no dose recommended")
+            return Step("stop", None, f"{at}: {_too_many(nd)} at the lowest dose -> stop the trial, no dose recommended")
         below = labels[d - 1]
         if n[d - 1] < FULL:
             return Step("de-escalate", d - 1,
-                        f"{at}: >= 2 DLT -> de-escalate to {below} ({n[d - 1]} evaluable there; expand it to 6)")
-        return Step("stop", None, f"{at}: >= 2 DLT and {below} already has {n[d - 1]} evaluable -> stop")
+                        f"{at}: {_too_many(nd)} -> de-escalate to {below} ({n[d - 1]} evaluable there; expand it to 6)")
+        return Step("stop", None, f"{at}: {_too_many(nd)} and {below} already has {n[d - 1]} evaluable -> stop")
     if nd < 3:
         return Step("stay", d, f"{at}: cohort of 3 not complete -> complete it at {labels[d]}")
     if nd < FULL:
         if nd == 3 and yd == 0:
             return _escalate(n, d, labels, f"{at}: 0/3")
         return Step("stay", d, f"{at}: <= 1 DLT in fewer than 6 -> treat 3 more at {labels[d]} (expand to 6)")
-    return _escalate(n, d, labels, f"{at}: <= 1/6")  # n >= 6 and y <= 1 here
+    return _escalate(n, d, labels, f"{at}: <= 1/6")  # n >= 6 and not toxic here
 
 
 def _escalate(n: Sequence[int], d: int, labels: Sequence[str], why: str) -> Step:
@@ -69,3 +75,7 @@ def _escalate(n: Sequence[int], d: int, labels: Sequence[str], why: str) -> Step
             return Step("stay", d, f"{why}; {labels[d + 1]} already tested (>= 2 DLT) -> expand {labels[d]} to 6")
         return Step("stop", None, f"{why}; {labels[d + 1]} already tested -> stop; {labels[d]} is the MTD")
     return Step("escalate", d + 1, f"{why} -> escalate to {labels[d + 1]}")
+
+
+def _too_many(n: int) -> str:
+    return ">= 2 DLT" if n <= FULL else "DLT rate > 1/6"

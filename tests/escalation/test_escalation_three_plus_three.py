@@ -69,3 +69,9 @@ def test_incomplete_cohort_waits() -> None:
 )
 def test_mtd_rule(n: list[int], y: list[int], mtd: int | None) -> None:
     assert select_mtd(n, y) == mtd
+
+
+def test_beyond_six_patients_the_rate_decides() -> None:
+    assert select_mtd([6, 12, 0], [0, 2, 0]) == 1  # 2/12 = 1/6 is acceptable
+    assert select_mtd([6, 12, 0], [0, 3, 0]) == 0  # 3/12 > 1/6
+    assert decide([6, 12, 0], [0, 3, 0], 1, L).decision == "stop"  # DL1 already has 6
