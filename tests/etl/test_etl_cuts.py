@@ -119,15 +119,24 @@ def test_cli_load_json(make_export, tmp_path: Path) -> None:
         assert st["rows_read"] == st["rows_loaded"] + st["rows_quarantined"]
 
 
-@pytest.mark.parametrize("case", ["missing_folder", "missing_domain"])
-def test_cli_bad_input_exits_2_and_changes_nothing(make_export, tmp_path: Path, case: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [("missing_folder", "not a folder"), ("missing_domain", "required domain file(s) missing: DM"),
+     ("truncated", "ae.csv: the file is truncated")],
+)
+def test_cli_bad_input_exits_2_and_changes_nothing(make_export, tmp_path: Path, case: str, expected: str) -> None:
     db = tmp_path / "cuts" / "current.duckdb"
-    source = tmp_path / "nowhere" if case == "missing_folder" else make_export(skip=("dm",))
+    if case == "missing_folder":
+        source = tmp_path / "nowhere"
+    elif case == "missing_domain":
+        source = make_export(skip=("dm",))
+    else:
+        source = make_export()
+        (source / "ae.csv").write_text((source / "ae.csv").read_text()[:-20])
     proc = subprocess.run([str(SAFETYBOARD), "load", str(source), "--db", str(db), "--json", "--no-checks"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert json.loads(proc.stdout)["status"] == "error"
-    expected = "not a folder" if case == "missing_folder" else "required domain file(s) missing: DM"
     assert expected in proc.stderr and "Traceback" not in proc.stderr
     assert not db.exists()
 
