@@ -181,7 +181,7 @@ def decide(n: Sequence[int], y: Sequence[int], current: int, labels: Sequence[st
         first = elim.index(True)
         return _down_to_admissible(elim, d, labels, f"{labels[first]} and all higher doses are eliminated")
     if nd == 0:
-        return Step("stay", d, f"no evaluable patients at {labels[d]} yet -> treat the next cohort at {labels[d]}")
+        return Step("stay", d, f"no DLT-evaluable patients at {labels[d]} yet -> stay at {labels[d]}")
     b = boundary(nd, target, p_saf, p_tox, cutoff_eli)
     at = f"{yd}/{nd} DLT at {labels[d]}"
     if yd <= b.escalate_max:

@@ -47,7 +47,7 @@ def decide(n: Sequence[int], y: Sequence[int], current: int, labels: Sequence[st
     d, nd, yd = current, n[current], y[current]
     at = f"{yd}/{nd} DLT at {labels[d]}"
     if nd == 0:
-        return Step("stay", d, f"no evaluable patients at {labels[d]} yet -> treat 3 at {labels[d]}")
+        return Step("stay", d, f"no DLT-evaluable patients at {labels[d]} yet -> stay at {labels[d]} (3 patients)")
     if _toxic(nd, yd):  # >= 2 DLT among 3-6
         if d == 0:
             return Step("stop", None, f"{at}: {_too_many(nd)} at the lowest dose -> stop the trial, no dose recommended")
