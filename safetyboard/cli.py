@@ -99,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, 3, str(exc))
     except KeyboardInterrupt:
         return _fail(args, 1, "interrupted")
+    except BrokenPipeError:  # output piped into a reader that closed early (e.g. `| head`)
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # internal error: exit 1 with the traceback on stderr
         traceback.print_exc()
         return _fail(args, 1, f"internal error: {exc!r}")
