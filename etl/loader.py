@@ -125,6 +125,14 @@ def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str) -> pl.DataFrame
     frame = read_file(sf.path, encoding).frame
     renames = mapping.renames("supp" + sf.domain if sf.supp else sf.domain, frame.columns)
     if renames:
+        targets = [renames.get(c, c) for c in frame.columns]
+        clash = sorted({t for t in targets if targets.count(t) > 1})
+        if clash:
+            sources = [c for c in frame.columns if renames.get(c, c) in clash]
+            raise BadInputError(
+                f"{sf.path.name}: the column mapping gives several columns the same name "
+                f"{', '.join(clash)} (from {', '.join(sources)})"
+            )
         frame = frame.rename(renames)
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
