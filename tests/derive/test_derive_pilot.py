@@ -54,7 +54,7 @@ def test_pilot_every_ungraded_lab_row_has_a_reason(pilot_adam: dict[str, pl.Data
     gradable = with_criterion.filter(~ungraded)
     share = gradable.height / with_criterion.height
     reasons = with_criterion.filter(ungraded).group_by("GRADE_REASON").len().sort("len", descending=True)
-    print(f"\npilot ADLB: {gradable.height}/{with_criterion.height} rows with a CTCAE criterion are gradable ({share:.1%})")
+    print(f"\npilot ADLB: {gradable.height}/{with_criterion.height} rows with a CTCAE criterion are gradable ({share:.2%})")
     print(reasons)
     assert with_criterion.height > 10_000
     assert share > 0.5

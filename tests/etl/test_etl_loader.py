@@ -211,3 +211,21 @@ def test_cdisc_pilot_loads_with_row_accounting(pilot_dir: Path, tmp_path: Path, 
             q = con.execute("SELECT count(*) FROM meta.quarantine WHERE lower(domain) = ?", [name]).fetchone()[0]
             assert q == st.rows_quarantined, name
     assert result.domains["dm"].rows_loaded == 306
+
+
+def test_mapping_two_columns_onto_one_name_is_bad_input(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export()
+    write_csv(folder / "ae.csv", [dict(r, Verbatim=r["AETERM"]) for r in AE])
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns.ae]\n"Verbatim" = "AETERM"\n', encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"ae\.csv: the column mapping gives several columns the same name AETERM"):
+        load(folder, tmp_path, protocol, mapping=mapping)
+
+
+def test_unreadable_mapping_file_is_bad_input(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    mapping = tmp_path / "map.toml"
+    mapping.write_text("[files\nae = ", encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"map\.toml: the mapping file is not valid TOML"):
+        load(make_export(), tmp_path, protocol, mapping=mapping)
+    with pytest.raises(BadInputError, match=r"nope\.toml: cannot read the mapping file"):
+        load(make_export(), tmp_path, protocol, mapping=tmp_path / "nope.toml")
