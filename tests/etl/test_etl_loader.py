@@ -229,3 +229,16 @@ def test_unreadable_mapping_file_is_bad_input(tmp_path: Path, protocol: Protocol
         load(make_export(), tmp_path, protocol, mapping=mapping)
     with pytest.raises(BadInputError, match=r"nope\.toml: cannot read the mapping file"):
         load(make_export(), tmp_path, protocol, mapping=tmp_path / "nope.toml")
+
+
+def test_trial_before_first_dose_loads_header_only_files(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    """Early in the trial EX, AE, LB and VS exist with a header and no rows: a valid, empty cut."""
+    folder = make_export()
+    for name in ("ex", "ae", "lb", "vs"):
+        path = folder / f"{name}.csv"
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+    result, db = load(folder, tmp_path, protocol)
+    assert {k: v.rows_loaded for k, v in result.domains.items()} == {"dm": 2, "ex": 0, "ae": 0, "lb": 0, "vs": 0}
+    adsl = table(db, "adam.adsl").sort("USUBJID")
+    assert adsl["SAFFL"].to_list() == ["N", "N"] and adsl["DLTEVLFL"].to_list() == ["N", "N"]
+    assert table(db, "adam.adae").height == 0 and table(db, "adam.adcyc").height == 0
