@@ -69,7 +69,7 @@ def _dose_factor(level: np.ndarray) -> np.ndarray:
 def generate_aes(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protocol, rng: np.random.Generator) -> pl.DataFrame:
     """USUBJID, KEY, AEDECOD, AEBODSYS, GRADE, START, END (date), AEDLT ('Y'/'N'), LAB."""
     window = protocol.dlt_window_days
-    cyc = cycles.join(subjects.select("USUBJID", "LEVEL", "LUNGMETS", "C1D1", "TRTEND"), on="USUBJID")
+    cyc = cycles.join(subjects.select("USUBJID", "LEVEL", "LUNGMETS", "C1D1", "TRTEND"), on="USUBJID").sort("USUBJID", "CYCLE")
     level = cyc["LEVEL"].to_numpy()
     parts = []
     for prof in PROFILES:
@@ -101,7 +101,7 @@ def generate_aes(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protoco
     aes = aes.with_columns(pl.lit("N").alias("AEDLT"))
 
     # the DLT event of each DLT subject, inside the window
-    dlt_subj = subjects.filter(pl.col("DLT"))
+    dlt_subj = subjects.filter(pl.col("DLT")).sort("IDX")
     k = dlt_subj.height
     if k:
         pick = rng.integers(0, len(DLT_MENU), k)

@@ -34,6 +34,12 @@ def _iso(col: str) -> pl.Expr:
     return pl.col(col).dt.strftime("%Y-%m-%d")
 
 
+def _visitnum() -> pl.Expr:
+    """VISITNUM as SDTM exports show it: 308, 108.1 (no trailing .0)."""
+    v = pl.col("VISITNUM")
+    return pl.when(v == v.round(0)).then(v.cast(pl.Int64).cast(pl.String)).otherwise(v.cast(pl.String)).alias("VISITNUM")
+
+
 def _seq(frame: pl.DataFrame, name: str, order: list[str]) -> pl.DataFrame:
     return frame.sort(["USUBJID", *order]).with_columns(pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.Int64).alias(name))
 
@@ -128,18 +134,18 @@ def _format(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     ).sort("USUBJID", "EXSEQ")
     sv = frames["sv"]
     out["sv"] = sv.select(
-        "STUDYID", "DOMAIN", "USUBJID", "VISITNUM", "VISIT", _iso("DATE").alias("SVSTDTC"), _iso("DATE").alias("SVENDTC"), "_ISSUE",
-    ).sort("USUBJID", "VISITNUM")
+        "STUDYID", "DOMAIN", "USUBJID", _visitnum(), "VISIT", _iso("DATE").alias("SVSTDTC"), _iso("DATE").alias("SVENDTC"), "_ISSUE",
+    ).sort("USUBJID", pl.col("VISITNUM").cast(pl.Float64))
     lb = frames["lb"]
     out["lb"] = lb.select(
         "STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBORRES", "LBORRESU",
         text_override(lb, "LBSTRESN", pl.col("LBSTRESN").cast(pl.String)).alias("LBSTRESN"), "LBSTRESU", "LBSTNRLO", "LBSTNRHI",
-        "LBNRIND", "LBBLFL", "VISITNUM", "VISIT", _iso("LBDT").alias("LBDTC"), "_ISSUE",
+        "LBNRIND", "LBBLFL", _visitnum(), "VISIT", _iso("LBDT").alias("LBDTC"), "_ISSUE",
     ).sort("USUBJID", "LBSEQ", maintain_order=True)
     vs = frames["vs"]
     out["vs"] = vs.select(
         "STUDYID", "DOMAIN", "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VSSTRESN", "VSSTRESU", "VSBLFL",
-        "VISITNUM", "VISIT", _iso("VSDT").alias("VSDTC"), "_ISSUE",
+        _visitnum(), "VISIT", _iso("VSDT").alias("VSDTC"), "_ISSUE",
     ).sort("USUBJID", "VSSEQ")
     for name, date_col, cols in (
         ("ds", "DSSTDT", ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT"]),

@@ -37,12 +37,12 @@ HGB_GDL_SITE = "03"
 
 
 def generate_labs(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    sched = visits.filter(pl.col("VISIT") != "UNSCHEDULED").join(subjects.select("USUBJID", "SITEID", "LEVEL"), on="USUBJID")
+    sched = visits.filter(pl.col("VISIT") != "UNSCHEDULED").join(subjects.select("USUBJID", "SITEID", "LEVEL"), on="USUBJID").sort("USUBJID", "VISITNUM")
     tests = pl.DataFrame(
         {"LBTESTCD": [t[0] for t in LAB_TESTS], "LBTEST": [t[1] for t in LAB_TESTS], "UNIT": [t[2] for t in LAB_TESTS],
          "LO": [float(t[3]) for t in LAB_TESTS], "HI": [float(t[4]) for t in LAB_TESTS], "LBCAT": [t[5] for t in LAB_TESTS]}
     )
-    lab = sched.join(tests, how="cross")
+    lab = sched.join(tests, how="cross", maintain_order="left_right")
     m = lab.height
     # inside the range, with a little room below for grade-1-level values on treatment
     u = rng.beta(2.2, 2.2, m)
@@ -59,7 +59,7 @@ def generate_labs(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFram
     )
     hits = lab.select("USUBJID", "LBTESTCD", "DATE", "VISITNUM").join(lab_aes, on=["USUBJID", "LBTESTCD"]).filter(
         (pl.col("DATE") >= pl.col("START")) & (pl.col("DATE") <= pl.col("END"))
-    ).group_by("USUBJID", "LBTESTCD", "VISITNUM").agg(pl.col("GRADE").max())
+    ).group_by("USUBJID", "LBTESTCD", "VISITNUM").agg(pl.col("GRADE").max()).sort("USUBJID", "LBTESTCD", "VISITNUM")
     if hits.height:
         bands = pl.DataFrame(
             [(code, g, float(lo), float(hi)) for code, per in GRADE_BANDS.items() for g, (lo, hi) in per.items()],
@@ -98,7 +98,7 @@ APATINIB_RISE = 0.03  # mmHg of SBP rise per mg of apatinib once on treatment (i
 
 
 def generate_vitals(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    v = visits.filter(pl.col("VISIT") != "UNSCHEDULED").join(subjects.select("USUBJID", "APADOSE", "C1D1"), on="USUBJID")
+    v = visits.filter(pl.col("VISIT") != "UNSCHEDULED").join(subjects.select("USUBJID", "APADOSE", "C1D1"), on="USUBJID").sort("USUBJID", "VISITNUM")
     n = v.height
     sbp0 = rng.normal(116, 8, n).clip(95, 136)
     dbp0 = rng.normal(74, 6, n).clip(58, 87)
@@ -115,7 +115,7 @@ def generate_vitals(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFr
     htn = aes.filter(pl.col("KEY") == "HTN").select("USUBJID", "GRADE", "START", "END")
     hits = v.select("USUBJID", "VISITNUM", "DATE").join(htn, on="USUBJID").filter(
         (pl.col("DATE") >= pl.col("START")) & (pl.col("DATE") <= pl.col("END"))
-    ).group_by("USUBJID", "VISITNUM").agg(pl.col("GRADE").max().clip(upper_bound=3))
+    ).group_by("USUBJID", "VISITNUM").agg(pl.col("GRADE").max().clip(upper_bound=3)).sort("USUBJID", "VISITNUM")
     if hits.height:
         g = hits["GRADE"].to_list()
         r = rng.random(hits.height)
@@ -123,7 +123,7 @@ def generate_vitals(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFr
             pl.Series("HSBP", [HTN_BANDS[x][0][0] + (HTN_BANDS[x][0][1] - HTN_BANDS[x][0][0]) * f for x, f in zip(g, r, strict=True)]),
             pl.Series("HDBP", [HTN_BANDS[x][1][0] + (HTN_BANDS[x][1][1] - HTN_BANDS[x][1][0]) * f for x, f in zip(g, r, strict=True)]),
         )
-        v = v.join(hits.drop("GRADE"), on=["USUBJID", "VISITNUM"], how="left").with_columns(
+        v = v.join(hits.drop("GRADE"), on=["USUBJID", "VISITNUM"], how="left", maintain_order="left").with_columns(
             pl.coalesce("HSBP", "SBP").alias("SBP"), pl.coalesce("HDBP", "DBP").alias("DBP")
         )
     n = v.height

@@ -62,7 +62,7 @@ def build_cycles(subjects: pl.DataFrame, protocol: Protocol, rng: np.random.Gene
     Delays (cycle 2 and later): 25% of cycles slip 1-7 days (inside the 14-day DLT limit).
     """
     length = protocol.cycle_length_days
-    rows = subjects.select("USUBJID", "IDX", "C1D1", "NCYC", "WITHDRAWDY").with_columns(
+    rows = subjects.sort("IDX").select("USUBJID", "IDX", "C1D1", "NCYC", "WITHDRAWDY").with_columns(
         pl.int_ranges(1, pl.col("NCYC") + 1).alias("CYCLE")
     ).explode("CYCLE")
     m = rows.height
@@ -82,7 +82,7 @@ def treatment_end(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protoc
     """Last dose date, whether treatment ended before the cut, death date (after the end, before the cut)."""
     length = protocol.cycle_length_days
     last = cycles.group_by("USUBJID").agg(pl.col("D1DT").max().alias("LASTD1"), pl.col("CYCLE").max().alias("LASTCYC"))
-    out = subjects.join(last, on="USUBJID", how="left").with_columns(
+    out = subjects.join(last, on="USUBJID", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("WITHDRAWDY") > 0).then(pl.col("C1D1") + pl.duration(days=pl.col("WITHDRAWDY")))
         .otherwise(pl.col("LASTD1") + pl.duration(days=length - 1)).alias("_END")
     )

@@ -18,7 +18,7 @@ from safetyboard.protocol import Protocol
 
 def generate_visits(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protocol, rng: np.random.Generator, cut_date: dt.date) -> pl.DataFrame:
     days = pl.DataFrame({"DAY": list(protocol.visit_days)}, schema={"DAY": pl.Int32})
-    sched = cycles.join(days, how="cross")
+    sched = cycles.sort("USUBJID", "CYCLE").join(days, how="cross", maintain_order="left_right")
     m = sched.height
     # D1 is the infusion day that defines the cycle; D8/D15 move by at most one day (inside +-2)
     jitter = np.where(sched["DAY"].to_numpy() == 1, 0, rng.integers(-1, 2, m))
@@ -26,7 +26,7 @@ def generate_visits(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Prot
         (pl.col("D1DT") + pl.duration(days=pl.col("DAY") - 1 + pl.Series(jitter))).alias("DATE"),
         (pl.col("CYCLE") * 100 + pl.col("DAY")).cast(pl.Float64).alias("VISITNUM"),
         pl.format("C{}D{}", pl.col("CYCLE"), pl.col("DAY")).alias("VISIT"),
-    ).join(subjects.select("USUBJID", "TRTEND", "WITHDRAWDY", "C1D1"), on="USUBJID")
+    ).join(subjects.select("USUBJID", "TRTEND", "WITHDRAWDY", "C1D1"), on="USUBJID", maintain_order="left")
     sched = sched.filter((pl.col("DATE") <= pl.col("TRTEND")) & (pl.col("DATE") <= cut_date))
     screening = subjects.select(
         "USUBJID", (pl.col("C1D1") - pl.duration(days=pl.Series(rng.integers(3, 11, subjects.height)))).alias("DATE"),
@@ -74,7 +74,7 @@ def generate_exposure(subjects: pl.DataFrame, cycles: pl.DataFrame, visits: pl.D
     # infusions are skipped outside the DLT window
     inf = visits.filter(pl.col("DAY").is_in(list(protocol.irinotecan_days)) & (pl.col("VISIT") != "UNSCHEDULED")).join(
         cyc.select("USUBJID", "CYCLE", "IRIDOSE", "D1DT", "NEXTD1", "DLTDT", "C1D1", reduced.alias("RED")), on=["USUBJID", "CYCLE"]
-    )
+    ).sort("USUBJID", "DATE", "VISITNUM")
     skip = (pl.col("DAY") == 15) & pl.Series(rng.random(inf.height) < 0.08) & ((pl.col("DATE") - pl.col("C1D1")).dt.total_days() >= window)
     after_dlt = pl.col("DLTDT").is_not_null() & (pl.col("DATE") > pl.col("DLTDT")) & (pl.col("DATE") < pl.coalesce("NEXTD1", pl.lit(dt.date(9999, 1, 1))))
     inf = inf.filter(~skip & ~after_dlt)
