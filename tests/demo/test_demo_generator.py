@@ -4,6 +4,7 @@ and its _truth.json points at real records."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_escalation_history_follows_the_engine(protocol: Protocol, seed: int) ->
     esc = ~en.expansion
     cohorts = sorted(set(en.cohort[esc].tolist()))
     assert en.level[en.cohort == cohorts[0]][0] == start
-    for prev, nxt in zip(cohorts, cohorts[1:], strict=False):
+    for prev, nxt in itertools.pairwise(cohorts):
         done = esc & (en.cohort <= prev)
         counts = [
             LevelCounts(codes[j], int((en.level[done] == j).sum()), int(((en.level == j) & done & en.evaluable).sum()),
@@ -130,7 +131,7 @@ def test_truth_entries_point_at_real_records(demo_export_dir: Path) -> None:
 
 def test_xpt_output_reads_back(tmp_path: Path, protocol: Protocol) -> None:
     write_demo_export(tmp_path, subjects=9, seed=3, fmt="xpt", protocol=protocol)
-    df, meta = pyreadstat.read_xport(str(tmp_path / "ae.xpt"), output_format="polars")
+    df, _meta = pyreadstat.read_xport(str(tmp_path / "ae.xpt"), output_format="polars")
     assert {"USUBJID", "AESEQ", "AETOXGR", "AESTDTC"} <= set(df.columns)
     assert df.height > 0
 
