@@ -35,5 +35,6 @@ nav = st.navigation(
         for i, (title, file, url) in enumerate(PAGES)
     ]
 )
+ui.filters_sidebar()
 st.sidebar.caption(f"SafetyBoard · {ui.get_protocol().studyid} · cut file `{ui.db_path()}`")
 nav.run()

@@ -89,16 +89,24 @@ def cut_info() -> dict:
 
 
 def filters_sidebar() -> Filters:
-    """The global filters in the sidebar, read from and written to the URL (shareable link)."""
-    current = from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
+    """The global filters in the sidebar, read from and written back to the URL (a shareable link).
+
+    Rendered once per run by streamlit_app.py (before the page), so the choice survives page
+    changes; Streamlit clears the query string on navigation, so it is written back every run.
+    """
+    from_url = from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
     options = query("filter_options")
     chosen: dict[str, tuple[str, ...]] = {}
     st.sidebar.markdown("**Filters** (kept in the link)")
     for f in fields(Filters):
         key, _column, label = FILTER_COLUMNS[f.name]
         opts = options.get(f.name, [])
-        default = [v for v in getattr(current, f.name) if v in opts]
-        chosen[f.name] = tuple(st.sidebar.multiselect(label, opts, default=default, key=f"filter_{f.name}"))
+        widget = f"filter_{f.name}"
+        if widget not in st.session_state:
+            st.session_state[widget] = [v for v in getattr(from_url, f.name) if v in opts]
+        else:  # keep only values that still exist in this cut
+            st.session_state[widget] = [v for v in st.session_state[widget] if v in opts]
+        chosen[f.name] = tuple(st.sidebar.multiselect(label, opts, key=widget))
     filters = Filters(**chosen)
     wanted = to_query_params(filters)
     for key, _col, _label in FILTER_COLUMNS.values():
@@ -107,7 +115,13 @@ def filters_sidebar() -> Filters:
                 st.query_params[key] = wanted[key]
         elif key in st.query_params:
             del st.query_params[key]
+    st.session_state["_filters"] = filters
     return filters
+
+
+def current_filters() -> Filters:
+    """The filters chosen in the sidebar for this run (set by streamlit_app.py)."""
+    return st.session_state.get("_filters", Filters())
 
 
 def header(title: str, filters: Filters | None = None) -> dict:

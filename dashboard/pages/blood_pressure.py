@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import ui
 from dashboard.figures.blood_pressure import bp_figure, high_bp_share, high_bp_share_figure
 
-filters = ui.filters_sidebar()
+filters = ui.current_filters()
 cut = ui.header("Blood pressure", filters)
 protocol = ui.get_protocol()
 bp_cfg = protocol.blood_pressure

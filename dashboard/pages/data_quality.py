@@ -9,7 +9,7 @@ from dashboard import ui
 from dashboard.figures import quality as fig
 from dashboard.quality_docs import find_data_docs
 
-filters = ui.filters_sidebar()
+filters = ui.current_filters()
 cut = ui.header("Data quality", filters)
 
 found = ui.query("findings", cut.get("cut_id", ""), filters)

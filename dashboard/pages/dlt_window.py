@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import dlt_window, ui
 from dashboard.figures.swimmer import swimmer_figure
 
-filters = ui.filters_sidebar()
+filters = ui.current_filters()
 cut = ui.header("DLT window", filters)
 protocol = ui.get_protocol()
 window = protocol.dlt_window_days

@@ -8,7 +8,7 @@ from dashboard import escalation_view as ev
 from dashboard import ui
 from dashboard.figures.escalation import dlt_rate_figure
 
-filters = ui.filters_sidebar()
+filters = ui.current_filters()
 cut = ui.header("Dose escalation", filters)
 protocol = ui.get_protocol()
 if filters.active:

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import ui
 from dashboard.figures.heatmap import cell_events, grade_heatmap, worst_grade_matrix
 
-filters = ui.filters_sidebar()
+filters = ui.current_filters()
 cut = ui.header("Toxicity heatmap", filters)
 
 events = ui.query("adverse_events", filters)

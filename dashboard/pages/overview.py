@@ -8,16 +8,18 @@ import streamlit as st
 from dashboard import queries, ui
 from dashboard.figures import overview as fig
 
-filters = ui.filters_sidebar()
+filters = ui.current_filters()
 cut = ui.header("Overview", filters)
 
-c1, c2, c3 = st.columns(3)
-c1.metric("Cut", cut.get("cut_id", "?"))
-c2.metric("Cut date", str(cut.get("cut_date")))
-c3.metric("Loaded at", str(cut.get("loaded_at"))[:19])
-st.caption(f"Source: `{cut.get('source')}` · code version {cut.get('code_version')}")
-
 per_dose = ui.query("subjects_per_dose", filters)
+listing = ui.query("quarantine", cut.get("cut_id", ""))
+st.markdown(f"Current cut **`{cut.get('cut_id', '?')}`** · source `{cut.get('source')}` · "
+            f"code version {cut.get('code_version')}")
+c1, c2, c3 = st.columns(3)
+c1.metric("Cut date", str(cut.get("cut_date")))
+c2.metric("Subjects", int(per_dose["subjects"].sum()))
+c3.metric("Quarantined rows", listing.height)
+
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(fig.subjects_per_dose_figure(per_dose), key="subjects_per_dose")
@@ -31,7 +33,6 @@ st.subheader("Rows per domain")
 ui.table(queries.domain_rows(cut), "rows_per_domain")
 
 st.subheader("Quarantine")
-listing = ui.query("quarantine", cut.get("cut_id", ""))
 counts = fig.quarantine_counts(listing)
 st.plotly_chart(fig.quarantine_figure(counts), key="quarantine")
 ui.table(counts, "quarantine_counts", f"{listing.height} rows quarantined, by domain and reason")

@@ -23,7 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PAGES = {
-    "Overview": "overview",
+    "Overview": "",  # the default page lives at the root
     "Dose escalation": "dose-escalation",
     "DLT window": "dlt-window",
     "Toxicity heatmap": "toxicity-heatmap",
@@ -87,7 +87,7 @@ def test_every_page_renders_its_figure(page, server, title: str):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("h1").first.inner_text().strip() == title
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{PAGES[title]}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{PAGES[title] or 'overview'}.png"), full_page=True)
 
 
 def test_escalation_page_matches_the_command(page, server, dash_db: Path):
@@ -107,7 +107,7 @@ def test_escalation_page_matches_the_command(page, server, dash_db: Path):
 
 
 def test_filter_is_kept_in_the_link(page, server):
-    _open(page, f"{server}/overview?dose=DL1")
+    _open(page, f"{server}/?dose=DL1")
     assert "Dose level: DL1" in page.inner_text("body")
     page.get_by_role("link", name="Blood pressure").click()
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
