@@ -34,9 +34,6 @@ class Planter:
         for name, frame in frames.items():
             frames[name] = frame.with_columns(pl.lit(None, pl.String).alias("_ISSUE"))
 
-    def _new_id(self) -> str:
-        return f"I{len(self.issues) + 1:04d}"
-
     def _pick(self, domain: str, cond: pl.Expr, k: int | None = None) -> pl.DataFrame:
         frame = self.frames[domain].with_row_index("_I")
         cand = frame.filter(cond & pl.col("_ISSUE").is_null())
@@ -49,46 +46,45 @@ class Planter:
         picks = cand.filter(pl.col("USUBJID").is_in([subjects[i] for i in chosen])).group_by("USUBJID", maintain_order=True).first()
         return picks
 
+    def _register(self, kind: str, domain: str, picks: pl.DataFrame, expect: dict[str, str]) -> pl.DataFrame:
+        """Give each picked row an issue id (in pick order) and record the issues."""
+        first = len(self.issues) + 1
+        ids = [f"I{first + i:04d}" for i in range(picks.height)]
+        for iid, subject in zip(ids, picks["USUBJID"].to_list(), strict=True):
+            self.issues.append(Planted(iid, kind, domain.upper(), subject, expect))
+        return picks.with_columns(pl.Series("_NEWID", ids, dtype=pl.String))
+
     def modify(self, kind: str, domain: str, cond: pl.Expr, changes: dict[str, pl.Expr], expect: dict[str, str]) -> None:
         for col in changes:
             if col not in self.frames[domain].columns:
                 self.frames[domain] = self.frames[domain].with_columns(pl.lit(None, pl.String).alias(col))
-        picks = self._pick(domain, cond)
-        frame = self.frames[domain].with_row_index("_I")
-        for row in picks.iter_rows(named=True):
-            iid = self._new_id()
-            self.issues.append(Planted(iid, kind, domain.upper(), row["USUBJID"], expect))
-            hit = pl.col("_I") == row["_I"]
-            frame = frame.with_columns(
-                [pl.when(hit).then(expr).otherwise(pl.col(col)).alias(col) for col, expr in changes.items()]
-                + [pl.when(hit).then(pl.lit(iid)).otherwise(pl.col("_ISSUE")).alias("_ISSUE")]
-            )
-        self.frames[domain] = frame.drop("_I")
+        picks = self._register(kind, domain, self._pick(domain, cond), expect)
+        frame = self.frames[domain].with_row_index("_I").join(picks.select("_I", "_NEWID"), on="_I", how="left", maintain_order="left")
+        hit = pl.col("_NEWID").is_not_null()
+        frame = frame.with_columns(
+            [pl.when(hit).then(expr).otherwise(pl.col(col)).alias(col) for col, expr in changes.items()]
+            + [pl.coalesce("_NEWID", "_ISSUE").alias("_ISSUE")]
+        )
+        self.frames[domain] = frame.drop("_I", "_NEWID")
 
     def append(self, kind: str, domain: str, cond: pl.Expr, changes: dict[str, pl.Expr], expect: dict[str, str]) -> None:
         """Append a changed copy of picked rows (duplicates, extra records)."""
-        picks = self._pick(domain, cond)
-        extra = []
-        for row in picks.iter_rows(named=True):
-            iid = self._new_id()
-            self.issues.append(Planted(iid, kind, domain.upper(), row["USUBJID"], expect))
-            one = pl.DataFrame([row]).drop("_I").with_columns(**changes, _ISSUE=pl.lit(iid))
-            extra.append(one)
-        if extra:
-            self.frames[domain] = pl.concat([self.frames[domain], *extra], how="diagonal_relaxed")
+        picks = self._register(kind, domain, self._pick(domain, cond), expect)
+        if picks.height:
+            extra = picks.drop("_I").with_columns(**changes).with_columns(pl.col("_NEWID").alias("_ISSUE")).drop("_NEWID")
+            self.frames[domain] = pl.concat([self.frames[domain], extra], how="diagonal_relaxed")
 
     def remove(self, kind: str, domain: str, cond: pl.Expr, expect: dict[str, str], marker: str) -> None:
         """Delete picked rows; the truth points at the subject and the record named by `marker`."""
         picks = self._pick(domain, cond)
-        frame = self.frames[domain].with_row_index("_I")
-        gone = []
-        for row in picks.iter_rows(named=True):
-            iid = self._new_id()
-            planted = Planted(iid, kind, domain.upper(), row["USUBJID"], expect)
-            planted.removed_key = f"{marker}={row[marker]:g}" if isinstance(row[marker], float) else f"{marker}={row[marker]}"  # type: ignore[attr-defined]
+        first = len(self.issues)
+        for i, row in enumerate(picks.select("USUBJID", marker).iter_rows()):
+            planted = Planted(f"I{first + i + 1:04d}", kind, domain.upper(), row[0], expect)
+            value = row[1]
+            planted.removed_key = f"{marker}={value:g}" if isinstance(value, float) else f"{marker}={value}"  # type: ignore[attr-defined]
             self.issues.append(planted)
-            gone.append(row["_I"])
-        self.frames[domain] = frame.filter(~pl.col("_I").is_in(gone)).drop("_I")
+        gone = picks["_I"].implode()
+        self.frames[domain] = self.frames[domain].with_row_index("_I").filter(~pl.col("_I").is_in(gone)).drop("_I")
 
 
 def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: np.random.Generator, window_days: int) -> list[Planted]:
