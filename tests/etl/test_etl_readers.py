@@ -202,3 +202,11 @@ def test_cp1252_and_gb18030_are_told_apart(tmp_path: Path, term: str, encoding: 
     path.write_bytes(("USUBJID,AESEQ,AETERM\n" + body).encode(encoding))
     assert detect_encoding(path) == encoding
     assert read_csv(path).frame["AETERM"].to_list() == [term] * rows
+
+
+def test_windows_line_ends_quotes_and_no_final_newline(tmp_path: Path) -> None:
+    """A complete last record without a line end is not 'truncated'; CRLF and quoted delimiters are read."""
+    path = tmp_path / "ae.csv"
+    path.write_bytes(b'USUBJID;AESEQ;AETERM\r\nS-001;1;"Nausea; severe"\r\nS-002;2;Rash')
+    frame = read_csv(path).frame
+    assert frame.rows() == [(1, "S-001", "1", "Nausea; severe"), (2, "S-002", "2", "Rash")]
