@@ -96,10 +96,16 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         pl.col("DLTRULE").drop_nulls().str.split(";").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().str.join(";").alias("DLTRULES"),
         pl.col("ASTDT").filter((pl.col("DLTFL") == "Y") | (pl.col("DLTCFL") == "Y")).min().alias("DLTDT"),
     )
-    delayed = delays.select("USUBJID").unique().with_columns(pl.lit(True).alias("_DELAY"))
+    # DOMAIN.md 4: a *toxicity* causing a delay of more than N days is a DLT. The delay counts when
+    # an AE ongoing at the delayed planned day 1 explains it (adae DLTRULE DELAY_GT14D, whatever the
+    # AE's onset); a long delay with no AE recorded is shown (DLTDLYFL) for adjudication, not counted.
+    tox_delay = adae.filter(pl.col("DLTRULE").str.contains("DELAY_GT14D").fill_null(False))
+    delayed = tox_delay.select("USUBJID").unique().with_columns(pl.lit(True).alias("_DELAY"))
+    any_delay = delays.select("USUBJID").unique().with_columns(pl.lit("Y").alias("DLTDLYFL"))
     cut = cut_date or dt.date.today()
     frame = (
         base.join(win, on="USUBJID", how="left").join(delayed, on="USUBJID", how="left")
+        .join(any_delay, on="USUBJID", how="left")
         .join(apa, on="USUBJID", how="left").join(inf, on="USUBJID", how="left")
     )
     planned_inf = protocol.planned_irinotecan_in_window
@@ -108,6 +114,9 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         pl.col("DAYS").fill_null(0).alias("APADAYS"),
         pl.col("INFUSIONS").fill_null(0).cast(pl.Int32).alias("IRIINF"),
         (pl.col("_RULE").fill_null(False) | pl.col("_DELAY").fill_null(False)).alias("_RULEANY"),
+        pl.when(pl.col("_DELAY").fill_null(False) & ~pl.col("DLTRULES").fill_null("").str.contains("DELAY_GT14D"))
+        .then(pl.concat_str([pl.col("DLTRULES").replace("", None), pl.lit("DELAY_GT14D")], separator=";", ignore_nulls=True))
+        .otherwise(pl.col("DLTRULES").replace("", None)).alias("DLTRULES"),
     ).with_columns(
         pl.when(pl.col("TRTSDT").is_null()).then(None)
         .when(pl.col("_RULEANY")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DLTCFL"),
