@@ -63,6 +63,11 @@ def adam(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> dict[s
                 infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (36, 50, "C2D1")]),
         Subject("DELAY-14", aes=[("NEUTROPHIL COUNT DECREASED", "2", 18, 30)],
                 infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (35, 50, "C2D1")]),
+        # 19 days late with no adverse event recorded: not a toxicity delay, shown for adjudication
+        Subject("DELAY-NOAE", infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (40, 50, "C2D1")]),
+        # a toxicity that started before dosing and was still ongoing at the delayed C2D1 counts too
+        Subject("DELAY-PREEXIST", aes=[("DIARRHOEA", "2", -5, 30)],
+                infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (37, 50, "C2D1")]),
     ]
     return derive(tmp_path_factory.mktemp("dlt"), subjects, protocol)
 
@@ -91,12 +96,17 @@ def test_treatment_delay_over_14_days(adam: dict[str, pl.DataFrame]) -> None:
     cyc = adam["adcyc"].filter(pl.col("CYCLE") == 2)
     delays = dict(zip(cyc["USUBJID"], cyc["DELAYDY"], strict=True))
     assert delays["DELAY-15"] == 15 and delays["DELAY-14"] == 14
-    ae = adam["adae"].filter(pl.col("USUBJID").str.starts_with("DELAY")).sort("USUBJID")
+    ae = adam["adae"].filter(pl.col("USUBJID").is_in(["DELAY-14", "DELAY-15"])).sort("USUBJID")
     assert ae["USUBJID"].to_list() == ["DELAY-14", "DELAY-15"]
     assert ae["DLTRULE"].to_list() == [None, "DELAY_GT14D"]
     assert ae["DLTCFL"].to_list() == ["N", "Y"]
     adsl = adam["adsl"].filter(pl.col("USUBJID").str.starts_with("DELAY")).sort("USUBJID")
-    assert adsl["DLTCFL"].to_list() == ["N", "Y"]
+    assert adsl.select("USUBJID", "DLTCFL", "DLTRULES", "DLTDLYFL").rows() == [
+        ("DELAY-14", "N", None, None),
+        ("DELAY-15", "Y", "DELAY_GT14D", "Y"),
+        ("DELAY-NOAE", "N", None, "Y"),
+        ("DELAY-PREEXIST", "Y", "DELAY_GT14D", "Y"),
+    ]
 
 
 def test_investigator_flag_is_kept_apart_from_the_rules(tmp_path, protocol: Protocol) -> None:
