@@ -34,7 +34,7 @@ def cohort_status(lanes_df: pl.DataFrame) -> pl.DataFrame:
     """Per dose level and cohort: patients, window complete (or DLT), evaluable, DLTs, days to go, ready."""
     done = (pl.col("DLTWCFL") == "Y") | (pl.col("DLTFL") == "Y")
     return (
-        lanes_df.group_by("DOSELVL", "DOSELVLC", "COHORT", maintain_order=True)
+        lanes_df.group_by("DOSELVL", "DOSELVLC", "COHORTN", "COHORT", maintain_order=True)
         .agg(
             pl.len().alias("patients"),
             done.sum().cast(pl.Int64).alias("window_complete"),
@@ -43,6 +43,6 @@ def cohort_status(lanes_df: pl.DataFrame) -> pl.DataFrame:
             pl.col("DLTWREM").max().alias("max_days_remaining"),
         )
         .with_columns((pl.col("window_complete") == pl.col("patients")).alias("ready_for_review"))
-        .sort("DOSELVL", "COHORT", nulls_last=True)
-        .drop("DOSELVL")
+        .sort("DOSELVL", "COHORTN", nulls_last=True)
+        .drop("DOSELVL", "COHORTN")
     )

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 PARAMS = (("SYSBP", "Systolic BP (mmHg)"), ("DIABP", "Diastolic BP (mmHg)"))
 BPCAT_COLORS = {1: "#fff5eb", 2: "#fdd0a2", 3: "#fd8d3c"}
+DOSE_COLORS = ["#08519c", "#e6550d", "#31a354", "#756bb1", "#636363", "#de2d26"]
 
 
 def median_by_dose(bp: pl.DataFrame, x: str) -> pl.DataFrame:
@@ -42,35 +43,45 @@ def bp_figure(
                         subplot_titles=[p[1] for p in PARAMS])
     data = bp if per_patient else median_by_dose(bp, x)
     group = "USUBJID" if per_patient else "DOSELVLC"
+    # one colour per dose level on both panels (patients take their dose level's colour)
+    levels = [lv for lv in bp["DOSELVLC"].unique(maintain_order=True).to_list()]
+    color = {lv: DOSE_COLORS[i % len(DOSE_COLORS)] for i, lv in enumerate(levels)}
     for i, (paramcd, _label) in enumerate(PARAMS, start=1):
         part = data.filter(pl.col("PARAMCD") == paramcd).sort(group, x)
+        shown_levels: set = set()
         for key, g in part.group_by(group, maintain_order=True):
             name = key[0]
+            level = g["DOSELVLC"][0]
+            first = level not in shown_levels
+            shown_levels.add(level)
             fig.add_scatter(
-                x=g[x].to_list(), y=g["AVAL"].to_list(), mode="lines+markers" if not per_patient else "lines",
-                name=str(name), legendgroup=str(name), showlegend=(i == 1),
-                line={"width": 1 if per_patient else 2.5}, opacity=0.6 if per_patient else 1.0,
+                x=g[x].to_list(), y=g["AVAL"].to_list(), mode="lines" if per_patient else "lines+markers",
+                name=str(level), legendgroup=str(level), showlegend=(i == 1 and first),
+                line={"width": 1 if per_patient else 2.5, "color": color.get(level, "#636363")},
+                opacity=0.5 if per_patient else 1.0,
                 hovertemplate=f"{name}<br>{x}=%{{x}}: %{{y:.0f}} mmHg<extra></extra>",
                 row=i, col=1,
             )
+        top = max([float(part["AVAL"].max() or 0), *[r[i - 1] for r in reference_lines]]) + 15
         if category_bands:
             bounds = sorted(category_bands.items())
             for j, (cat, lows) in enumerate(bounds):
                 lo = lows[i - 1]
-                hi = bounds[j + 1][1][i - 1] if j + 1 < len(bounds) else 260
+                hi = bounds[j + 1][1][i - 1] if j + 1 < len(bounds) else top
                 fig.add_hrect(y0=lo, y1=hi, fillcolor=BPCAT_COLORS.get(cat, "#fee6ce"), opacity=0.35, line_width=0,
-                              row=i, col=1, layer="below",
-                              annotation_text=f"BP category {cat} (from values, not a CTCAE AE grade)",
-                              annotation_position="top left", annotation_font_size=9)
+                              row=i, col=1, layer="below")
+            fig.add_annotation(text="shaded: BP categories 1-3 from values (not CTCAE AE grades)", showarrow=False,
+                               xref=f"x{'' if i == 1 else i} domain", yref=f"y{'' if i == 1 else i} domain",
+                               x=0, y=1, xanchor="left", yanchor="bottom", font={"size": 10})
         for ref in reference_lines:
             fig.add_hline(y=ref[i - 1], line_dash="dash", line_color="#a50f15", row=i, col=1,
                           annotation_text=f"{ref[i - 1]:.0f}", annotation_position="right")
     if htn is not None and htn.height:
         hx = htn["ASTDY" if x == "ADY" else "CYCLE"].to_list()
-        top = float(bp.filter(pl.col("PARAMCD") == "SYSBP")["AVAL"].max() or 180) + 8
+        mark = max([r[0] for r in reference_lines], default=160) + 25  # above the highest SBP reference line
         fig.add_scatter(
-            x=hx, y=[top] * len(hx), mode="markers", name="Hypertension AE", row=1, col=1,
-            marker={"symbol": "triangle-down", "size": 12, "color": "#a50f15"},
+            x=hx, y=[mark] * len(hx), mode="markers", name="Hypertension AE", row=1, col=1,
+            marker={"symbol": "triangle-down", "size": 11, "color": "#a50f15"},
             customdata=list(zip(htn["USUBJID"].to_list(), htn["AETOXGRN"].to_list(), strict=True)),
             hovertemplate="%{customdata[0]}: hypertension AE grade %{customdata[1]} at " + x + " %{x}<extra></extra>",
         )

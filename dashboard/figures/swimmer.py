@@ -76,6 +76,6 @@ def swimmer_figure(
     fig.update_xaxes(range=[0, window_days + 12], title="Study day (day 1 = C1D1)")
     fig.update_layout(
         title="DLT window per patient", barmode="overlay", height=max(320, 28 * len(order) + 140),
-        legend={"orientation": "h", "y": -0.08, "yanchor": "top"}, margin={"t": 60, "r": 20},
+        legend={"orientation": "v", "x": 1.02, "y": 1}, margin={"t": 60, "r": 20},
     )
     return fig

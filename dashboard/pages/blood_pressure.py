@@ -19,7 +19,7 @@ bands = {i: tuple(map(float, bp_cfg[f"adult_cat{i}"])) for i in (1, 2, 3) if f"a
 bp = ui.query("blood_pressure", filters)
 htn = ui.query("hypertension_events", filters)
 c1, c2 = st.columns(2)
-x = c1.radio("X axis", ["Study day", "Cycle"], horizontal=True, key="bp_x")
+x = c1.radio("X axis", ["Cycle", "Study day"], horizontal=True, key="bp_x")
 view = c2.radio("Show", ["Median per dose level", "Per patient"], horizontal=True, key="bp_view")
 xcol = "ADY" if x == "Study day" else "CYCLE"
 st.caption("Shaded bands are BP categories computed from the measured values (CTCAE v5 thresholds), "

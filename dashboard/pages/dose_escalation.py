@@ -26,11 +26,11 @@ next_code = ev.code_of(result.next_level, protocol)
 mtd_code = ev.code_of(result.mtd, protocol)
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Design", f"{result.design.upper()} (target {result.target:.2f})")
+c1.metric("Design", result.design.upper(), help=f"target DLT rate {result.target:.2f}")
 c2.metric("Current dose", current_code or "-")
 c3.metric("Decision", result.decision.upper(), help=f"next dose: {next_code or '-'}")
 c4.metric("MTD estimate", mtd_code or "not yet")
-st.info(f"**Decision at {current_code}: {result.decision}** -> next dose {next_code or 'none'}. {result.reason}")
+st.info(f"Design {result.design.upper()}, target DLT rate {result.target:.2f}. **Decision at {current_code}: {result.decision}** -> next dose {next_code or 'none'}. {result.reason}")
 eliminated = frame.filter(frame["eliminated"])["level"].to_list()
 st.markdown(f"Eliminated doses: **{', '.join(eliminated) if eliminated else 'none'}**")
 

@@ -77,7 +77,7 @@ def test_high_bp_share_counts_patients_not_measurements():
     assert (c2["patients"], c2["high"]) == (1, 0)  # 159 is below 160
     fig = bp_figure(bp, [[140, 90], [160, 100]], per_patient=False, category_bands={2: (140, 90), 3: (160, 100)})
     assert {s.y0 for s in fig.layout.shapes if s.type == "line"} >= {140, 160, 90, 100}
-    assert any("not a CTCAE AE grade" in a.text for a in fig.layout.annotations)
+    assert any("not CTCAE AE grades" in a.text for a in fig.layout.annotations)
 
 
 def test_dlt_window_lanes_and_cohort_readiness():
