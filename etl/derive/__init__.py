@@ -19,14 +19,33 @@ from etl.derive.cycles import derive_adcyc
 from safetyboard.protocol import Protocol
 
 
-def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
-    """Cycles whose planned day 1 lies inside the DLT window and whose delay exceeds the limit."""
+def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_date: dt.date | None = None) -> pl.DataFrame:
+    """Cycles whose planned day 1 lies inside the DLT window and whose delay exceeds the limit.
+
+    Includes the cycle after the last one when it had not started by the cut date although it was
+    due more than the limit before (treatment held or stopped: the delay is still running), so that
+    a toxicity that stops treatment inside the window is not missed (DOMAIN.md 4, delay > 14 days).
+    """
     limit = int(protocol.dlt["treatment_delay_max_days"])
     window = protocol.dlt_window_days
-    return adcyc.join(adsl.select("USUBJID", "TRTSDT"), on="USUBJID").filter(
-        (pl.col("CYCLE") > 1) & (pl.col("DELAYDY") > limit)
-        & (pl.col("PLAND1DT") <= pl.col("TRTSDT") + pl.duration(days=window - 1))
+    starts = adsl.select("USUBJID", "TRTSDT")
+    in_window = pl.col("PLAND1DT") <= pl.col("TRTSDT") + pl.duration(days=window - 1)
+    started = adcyc.join(starts, on="USUBJID").filter(
+        (pl.col("CYCLE") > 1) & (pl.col("DELAYDY") > limit) & in_window
     ).select("USUBJID", "CYCLE", "PLAND1DT", "DELAYDY")
+    cut = cut_date or dt.date.today()
+    pending = (
+        adcyc.filter(pl.col("CYCLSRC") == "INFUSION").sort("USUBJID", "CYCLE").group_by("USUBJID").last()
+        .with_columns(
+            (pl.col("CYCLE") + 1).cast(pl.Int32).alias("CYCLE"),
+            (pl.col("D1DT") + pl.duration(days=protocol.cycle_length_days)).alias("PLAND1DT"),
+        )
+        .with_columns((pl.lit(cut) - pl.col("PLAND1DT")).dt.total_days().cast(pl.Int32).alias("DELAYDY"))
+        .join(starts, on="USUBJID")
+        .filter((pl.col("DELAYDY") > limit) & in_window)
+        .select("USUBJID", "CYCLE", "PLAND1DT", "DELAYDY")
+    )
+    return pl.concat([started.cast(pending.schema), pending])
 
 
 def build_adam(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.date | None = None) -> dict[str, pl.DataFrame]:
@@ -34,7 +53,7 @@ def build_adam(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.da
     dm, ex, ae, lb, vs = raw["dm"], raw["ex"], raw["ae"], raw["lb"], raw["vs"]
     base = derive_adsl_base(dm, ex, protocol)
     adcyc = derive_adcyc(ex, base.select("USUBJID", "TRTSDT"), protocol, cut_date)
-    delays = _delays(adcyc, base, protocol)
+    delays = _delays(adcyc, base, protocol, cut_date)
     adae = derive_adae(ae, base, adcyc, delays, protocol)
     adsl = derive_adsl_dlt(base, adae, ex, delays, protocol, cut_date)
     return {
