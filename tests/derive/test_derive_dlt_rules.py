@@ -68,6 +68,9 @@ def adam(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> dict[s
         # a toxicity that started before dosing and was still ongoing at the delayed C2D1 counts too
         Subject("DELAY-PREEXIST", aes=[("DIARRHOEA", "2", -5, 30)],
                 infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (37, 50, "C2D1")]),
+        # treatment stopped in cycle 1 by a toxicity still ongoing: C2D1 (due at offset 21) never came
+        Subject("DELAY-STOPPED", apatinib=[(0, 16, 250.0)], aes=[(NEUT, "3", 15, None)],
+                infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15")]),
     ]
     return derive(tmp_path_factory.mktemp("dlt"), subjects, protocol)
 
@@ -106,7 +109,10 @@ def test_treatment_delay_over_14_days(adam: dict[str, pl.DataFrame]) -> None:
         ("DELAY-15", "Y", "DELAY_GT14D", "Y"),
         ("DELAY-NOAE", "N", None, "Y"),
         ("DELAY-PREEXIST", "Y", "DELAY_GT14D", "Y"),
+        ("DELAY-STOPPED", "Y", "DELAY_GT14D", "Y"),
     ]
+    stopped = adsl.filter(pl.col("USUBJID") == "DELAY-STOPPED").row(0, named=True)
+    assert (stopped["DLTEVLFL"], stopped["DLTEVLRSN"]) == ("Y", "DLT in window")  # counted, not replaced
 
 
 def test_investigator_flag_is_kept_apart_from_the_rules(tmp_path, protocol: Protocol) -> None:
