@@ -25,6 +25,18 @@ def median_by_dose(bp: pl.DataFrame, x: str) -> pl.DataFrame:
     )
 
 
+def _lines(df: pl.DataFrame, group: str, x: str) -> tuple[list, list, list]:
+    """x, y and hover text of one trace drawing one line per `group` (None breaks between groups)."""
+    xs: list = []
+    ys: list = []
+    names: list = []
+    for key, g in df.sort(group, x).group_by(group, maintain_order=True):
+        xs += [*g[x].to_list(), None]
+        ys += [*g["AVAL"].to_list(), None]
+        names += [key[0]] * g.height + [None]
+    return xs, ys, names
+
+
 def bp_figure(
     bp: pl.DataFrame,
     reference_lines: list[list[float]],
@@ -38,57 +50,60 @@ def bp_figure(
     reference_lines: [[sbp, dbp], ...] from the protocol's [blood_pressure] reference_lines.
     category_bands: BP category -> (SBP lower bound, DBP lower bound), shaded as BP categories.
     htn: hypertension AEs (USUBJID, ASTDY, CYCLE, AETOXGRN), marked on the SBP panel.
+    One trace per dose level and panel (patients are broken lines within it), so the figure stays
+    light at program scale.
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[p[1] for p in PARAMS])
     data = bp if per_patient else median_by_dose(bp, x)
     group = "USUBJID" if per_patient else "DOSELVLC"
-    # one colour per dose level on both panels (patients take their dose level's colour)
-    levels = [lv for lv in bp["DOSELVLC"].unique(maintain_order=True).to_list()]
+    levels = bp["DOSELVLC"].unique(maintain_order=True).to_list()
     color = {lv: DOSE_COLORS[i % len(DOSE_COLORS)] for i, lv in enumerate(levels)}
+    traces: list[go.Scatter] = []
+    shapes: list[dict] = []
+    notes: list[dict] = []
     for i, (paramcd, _label) in enumerate(PARAMS, start=1):
-        part = data.filter(pl.col("PARAMCD") == paramcd).sort(group, x)
-        shown_levels: set = set()
-        for key, g in part.group_by(group, maintain_order=True):
-            name = key[0]
-            level = g["DOSELVLC"][0]
-            first = level not in shown_levels
-            shown_levels.add(level)
-            fig.add_scatter(
-                x=g[x].to_list(), y=g["AVAL"].to_list(), mode="lines" if per_patient else "lines+markers",
-                name=str(level), legendgroup=str(level), showlegend=(i == 1 and first),
+        xref, yref = ("x", "y") if i == 1 else (f"x{i}", f"y{i}")
+        part = data.filter(pl.col("PARAMCD") == paramcd)
+        for level in levels:
+            xs, ys, names = _lines(part.filter(pl.col("DOSELVLC") == level), group, x)
+            traces.append(go.Scatter(
+                x=xs, y=ys, customdata=names, mode="lines" if per_patient else "lines+markers",
+                name=str(level), legendgroup=str(level), showlegend=(i == 1), xaxis=xref, yaxis=yref,
                 line={"width": 1 if per_patient else 2.5, "color": color.get(level, "#636363")},
-                opacity=0.5 if per_patient else 1.0,
-                hovertemplate=f"{name}<br>{x}=%{{x}}: %{{y:.0f}} mmHg<extra></extra>",
-                row=i, col=1,
-            )
+                opacity=0.5 if per_patient else 1.0, connectgaps=False,
+                hovertemplate="%{customdata}<br>" + x + "=%{x}: %{y:.0f} mmHg<extra></extra>",
+            ))
         top = max([float(part["AVAL"].max() or 0), *[r[i - 1] for r in reference_lines]]) + 15
         if category_bands:
             bounds = sorted(category_bands.items())
             for j, (cat, lows) in enumerate(bounds):
-                lo = lows[i - 1]
                 hi = bounds[j + 1][1][i - 1] if j + 1 < len(bounds) else top
-                fig.add_hrect(y0=lo, y1=hi, fillcolor=BPCAT_COLORS.get(cat, "#fee6ce"), opacity=0.35, line_width=0,
-                              row=i, col=1, layer="below")
-            fig.add_annotation(text="shaded: BP categories 1-3 from values (not CTCAE AE grades)", showarrow=False,
-                               xref=f"x{'' if i == 1 else i} domain", yref=f"y{'' if i == 1 else i} domain",
-                               x=0, y=1, xanchor="left", yanchor="bottom", font={"size": 10})
+                shapes.append({"type": "rect", "xref": f"{xref} domain", "yref": yref, "x0": 0, "x1": 1,
+                               "y0": lows[i - 1], "y1": hi, "fillcolor": BPCAT_COLORS.get(cat, "#fee6ce"),
+                               "opacity": 0.35, "line": {"width": 0}, "layer": "below"})
+            notes.append({"text": "shaded: BP categories 1-3 from values (not CTCAE AE grades)", "showarrow": False,
+                          "xref": f"{xref} domain", "yref": f"{yref} domain", "x": 0, "y": 1,
+                          "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}})
         for ref in reference_lines:
-            fig.add_hline(y=ref[i - 1], line_dash="dash", line_color="#a50f15", row=i, col=1,
-                          annotation_text=f"{ref[i - 1]:.0f}", annotation_position="right")
+            shapes.append({"type": "line", "xref": f"{xref} domain", "yref": yref, "x0": 0, "x1": 1,
+                           "y0": ref[i - 1], "y1": ref[i - 1], "line": {"dash": "dash", "color": "#a50f15"}})
+            notes.append({"text": f"{ref[i - 1]:.0f}", "showarrow": False, "xref": f"{xref} domain", "yref": yref,
+                          "x": 1, "y": ref[i - 1], "xanchor": "left", "font": {"size": 10, "color": "#a50f15"}})
     if htn is not None and htn.height:
         hx = htn["ASTDY" if x == "ADY" else "CYCLE"].to_list()
         mark = max([r[0] for r in reference_lines], default=160) + 25  # above the highest SBP reference line
-        fig.add_scatter(
-            x=hx, y=[mark] * len(hx), mode="markers", name="Hypertension AE", row=1, col=1,
+        traces.append(go.Scatter(
+            x=hx, y=[mark] * len(hx), mode="markers", name="Hypertension AE", xaxis="x", yaxis="y",
             marker={"symbol": "triangle-down", "size": 11, "color": "#a50f15"},
             customdata=list(zip(htn["USUBJID"].to_list(), htn["AETOXGRN"].to_list(), strict=True)),
             hovertemplate="%{customdata[0]}: hypertension AE grade %{customdata[1]} at " + x + " %{x}<extra></extra>",
-        )
+        ))
+    fig.add_traces(traces)
+    fig.update_layout(shapes=shapes, annotations=[*fig.layout.annotations, *notes])
     fig.update_xaxes(title="Study day" if x == "ADY" else "Cycle", row=2, col=1)
     what = "per patient" if per_patient else "median per dose level"
-    fig.update_layout(title=f"Blood pressure {what}", height=640, margin={"t": 70},
-                      legend={"orientation": "v"})
+    fig.update_layout(title=f"Blood pressure {what}", height=640, margin={"t": 70, "r": 40})
     return fig
 
 
