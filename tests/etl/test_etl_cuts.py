@@ -141,11 +141,13 @@ def test_cli_bad_input_exits_2_and_changes_nothing(make_export, tmp_path: Path, 
     assert not db.exists()
 
 
-def test_load_killed_midway_leaves_previous_cut(make_export, tmp_path: Path, pilot_dir: Path, protocol: Protocol) -> None:
+def test_load_killed_midway_leaves_previous_cut(make_export, tmp_path: Path, demo_export_dir: Path,
+                                                protocol: Protocol) -> None:
     db = tmp_path / "cuts" / "current.duckdb"
     load_export(make_export(), db, protocol, run_checks=False)
     before = db.read_bytes()
-    proc = subprocess.Popen([str(SAFETYBOARD), "load", str(pilot_dir), "--db", str(db), "--json", "--no-checks"],
+    # the 56-subject demo export (about 16 000 rows) is killed once its temporary cut file exists
+    proc = subprocess.Popen([str(SAFETYBOARD), "load", str(demo_export_dir), "--db", str(db), "--json", "--no-checks"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tmp = db.parent / f"{db.name}.tmp-{proc.pid}"
     deadline = time.monotonic() + 60
