@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from derive_sample_trial import C1D1, Subject, derive
 
-from safetyboard.protocol import Protocol
+from safetyboard.protocol import Protocol, load_protocol
 
 FULL_C1 = [(0, 50.0, "C1D1"), (7, 50.0, "C1D8"), (14, 50.0, "C1D15")]
 
@@ -126,3 +126,16 @@ def test_missing_expected_visits(adsv: pl.DataFrame) -> None:
     assert missing["PLANDT"].to_list() == [C1D1 + dt.timedelta(days=35)] and missing["ADT"].to_list() == [None]
     early = adsv.filter((pl.col("USUBJID") == "V-EARLY-D8") & (pl.col("MISSFL") == "Y"))
     assert set(early["VISIT"]) == {"C1D15", "C2D1", "C2D8", "C2D15"}
+
+
+def test_fixed_anchor_flags_visits_after_a_delay(tmp_path, protocol: Protocol) -> None:
+    """schedule.anchor = "fixed": planned = C1D1 + 21 (n - 1) + (d - 1), so a delay shifts every later visit."""
+    text = protocol.path.read_text(encoding="utf-8").replace('anchor = "cycle"', 'anchor = "fixed"')
+    fixed_path = tmp_path / "fixed.toml"
+    fixed_path.write_text(text, encoding="utf-8")
+    fixed = load_protocol(fixed_path)
+    assert fixed.anchor == "fixed"
+    subject = Subject("F", infusions=[*FULL_C1, (27, 50.0, "C2D1"), (34, 50.0, "C2D8")], apatinib=[(0, 55, 250.0)],
+                      visits=[("C2D1", 27), ("C2D8", 34)])
+    adsv = derive(tmp_path, [subject], fixed)["adsv"].filter(pl.col("MISSFL").is_null()).sort("VISITNUM")
+    assert adsv.select("VISIT", "DEV", "OOWFL", "DELAYFL").rows() == [("C2D1", 6, "N", "Y"), ("C2D8", 6, "Y", "N")]
