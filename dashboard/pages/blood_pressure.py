@@ -24,8 +24,15 @@ view = c2.radio("Show", ["Median per dose level", "Per patient"], horizontal=Tru
 xcol = "ADY" if x == "Study day" else "CYCLE"
 st.caption("Shaded bands are BP categories computed from the measured values (CTCAE v5 thresholds), "
            "not CTCAE adverse-event grades. Triangles mark hypertension AEs.")
-st.plotly_chart(bp_figure(bp, reference, x=xcol, per_patient=(view == "Per patient"), htn=htn,
-                          category_bands=bands), key="bp_lines")
+MAX_PATIENT_LINES = 300  # per-patient lines beyond this are unreadable and heavy for the browser
+n_patients = bp["USUBJID"].n_unique()
+per_patient = view == "Per patient"
+if per_patient and n_patients > MAX_PATIENT_LINES:
+    st.warning(f"{n_patients} patients selected: per-patient lines are drawn for at most {MAX_PATIENT_LINES}. "
+               "Showing the median per dose level; narrow the selection with the sidebar filters.")
+    per_patient = False
+st.plotly_chart(bp_figure(bp, reference, x=xcol, per_patient=per_patient, htn=htn, category_bands=bands),
+                key="bp_lines")
 
 sbp_min, dbp_min = reference[-1] if reference else (160.0, 100.0)
 share = high_bp_share(bp, sbp_min, dbp_min)

@@ -27,13 +27,19 @@ ui.table(cohorts, "cohort_status", f"Per cohort: complete (all patients through 
 show = st.radio("Patients", ["inside the window now", "all treated"], horizontal=True, key="dw_show",
                 index=1 if lanes.filter(pl.col("EVAL") == "in window").is_empty() else 0)
 shown = lanes if show == "all treated" else lanes.filter(pl.col("EVAL") == "in window")
-ids = shown["USUBJID"].to_list()
+ids = shown["USUBJID"].head(80).to_list()
 doses = ui.query("exposure", filters).filter(pl.col("USUBJID").is_in(ids))
 events = ui.query("adverse_events", filters).filter(pl.col("USUBJID").is_in(ids)).with_columns(
     ((pl.col("DLTFL") == "Y") | (pl.col("DLTCFL") == "Y")).fill_null(False).alias("DLT")
 )
+MAX_LANES = 80  # one lane per patient stays readable up to about this many
 if shown.is_empty():
     st.info("No patient is inside the DLT window at this cut.")
+elif shown.height > MAX_LANES:
+    st.warning(f"{shown.height} patients selected: the swimmer plot shows one lane per patient, so it is drawn for "
+               f"at most {MAX_LANES}. Narrow the selection with the sidebar filters (dose level, cohort, site); "
+               "the table below lists them all.")
+    st.plotly_chart(swimmer_figure(shown.head(MAX_LANES), doses, events, window), key="swimmer")
 else:
     st.plotly_chart(swimmer_figure(shown, doses, events, window), key="swimmer")
 ui.table(shown.select("USUBJID", "DOSELVLC", "COHORT", "TRTSDT", "DLTWEND", "CUTDY", "DLTWREM", "EVAL"),

@@ -166,3 +166,22 @@ def test_missing_cut_shows_how_to_load(tmp_path: Path, app_env):
     at.run()
     assert not at.exception
     assert "safetyboard load" in at.error[0].value
+
+
+def test_page_controls_run_without_error(dash_db: Path, app_env):
+    app_env(dash_db)
+    at = _run(dash_db, "Blood pressure")
+    at.radio(key="bp_view").set_value("Per patient")
+    at.radio(key="bp_x").set_value("Study day").run()
+    assert not at.exception
+    at = _run(dash_db, "Toxicity heatmap")
+    at.selectbox(key="hm_level").set_value("DL2")
+    at.checkbox(key="hm_teae").uncheck().run()
+    assert not at.exception
+    events = at.dataframe[0].value  # events behind the first (term, cycle) cell
+    assert len(events) > 0 and set(events["DOSELVLC"]) == {"DL2"}
+    at = _run(dash_db, "DLT window")
+    at.radio(key="dw_show").set_value("all treated").run()
+    assert not at.exception
+    shown = at.dataframe[-1].value
+    assert len(shown) == int(at.metric[0].value)  # every treated patient listed
