@@ -1,0 +1,67 @@
+"""Every check on a small hand-made cut: the planted record is flagged, the clean ones are not."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+
+from checks.runner import CheckRun, run_checks
+from tests.checks.handmade_cut import EXPECTED, base_rows, write_cut
+
+
+@pytest.fixture(scope="module")
+def handmade_run(protocol) -> tuple[CheckRun, pl.DataFrame]:
+    con = duckdb.connect()
+    write_cut(con, base_rows("C1"))
+    run = run_checks(con, protocol, "C1")
+    stored = con.sql("SELECT * FROM meta.findings").pl()
+    con.close()
+    return run, stored
+
+
+@pytest.mark.parametrize("check_id", sorted(EXPECTED))
+def test_check_flags_exactly_the_planted_records(handmade_run, check_id: str) -> None:
+    run, _ = handmade_run
+    got = run.findings.filter(pl.col("check_id") == check_id)
+    assert set(zip(got["usubjid"], got["record_key"], strict=True)) == EXPECTED[check_id]
+
+
+def test_no_expectation_raised_and_nothing_skipped(handmade_run) -> None:
+    run, _ = handmade_run
+    assert run.gx_exceptions == []
+    assert run.skipped == {}
+
+
+def test_clean_subject_has_no_finding(handmade_run) -> None:
+    run, _ = handmade_run
+    assert run.findings.filter(pl.col("usubjid") == "P-01").height == 0
+
+
+def test_findings_stored_with_severity_site_and_trace(handmade_run) -> None:
+    run, stored = handmade_run
+    assert stored.height == run.findings.height
+    assert set(stored["status"]) == {"new"} and set(stored["cut_id"]) == {"C1"}
+    missing = stored.filter(pl.col("check_id") == "ae_grade_missing").row(0, named=True)
+    assert missing["severity"] == "error" and missing["site"] == "02"
+    assert (missing["file"], missing["row_number"]) == ("ae.csv", 1)
+    oow = stored.filter(pl.col("check_id") == "visit_out_of_window").row(0, named=True)
+    assert oow["severity"] == "warning" and "+5 d" in oow["message"]
+
+
+def test_summary_counts(handmade_run) -> None:
+    run, _ = handmade_run
+    summary = run.summary()
+    by_check = summary["by_check"]
+    assert by_check["eligibility_bp"]["open"] == 2 and by_check["eligibility_bp"]["severity"] == "error"
+    n_err = sum(len(v) for k, v in EXPECTED.items() if by_check[k]["severity"] == "error")
+    assert summary["by_severity"]["error"] == n_err
+    assert summary["open"] == sum(len(v) for v in EXPECTED.values())
+
+
+def test_gate_counts_open_findings_at_or_above(handmade_run) -> None:
+    run, _ = handmade_run
+    errors = run.by_severity()["error"]
+    assert run.gate("error") == errors
+    assert run.gate("warning") == errors + run.by_severity()["warning"]
+    assert run.gate(None) == 0
