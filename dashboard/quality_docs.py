@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def find_data_docs(db: Path) -> Path | None:
-    """The Data Docs index.html beside the cut file (the `check --data-docs` default), if any."""
+def find_data_docs(db: Path, recorded: str | None = None) -> Path | None:
+    """The Data Docs index.html: the path meta.check_runs recorded, else one beside the cut file."""
+    if recorded:
+        p = Path(recorded)
+        index = p if p.suffix == ".html" else p / "index.html"
+        if index.exists():
+            return index
     base = Path(db).resolve().parent
     candidates = sorted(base.glob("*docs*/**/index.html"), key=lambda p: len(p.parts))
     return candidates[0] if candidates else None

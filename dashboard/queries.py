@@ -248,3 +248,16 @@ def findings_trend(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "LEFT JOIN meta.loads l USING (cut_id) WHERE coalesce(f.status, 'new') <> 'resolved' "
         "GROUP BY ALL ORDER BY l.loaded_at, f.severity",
     )
+
+
+def check_run(con: duckdb.DuckDBPyConnection, cut_id: str) -> dict:
+    """The latest checks run on the cut (meta.check_runs): time, open findings, Data Docs path."""
+    if not table_exists(con, "meta", "check_runs"):
+        return {}
+    df = _frame(
+        con,
+        "SELECT cut_id, run_at, seconds, n_open, data_docs, gx_version, gx_exceptions FROM meta.check_runs "
+        "WHERE cut_id = ? ORDER BY run_at DESC LIMIT 1",
+        [cut_id],
+    )
+    return {} if df.is_empty() else df.row(0, named=True)

@@ -42,7 +42,13 @@ ui.table(listing, "findings")
 st.download_button("Download findings.xlsx", ui.xlsx_bytes(listing), file_name="findings.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx_findings")
 
-docs = find_data_docs(ui.db_path())
+run = ui.query("check_run", cut.get("cut_id", ""))
+if run:
+    st.caption(f"Checks run at {run.get('run_at')} in {run.get('seconds') or 0:.1f} s "
+               f"(Great Expectations {run.get('gx_version')}).")
+else:
+    st.warning("The checks have not run on this cut: run `safetyboard check --db ...`.")
+docs = find_data_docs(ui.db_path(), run.get("data_docs") if run else None)
 if docs is not None:
     st.markdown(f"Great Expectations Data Docs: [{docs}]({docs.as_uri()}) (open the file in a browser on this machine)")
 else:
