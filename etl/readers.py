@@ -8,9 +8,11 @@ header is row 0). Unreadable files raise BadInputError naming the file and the p
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ MISSING_TEXT = ["", "NA", "N/A", "NULL", "."]
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xpt": "xpt", ".xlsx": "xlsx", ".parquet": "parquet"}
 _CHUNK = 1 << 24  # 16 MiB
+BATCH_ROWS = 500_000  # rows per batch when streaming a large file
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,9 @@ def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: i
         )
 
 
-def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
+@contextlib.contextmanager
+def _csv_source(path: Path, encoding: str) -> Iterator[tuple[Path, str, str]]:
+    """(UTF-8 file to parse, detected encoding, delimiter); transcodes into a temp file if needed."""
     enc = detect_encoding(path) if encoding == "auto" else encoding
     with tempfile.TemporaryDirectory(prefix="sb-csv-") as tmp:
         source = path
@@ -138,22 +143,61 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
         delimiter = sniff_delimiter(first)
         header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
         _check_not_truncated(source, "utf-8", delimiter, len(header))
+        yield source, enc, delimiter
+
+
+def _csv_options(delimiter: str) -> dict:
+    return {
+        "separator": delimiter,
+        "infer_schema": False,
+        "null_values": MISSING_TEXT,
+        "encoding": "utf8",
+        "row_index_name": "_ROW",
+        "row_index_offset": 1,
+        "empty_string_is_null": True,
+    }
+
+
+def _upper_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.rename({c: c.strip().lstrip("\ufeff").upper() for c in frame.columns if c != "_ROW"})
+
+
+def _csv_error(path: Path, exc: Exception) -> BadInputError:
+    message = str(exc).split("\n", 1)[0]
+    return BadInputError(f"{path.name}: cannot be parsed as CSV ({message})")
+
+
+def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
+    with _csv_source(path, encoding) as (source, enc, delimiter):
         try:
-            frame = pl.read_csv(
-                source,
-                separator=delimiter,
-                infer_schema=False,
-                null_values=MISSING_TEXT,
-                encoding="utf8",
-                row_index_name="_ROW",
-                row_index_offset=1,
-                empty_string_is_null=True,
-            )
+            frame = pl.read_csv(source, **_csv_options(delimiter))
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
-            message = str(exc).split("\n", 1)[0]
-            raise BadInputError(f"{path.name}: cannot be parsed as CSV ({message})") from exc
-    frame = frame.rename({c: c.strip().lstrip("\ufeff").upper() for c in frame.columns if c != "_ROW"})
-    return ReadResult(frame, enc, delimiter)
+            raise _csv_error(path, exc) from exc
+    return ReadResult(_upper_columns(frame), enc, delimiter)
+
+
+def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
+    """The file's records in file order, `batch_rows` at a time (CSV is streamed, never held whole)."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt != "csv":
+        frame = read_file(path, encoding).frame
+        if frame.height == 0:
+            yield frame
+        for offset in range(0, frame.height, batch_rows):
+            yield frame.slice(offset, batch_rows)
+        return
+    with _csv_source(path, encoding) as (source, _enc, delimiter):
+        try:
+            header = pl.read_csv(source, n_rows=0, **_csv_options(delimiter))
+            batches = pl.scan_csv(source, **_csv_options(delimiter)).collect_batches(chunk_size=batch_rows)
+            empty = True
+            for batch in batches:
+                empty = False
+                yield _upper_columns(batch)
+            if empty:
+                yield _upper_columns(header)
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
+            raise _csv_error(path, exc) from exc
 
 
 # a date-time as a typed cell prints it ('2026-01-05 00:00:00', '2026-01-05 08:30:00.000000')
