@@ -18,7 +18,8 @@ def _findings_json(run: Any) -> list[dict[str, Any]]:
     return run.findings.sort("severity", "check_id", "usubjid", "record_key", nulls_last=True).select(cols).to_dicts()
 
 
-def _print_table(run: Any, out: Any = sys.stdout) -> None:
+def _print_table(run: Any, out: Any = None) -> None:
+    out = out or sys.stdout
     s = run.summary()
     print(f"cut {s['cut_id']} (previous: {s['previous_cut_id'] or 'none'}): {s['open']} open finding(s), "
           + ", ".join(f"{k}={v}" for k, v in s["by_severity"].items()) + f"; {s['resolved']} resolved", file=out)
