@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from etl import cutstore
 from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, spec_for
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import QUARANTINE_SCHEMA, normalise_domain
-from etl.readers import FORMATS, read_file
+from etl.readers import FORMATS, iter_batches
 from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
 
@@ -121,8 +121,7 @@ def discover(source: Path, mapping: ColumnMapping) -> list[SourceFile]:
     return files
 
 
-def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str) -> pl.DataFrame:
-    frame = read_file(sf.path, encoding).frame
+def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.DataFrame:
     renames = mapping.renames("supp" + sf.domain if sf.supp else sf.domain, frame.columns)
     if renames:
         targets = [renames.get(c, c) for c in frame.columns]
@@ -137,6 +136,19 @@ def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str) -> pl.DataFrame
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
 
+def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str) -> Iterator[pl.DataFrame]:
+    """The file's records (mapped, with _FILE and _ROW) in batches; the first is checked for columns."""
+    for i, batch in enumerate(iter_batches(sf.path, encoding)):
+        frame = _renamed(batch, sf, mapping)
+        if i == 0:
+            _require_columns(frame, sf)
+        yield frame
+
+
+def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str) -> pl.DataFrame:
+    return pl.concat(list(_batches(sf, mapping, encoding)), how="diagonal_relaxed")
+
+
 def _require_columns(frame: pl.DataFrame, sf: SourceFile) -> None:
     needed = ("USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL") if sf.supp else spec_for(sf.domain).required_columns
     missing = [c for c in needed if c not in frame.columns]
@@ -148,65 +160,117 @@ def _require_columns(frame: pl.DataFrame, sf: SourceFile) -> None:
         raise BadInputError(f"{sf.path.name}: required column(s) missing: {', '.join(missing)}{hint}")
 
 
-def _pivot_supp(
-    parent: pl.DataFrame, supp: pl.DataFrame, domain: str
-) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Pivot SUPP-- QNAM/QVAL onto the parent by USUBJID + IDVAR/IDVARVAL (or subject when IDVAR empty).
+def _quarantine_rows(rows: pl.DataFrame, domain: str, reason: str, detail: pl.Expr) -> pl.DataFrame:
+    data_cols = [c for c in rows.columns if c not in ("_FILE", "_ROW") and not c.startswith("_")]
+    return rows.select(
+        pl.lit(domain).alias("domain"),
+        pl.col("_FILE").alias("file"),
+        pl.col("_ROW").cast(pl.Int64).alias("row_number"),
+        pl.lit(reason).alias("reason"),
+        detail.alias("detail"),
+        pl.struct(data_cols).struct.json_encode().alias("record"),
+    ).cast(QUARANTINE_SCHEMA)
 
-    Returns (parent with QNAM columns, quarantined supp rows, supp rows loaded).
-    """
-    supp = supp.with_columns(
-        pl.col(c).str.strip_chars() for c in ("USUBJID", "IDVAR", "IDVARVAL", "QNAM")
-    ).with_columns(pl.col("QNAM").str.to_uppercase(), pl.col("IDVAR").str.to_uppercase())
-    quarantine: list[pl.DataFrame] = []
-    data_cols = [c for c in supp.columns if c not in ("_FILE", "_ROW")]
 
-    def q(rows: pl.DataFrame, reason: str, detail: pl.Expr) -> None:
-        if rows.height:
-            quarantine.append(
-                rows.select(
-                    pl.lit(f"SUPP{domain.upper()}").alias("domain"),
-                    pl.col("_FILE").alias("file"),
-                    pl.col("_ROW").cast(pl.Int64).alias("row_number"),
-                    pl.lit(reason).alias("reason"),
-                    detail.alias("detail"),
-                    pl.struct(data_cols).struct.json_encode().alias("record"),
-                )
-            )
+@dataclass
+class _Supp:
+    """SUPP-- records of one parent domain, attached to the parent batch by batch."""
 
-    key = ["USUBJID", "IDVAR", "IDVARVAL", "QNAM"]
-    incomplete = supp.filter(pl.col("USUBJID").is_null() | pl.col("QNAM").is_null())
-    q(incomplete, "missing_required", pl.lit("USUBJID or QNAM is empty"))
-    supp = supp.filter(pl.col("USUBJID").is_not_null() & pl.col("QNAM").is_not_null()).sort(["_FILE", "_ROW"])
-    first = pl.struct(key).is_first_distinct()
-    q(supp.filter(~first), "duplicate_key", pl.format("duplicate QNAM {} for the same record", pl.col("QNAM")))
-    supp = supp.filter(first)
+    domain: str
+    rows: pl.DataFrame  # clean rows, with _SID (row id) and the join value
+    quarantine: list[pl.DataFrame]
+    qnams: dict[str, list[str]]  # IDVAR -> QNAM columns it adds
+    matched: set[int] = field(default_factory=set)
 
-    loaded = 0
-    idvars = supp["IDVAR"].fill_null("").unique().sort().to_list()
-    for idvar in idvars:
-        part = supp.filter(pl.col("IDVAR").fill_null("") == idvar)
-        join_col = idvar if idvar else None
-        if join_col and join_col not in parent.columns:
-            q(part, "orphan_supp", pl.format("IDVAR {} is not a column of the parent domain", pl.col("IDVAR")))
-            continue
-        keys = ["USUBJID", join_col] if join_col else ["USUBJID"]
-        left = parent.select(keys).unique()
-        part = part.with_columns(pl.col("IDVARVAL").alias(join_col) if join_col else pl.lit(None))
-        matched = part.join(left, on=keys, how="semi")
-        q(
-            part.join(left, on=keys, how="anti"),
-            "orphan_supp",
-            pl.format("no parent record {}={} for subject {}", pl.col("IDVAR"), pl.col("IDVARVAL"), pl.col("USUBJID")),
+    @classmethod
+    def prepare(cls, supp: pl.DataFrame, domain: str) -> _Supp:
+        name = f"SUPP{domain.upper()}"
+        supp = supp.with_columns(
+            pl.col(c).str.strip_chars() for c in ("USUBJID", "IDVAR", "IDVARVAL", "QNAM")
+        ).with_columns(pl.col("QNAM").str.to_uppercase(), pl.col("IDVAR").str.to_uppercase().fill_null(""))
+        quarantine = []
+        incomplete = pl.col("USUBJID").is_null() | pl.col("QNAM").is_null()
+        quarantine.append(_quarantine_rows(supp.filter(incomplete), name, "missing_required", pl.lit("USUBJID or QNAM is empty")))
+        supp = supp.filter(~incomplete).sort(["_FILE", "_ROW"])
+        first = pl.struct(["USUBJID", "IDVAR", "IDVARVAL", "QNAM"]).is_first_distinct()
+        quarantine.append(_quarantine_rows(supp.filter(~first), name, "duplicate_key",
+                                           pl.format("duplicate QNAM {} for the same record", pl.col("QNAM"))))
+        supp = supp.filter(first).with_row_index("_SID")
+        qnams = {idvar: sorted(part["QNAM"].unique().to_list()) for (idvar,), part in supp.group_by("IDVAR")}
+        return cls(domain, supp, quarantine, qnams)
+
+    def attach(self, parent: pl.DataFrame) -> pl.DataFrame:
+        for idvar, qnams in sorted(self.qnams.items()):
+            if idvar and idvar not in parent.columns:
+                continue
+            keys = ["USUBJID", idvar] if idvar else ["USUBJID"]
+            part = self.rows.filter(pl.col("IDVAR") == idvar)
+            if idvar:
+                part = part.with_columns(pl.col("IDVARVAL").alias(idvar))
+            left = parent.select(pl.col(k).cast(pl.String) for k in keys).unique()
+            matched = part.join(left, on=keys, how="semi")
+            self.matched.update(matched["_SID"].to_list())
+            wide = matched.pivot(on="QNAM", index=keys, values="QVAL", aggregate_function="first")
+            for q in qnams:
+                if q not in wide.columns:
+                    wide = wide.with_columns(pl.lit(None, pl.String).alias(q))
+            wide = wide.drop([c for c in wide.columns if c not in keys and c in parent.columns])
+            parent = parent.join(wide, left_on=[pl.col(k).cast(pl.String) for k in keys], right_on=keys, how="left", maintain_order="left")
+            parent = parent.drop([c for c in parent.columns if c.endswith("_right")])
+        return parent
+
+    def orphans(self, parent_columns: set[str]) -> pl.DataFrame:
+        rest = self.rows.filter(~pl.col("_SID").is_in(list(self.matched)))
+        detail = pl.when(pl.lit(not parent_columns)).then(pl.lit(f"no {self.domain.upper()} file in the export")).when(
+            (pl.col("IDVAR") != "") & ~pl.col("IDVAR").is_in(list(parent_columns))
+        ).then(pl.format("IDVAR {} is not a column of the parent domain", pl.col("IDVAR"))).otherwise(
+            pl.format("no parent record {}={} for subject {}", pl.col("IDVAR"), pl.col("IDVARVAL"), pl.col("USUBJID"))
         )
-        loaded += matched.height
-        wide = matched.pivot(on="QNAM", index=keys, values="QVAL", aggregate_function="first")
-        clash = [c for c in wide.columns if c not in keys and c in parent.columns]
-        if clash:
-            wide = wide.drop(clash)
-        parent = parent.join(wide, on=keys, how="left")
-    qframe = pl.concat(quarantine) if quarantine else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    return parent, qframe.cast(QUARANTINE_SCHEMA), loaded
+        return _quarantine_rows(rest.drop("_SID"), f"SUPP{self.domain.upper()}", "orphan_supp", detail)
+
+
+def _append(con: duckdb.DuckDBPyConnection, schema: str, name: str, frame: pl.DataFrame, created: set[str]) -> None:
+    """Create the table from the first frame; later frames are inserted by name (new columns added)."""
+    table = f'{schema}."{name}"'
+    con.register("_sb_frame", frame)
+    try:
+        if table not in created:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _sb_frame")
+            created.add(table)
+            return
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?", [schema, name]
+        ).fetchall()}
+        for col, ctype in con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM _sb_frame)").fetchall():
+            if col not in have:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{col}" {ctype}')
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _sb_frame")
+    finally:
+        con.unregister("_sb_frame")
+
+
+def _remove_duplicates(con: duckdb.DuckDBPyConnection, domain: str) -> pl.DataFrame:
+    """Quarantine rows whose domain key repeats an earlier row (file order); the first is kept."""
+    cols = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
+    ).fetchall()]
+    keys = [c for c in spec_for(domain).key_columns if c in cols]
+    if not keys:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    part = ", ".join(f'"{k}"' for k in keys)
+    dups = con.sql(
+        f'SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY "_FILE", "_ROW") AS _rn '
+        f'FROM raw."{domain}") WHERE _rn > 1'
+    ).pl()
+    if dups.height == 0:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    con.register("_sb_dups", dups.select("_FILE", "_ROW"))
+    con.execute(f'DELETE FROM raw."{domain}" AS r USING _sb_dups AS d WHERE r."_FILE" = d."_FILE" AND r."_ROW" = d."_ROW"')
+    con.unregister("_sb_dups")
+    original = dups.select([c for c in dups.columns if not c.endswith(("_DT", "_DTF"))])
+    detail = pl.format("duplicate key " + ", ".join(f"{k}={{}}" for k in keys) + " (first kept)", *[pl.col(k) for k in keys])
+    return _quarantine_rows(original, domain.upper(), "duplicate_key", detail)
 
 
 def _code_version() -> str:
@@ -264,78 +328,153 @@ def _previous_meta(db: Path) -> dict[str, pl.DataFrame]:
     return out
 
 
+def _count(st: DomainStats, q: pl.DataFrame) -> None:
+    st.rows_quarantined += q.height
+    for reason, n in q.group_by("reason").len().iter_rows():
+        st.reasons[reason] = st.reasons.get(reason, 0) + n
+
+
+def stream_export(
+    source: Path,
+    mapping: ColumnMapping,
+    con: duckdb.DuckDBPyConnection,
+    encoding: str = "auto",
+    progress: Progress | None = None,
+    files: list[SourceFile] | None = None,
+) -> tuple[list[SourceFile], pl.DataFrame, dict[str, DomainStats], dict[str, int]]:
+    """Read, type and quarantine an export into raw.* tables of `con`, batch by batch.
+
+    Returns (files, quarantine, stats per domain, rows per file). Every file is streamed (CSV in
+    batches), so a program-scale export is never held whole in memory.
+    """
+    files = files if files is not None else discover(source, mapping)
+    stats: dict[str, DomainStats] = {}
+    rows_per_file: dict[str, int] = {}
+    quarantined: list[pl.DataFrame] = []
+    created: set[str] = set()
+    by_domain: dict[str, list[SourceFile]] = {}
+    supp_files: dict[str, list[SourceFile]] = {}
+    for sf in files:
+        (supp_files if sf.supp else by_domain).setdefault(sf.domain, []).append(sf)
+        st = stats.setdefault(("supp" + sf.domain) if sf.supp else sf.domain, DomainStats())
+        st.files.append(sf.path.name)
+
+    supps: dict[str, _Supp] = {}
+    for domain, sfs in supp_files.items():
+        frames = []
+        for sf in sfs:
+            if progress:
+                progress(f"reading {sf.path.name}")
+            frame = _read(sf, mapping, encoding)
+            rows_per_file[sf.path.name] = frame.height
+            stats["supp" + domain].rows_read += frame.height
+            frames.append(frame)
+        supps[domain] = _Supp.prepare(pl.concat(frames, how="diagonal_relaxed"), domain)
+
+    known: pl.Series | None = None
+    for domain in ["dm", *sorted(d for d in by_domain if d != "dm")]:
+        st = stats[domain]
+        subjects = None if domain == "dm" or domain in TRIAL_DOMAINS else known
+        parent_columns: set[str] = set()
+        for sf in by_domain[domain]:
+            if progress:
+                progress(f"reading {sf.path.name}")
+            rows_per_file[sf.path.name] = 0
+            for batch in _batches(sf, mapping, encoding):
+                rows_per_file[sf.path.name] += batch.height
+                st.rows_read += batch.height
+                parent_columns.update(batch.columns)
+                if domain in supps:
+                    batch = supps[domain].attach(batch)
+                loaded, q = normalise_domain(batch, spec_for(domain), subjects)
+                _append(con, "raw", domain, loaded, created)
+                _count(st, q)
+                quarantined.append(q)
+        dups = _remove_duplicates(con, domain)
+        _count(st, dups)
+        quarantined.append(dups)
+        st.rows_loaded = con.execute(f'SELECT count(*) FROM raw."{domain}"').fetchall()[0][0]
+        if domain == "dm":
+            known = con.sql('SELECT DISTINCT USUBJID FROM raw."dm"').pl()["USUBJID"]
+        if domain in supps:
+            orphans = supps[domain].orphans(parent_columns)
+            sst = stats["supp" + domain]
+            sst.rows_loaded = len(supps[domain].matched)
+            for q in [*supps.pop(domain).quarantine, orphans]:
+                _count(sst, q)
+                quarantined.append(q)
+    for domain, supp in supps.items():  # SUPP-- without its parent file
+        sst = stats["supp" + domain]
+        for q in [*supp.quarantine, supp.orphans(set())]:
+            _count(sst, q)
+            quarantined.append(q)
+    quarantine = pl.concat(quarantined) if quarantined else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    for name, st in stats.items():
+        if st.rows_read != st.rows_loaded + st.rows_quarantined:
+            raise RuntimeError(f"row accounting broken for {name}: {st}")
+    return files, quarantine, stats, rows_per_file
+
+
 def read_export(
     source: Path,
     mapping: ColumnMapping,
     encoding: str = "auto",
     progress: Progress | None = None,
 ) -> tuple[list[SourceFile], dict[str, pl.DataFrame], pl.DataFrame, dict[str, DomainStats], dict[str, int]]:
-    """Read, type and quarantine an export. Returns (files, raw frames, quarantine, stats, rows per file)."""
-    files = discover(source, mapping)
-    texts: dict[str, list[pl.DataFrame]] = {}
-    supps: dict[str, list[pl.DataFrame]] = {}
-    stats: dict[str, DomainStats] = {}
-    rows_per_file: dict[str, int] = {}
-    for sf in files:
-        if progress:
-            progress(f"reading {sf.path.name}")
-        frame = _read(sf, mapping, encoding)
-        _require_columns(frame, sf)
-        rows_per_file[sf.path.name] = frame.height
-        key = ("supp" + sf.domain) if sf.supp else sf.domain
-        st = stats.setdefault(key, DomainStats())
-        st.files.append(sf.path.name)
-        st.rows_read += frame.height
-        (supps if sf.supp else texts).setdefault(sf.domain, []).append(frame)
-
-    raw: dict[str, pl.DataFrame] = {}
-    quarantined: list[pl.DataFrame] = []
-    known: pl.Series | None = None
-    for domain in ["dm", *sorted(d for d in texts if d != "dm")]:
-        if progress:
-            progress(f"typing {domain.upper()}")
-        frame = pl.concat(texts[domain], how="diagonal_relaxed")
-        if domain in supps:
-            supp = pl.concat(supps[domain], how="diagonal_relaxed")
-            frame, q_supp, supp_loaded = _pivot_supp(frame, supp, domain)
-            st = stats["supp" + domain]
-            st.rows_loaded += supp_loaded
-            st.rows_quarantined += q_supp.height
-            for reason, n in q_supp.group_by("reason").len().iter_rows():
-                st.reasons[reason] = st.reasons.get(reason, 0) + n
-            quarantined.append(q_supp)
-        subjects = None if domain == "dm" or domain in TRIAL_DOMAINS else known
-        loaded, q = normalise_domain(frame, spec_for(domain), subjects)
-        if domain == "dm":
-            known = loaded["USUBJID"]
-        raw[domain] = loaded
-        st = stats[domain]
-        st.rows_loaded += loaded.height
-        st.rows_quarantined += q.height
-        for reason, n in q.group_by("reason").len().iter_rows():
-            st.reasons[reason] = st.reasons.get(reason, 0) + n
-        quarantined.append(q)
-    for domain in supps:
-        if domain not in texts:  # SUPP-- without its parent: nothing to attach to
-            supp = pl.concat(supps[domain], how="diagonal_relaxed")
-            q = supp.select(
-                pl.lit(f"SUPP{domain.upper()}").alias("domain"),
-                pl.col("_FILE").alias("file"),
-                pl.col("_ROW").cast(pl.Int64).alias("row_number"),
-                pl.lit("orphan_supp").alias("reason"),
-                pl.lit(f"no {domain.upper()} file in the export").alias("detail"),
-                pl.struct([c for c in supp.columns if c not in ("_FILE", "_ROW")]).struct.json_encode().alias("record"),
-            )
-            st = stats["supp" + domain]
-            st.rows_quarantined += q.height
-            st.reasons["orphan_supp"] = q.height
-            quarantined.append(q)
-    quarantine = pl.concat([q.cast(QUARANTINE_SCHEMA) for q in quarantined]) if quarantined else pl.DataFrame(
-        schema=QUARANTINE_SCHEMA
-    )
-    for name, st in stats.items():
-        assert st.rows_read == st.rows_loaded + st.rows_quarantined, f"row accounting broken for {name}"
+    """:func:`stream_export` into memory: (files, raw frames, quarantine, stats, rows per file)."""
+    with contextlib.closing(duckdb.connect(":memory:")) as con:
+        files, quarantine, stats, rows_per_file = stream_export(source, mapping, con, encoding, progress)
+        raw = {name: con.sql(f'SELECT * FROM raw."{name}" ORDER BY "_FILE", "_ROW"').pl() for name in _raw_tables(con)}
     return files, raw, quarantine, stats, rows_per_file
+
+
+def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1"
+    ).fetchall()]
+
+
+def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: dt.date | None,
+                 progress: Progress | None, subjects_per_batch: int = 5000) -> None:
+    """adam.* from raw.*: core tables in memory; adlb/advs per batch of whole subjects."""
+    from etl.derive import MEASUREMENT_TABLES, build_core, derive_measurements
+
+    tables = set(_raw_tables(con))
+    raw = {name: con.sql(f'SELECT * FROM raw."{name}" ORDER BY "_FILE", "_ROW"').pl()
+           for name in ("dm", "ex", "ae", "sv") if name in tables}
+    core, base = build_core(raw, protocol, cut_date)
+    created: set[str] = set()
+    for name, frame in core.items():
+        _append(con, "adam", name, frame, created)
+    subjects = raw["dm"]["USUBJID"].unique().sort()
+    for domain, name in MEASUREMENT_TABLES.items():
+        if progress:
+            progress(f"deriving {name}")
+        chunks = [subjects.slice(i, subjects_per_batch) for i in range(0, max(len(subjects), 1), subjects_per_batch)]
+        for chunk in chunks:
+            con.register("_sb_subjects", pl.DataFrame({"USUBJID": chunk}, schema={"USUBJID": pl.String}))
+            part = con.sql(
+                f'SELECT r.* FROM raw."{domain}" r JOIN _sb_subjects s USING (USUBJID) ORDER BY r."_FILE", r."_ROW"'
+            ).pl()
+            con.unregister("_sb_subjects")
+            _append(con, "adam", name, derive_measurements(domain, part, base, core["adcyc"], protocol), created)
+
+
+def _cut_date_from(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    tables = set(_raw_tables(con))
+    narrow = {}
+    for domain in ("ae", "lb", "vs", "ex", "sv", "ds"):
+        if domain not in tables:
+            continue
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
+        ).fetchall()]
+        dates = [c for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols]
+        if dates:
+            narrow[domain] = con.sql(
+                "SELECT " + ", ".join(f'"{c}", "{c}F"' for c in dates) + f' FROM raw."{domain}"'
+            ).pl()
+    return data_cut_date(narrow)
 
 
 def load_export(
@@ -350,8 +489,7 @@ def load_export(
     """Load `source` into a new cut and make it current at `db`. Raises BadInputError on bad input."""
     source, db = Path(source), Path(db)
     colmap = load_mapping(Path(mapping) if mapping else None)
-    files, raw, quarantine, stats, rows_per_file = read_export(source, colmap, encoding, progress)
-
+    files = discover(source, colmap)  # fails fast on a missing folder or required domain
     previous = _previous_meta(db)
     # loaded_at keeps microseconds so that "the latest cut" is well defined when two loads fall in
     # one second; a cut id already used (same second, same files) gets a -2, -3, ... suffix
@@ -363,21 +501,15 @@ def load_export(
     while (cut_id if n == 1 else f"{cut_id}-{n}") in used:
         n += 1
     cut_id = cut_id if n == 1 else f"{cut_id}-{n}"
-    cut_date = data_cut_date(raw)
-
-    if progress:
-        progress("deriving analysis tables")
-    from etl.derive import build_adam
-
-    adam = build_adam(raw, protocol, cut_date=cut_date)
-
     previous_cut = cutstore.current_cut_id(db)
     findings_summary: dict[str, Any] | None = None
     with cutstore.new_cut_file(db) as (tmp, con):
-        for name, frame in raw.items():
-            _write_table(con, "raw", name, frame)
-        for name, frame in adam.items():
-            _write_table(con, "adam", name, frame)
+        con.execute("SET preserve_insertion_order = true")
+        files, quarantine, stats, rows_per_file = stream_export(source, colmap, con, encoding, progress, files)
+        cut_date = _cut_date_from(con)
+        if progress:
+            progress("deriving analysis tables")
+        _derive_into(con, protocol, cut_date, progress)
         _write_table(con, "meta", "quarantine", quarantine.with_columns(pl.lit(cut_id).alias("cut_id")))
         file_rows = []
         for sf in files:

@@ -6,8 +6,8 @@ Rules (DESIGN.md input contract, docs/architecture.md raw conventions):
 - a row is quarantined (never dropped) with the FIRST reason that applies, in this order:
   missing_required (a key column or a required date is empty), invalid_date (non-empty date
   text that is not a valid ISO 8601 date), non_numeric (text in a number column the analysis
-  needs, e.g. LBSTRESN), unknown_subject (USUBJID not in DM), duplicate_key (second and later
-  rows with the same key).
+  needs, e.g. LBSTRESN), unknown_subject (USUBJID not in DM); duplicate_key (second and later
+  rows with the same key) is decided over the whole domain by the loader.
 """
 
 from __future__ import annotations
@@ -97,23 +97,8 @@ def normalise_domain(
 
     flagged = text.with_columns(reason_expr.alias("_REASON"), detail_expr.alias("_DETAIL"))
 
-    # duplicate keys among otherwise-good rows: the first row in file order is kept
-    keys = [c for c in spec.key_columns if c in data_cols]
-    if keys:
-        good = pl.col("_REASON").is_null()
-        ordinal = pl.struct(keys).is_first_distinct()
-        flagged = flagged.sort(["_FILE", "_ROW"])
-        first = flagged.filter(good).with_columns(ordinal.alias("_FIRST"))
-        dup = first.filter(~pl.col("_FIRST")).drop("_FIRST").with_columns(
-            pl.lit("duplicate_key").alias("_REASON"),
-            pl.format(
-                "duplicate key " + ", ".join(f"{k}={{}}" for k in keys) + " (first kept)",
-                *[pl.col(k) for k in keys],
-            ).alias("_DETAIL"),
-        )
-        flagged = pl.concat(
-            [flagged.filter(~good), first.filter(pl.col("_FIRST")).drop("_FIRST"), dup], how="vertical"
-        ).sort(["_FILE", "_ROW"])
+    # duplicate keys are found across all batches of a domain by the loader (etl/loader.py
+    # _remove_duplicates: the first row in file order is kept)
 
     bad_rows = flagged.filter(pl.col("_REASON").is_not_null())
     good_rows = flagged.filter(pl.col("_REASON").is_null())

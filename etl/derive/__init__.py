@@ -48,20 +48,43 @@ def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_dat
     return pl.concat([started.cast(pending.schema), pending])
 
 
-def build_adam(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.date | None = None) -> dict[str, pl.DataFrame]:
-    """adsl, adae, adlb, advs, adex, adsv, adcyc from raw frames (architecture.md conventions)."""
-    dm, ex, ae, lb, vs = raw["dm"], raw["ex"], raw["ae"], raw["lb"], raw["vs"]
+def build_core(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.date | None = None) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """adsl, adae, adex, adsv, adcyc, and the subject base that adlb/advs need.
+
+    Needs dm, ex, ae (and sv when present); lb and vs are derived per subject batch with
+    :func:`derive_measurements`, so a program-scale lab table is never held whole.
+    """
+    dm, ex, ae = raw["dm"], raw["ex"], raw["ae"]
     base = derive_adsl_base(dm, ex, protocol)
     adcyc = derive_adcyc(ex, base.select("USUBJID", "TRTSDT"), protocol, cut_date)
     delays = _delays(adcyc, base, protocol, cut_date)
     adae = derive_adae(ae, base, adcyc, delays, protocol)
     adsl = derive_adsl_dlt(base, adae, ex, delays, protocol, cut_date)
-    return {
+    tables = {
         "adsl": adsl,
         "adae": adae,
-        "adlb": derive_adlb(lb, base, adcyc),
-        "advs": derive_advs(vs, base, adcyc, protocol),
         "adex": derive_adex(ex, base, adcyc, protocol, cut_date),
         "adsv": derive_adsv(raw.get("sv"), base, adcyc, protocol, cut_date),
         "adcyc": adcyc,
     }
+    return tables, base
+
+
+def derive_measurements(domain: str, frame: pl.DataFrame, base: pl.DataFrame, adcyc: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    """adlb from raw lb, or advs from raw vs, for any subset of whole subjects."""
+    if domain == "lb":
+        return derive_adlb(frame, base, adcyc)
+    if domain == "vs":
+        return derive_advs(frame, base, adcyc, protocol)
+    raise ValueError(f"no per-subject derivation for {domain!r}")
+
+
+MEASUREMENT_TABLES = {"lb": "adlb", "vs": "advs"}
+
+
+def build_adam(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.date | None = None) -> dict[str, pl.DataFrame]:
+    """adsl, adae, adlb, advs, adex, adsv, adcyc from raw frames held in memory (architecture.md)."""
+    tables, base = build_core(raw, protocol, cut_date)
+    for domain, name in MEASUREMENT_TABLES.items():
+        tables[name] = derive_measurements(domain, raw[domain], base, tables["adcyc"], protocol)
+    return tables
