@@ -32,12 +32,48 @@ PAGES = {
 TARGET_S = {56: 0.3}
 
 
+def replicate_cut(src: Path, dst: Path, subjects: int) -> Path:
+    """A program-scale cut made by replicating the demo cut's subjects (new USUBJIDs) until `subjects`.
+
+    Used because loading a 50,000-subject demo export needs more memory than this machine has
+    (see the report); the page queries only see adam.*, raw.ex and meta.* tables.
+    """
+    import duckdb
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        dst.unlink()
+    con = duckdb.connect(str(dst))
+    con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
+    n = con.execute("SELECT count(*) FROM src.adam.adsl").fetchall()[0][0]
+    copies = -(-subjects // n)
+    tables = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'src'"
+    ).fetchall()
+    for schema, table in tables:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        cols = [r[0] for r in con.execute(f"DESCRIBE src.{schema}.{table}").fetchall()]
+        if schema == "raw" and table != "ex":
+            continue
+        if "USUBJID" in cols and schema in ("adam", "raw"):
+            con.execute(
+                f"CREATE TABLE {schema}.{table} AS SELECT * REPLACE (USUBJID || '-R' || k AS USUBJID) "
+                f"FROM src.{schema}.{table}, range({copies}) r(k)"
+            )
+        else:
+            con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM src.{schema}.{table}")
+    con.close()
+    return dst
+
+
 def build_cut(subjects: int) -> Path:
     export = OUT / f"export-{subjects}"
     db = OUT / f"cut-{subjects}" / "current.duckdb"
     if db.exists():
         return db
     db.parent.mkdir(parents=True, exist_ok=True)
+    if subjects > 5000:
+        return replicate_cut(build_cut(56), db, subjects)
     t = time.perf_counter()
     subprocess.run([SB, "demo", "--out", str(export), "--subjects", str(subjects)], check=True, stdout=subprocess.DEVNULL)
     subprocess.run([SB, "load", str(export), "--db", str(db), "--no-checks"], check=True, stdout=subprocess.DEVNULL)

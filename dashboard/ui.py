@@ -130,7 +130,7 @@ def header(title: str, filters: Filters | None = None) -> dict:
     st.title(title)
     cut_id = cut.get("cut_id", "?")
     cut_date = cut.get("cut_date")
-    line = f"Cut **{cut_id}** · cut date **{cut_date}** · loaded {cut.get('loaded_at')}"
+    line = f"Cut **{cut_id}** · cut date **{cut_date}** · loaded {str(cut.get('loaded_at'))[:19]}"
     if filters is not None:
         line += f" · {filters.describe()}"
     st.caption(line)
