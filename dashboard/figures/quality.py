@@ -23,7 +23,8 @@ def findings_bar(counts: pl.DataFrame) -> go.Figure:
     for sev in counts["severity"].unique(maintain_order=True).to_list():
         part = counts.filter(pl.col("severity") == sev)
         fig.add_bar(y=part["check_id"].to_list(), x=part["findings"].to_list(), name=sev, orientation="h",
-                    marker_color=SEVERITY_COLORS.get(str(sev), "#bdbdbd"), text=part["findings"].to_list())
+                    marker_color=SEVERITY_COLORS.get(str(sev), "#bdbdbd"), text=part["findings"].to_list(),
+                    textangle=0, textposition="inside", insidetextanchor="end")
     fig.update_layout(barmode="stack", title="Open findings per check and severity", xaxis_title="Findings",
                       height=max(280, 26 * counts["check_id"].n_unique() + 120), margin={"t": 50})
     fig.update_yaxes(autorange="reversed", type="category")

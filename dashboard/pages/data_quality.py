@@ -38,6 +38,7 @@ listing = found
 for name, picked in choices.items():
     if picked:
         listing = listing.filter(pl.col(name).is_in(picked))
+listing = listing.select([c for c in listing.columns if c != "cut_id"] + ["cut_id"])
 ui.table(listing, "findings")
 st.download_button("Download findings.xlsx", ui.xlsx_bytes(listing), file_name="findings.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx_findings")
