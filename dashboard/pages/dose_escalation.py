@@ -16,7 +16,12 @@ if filters.active:
                "the DLT listing only.")
 
 levels, current = ui.call("levels_from_cut", lambda con: ev.levels_from_cut(con, protocol))
-result = ev.evaluate(levels, current, protocol)
+try:
+    result = ev.evaluate(levels, current, protocol)
+except (ValueError, ArithmeticError) as exc:  # show the engine's problem, not a traceback
+    st.error(f"The escalation engine could not evaluate this cut: {exc!r}. Counts per level: "
+             + ", ".join(f"{lv.label} {lv.n_dlt}/{lv.n_evaluable}" for lv in levels))
+    st.stop()
 unassigned = ui.call("unassigned_subjects", lambda con: ev.unassigned_subjects(con, protocol))
 for usubjid, code in unassigned:
     st.error(f"Treated subject {usubjid} has dose level {code!r}, not a protocol level: not counted at any level.")
