@@ -22,38 +22,49 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# stage -> (module file suffix, function name); cumulative time of that function
+# stage -> (module file suffix, function name[, caller name]): cumulative time of that function
+# (only the calls made from `caller` when one is given). Matches the streaming loader of 681e0f3.
 STAGES = {
-    "hash": ("etl/loader.py", "_sha256"),
-    "read": ("etl/readers.py", "read_file"),
-    "supp pivot": ("etl/loader.py", "_pivot_supp"),
+    "hash (sha256 of files)": ("etl/loader.py", "_sha256"),
+    "read (CSV batches)": ("etl/readers.py", "iter_batches"),
+    "SUPP prepare": ("etl/loader.py", "prepare"),
+    "SUPP attach": ("etl/loader.py", "attach"),
     "type+quarantine": ("etl/normalise.py", "normalise_domain"),
-    "cut date": ("etl/loader.py", "data_cut_date"),
-    "derive": ("etl/derive/__init__.py", "build_adam"),
-    "write": ("etl/loader.py", "_write_table"),
+    "write raw.* (DuckDB)": ("etl/loader.py", "_append", "stream_export"),
+    "duplicate keys (SQL)": ("etl/loader.py", "_remove_duplicates"),
+    "cut date": ("etl/loader.py", "_cut_date_from"),
+    "derive adam.* (incl. reading raw back)": ("etl/loader.py", "_derive_into"),
+    "  of which write adam.*": ("etl/loader.py", "_append", "_derive_into"),
     "checks": ("checks/runner.py", "run_checks"),
-    "publish": ("etl/cutstore.py", "publish"),
+    "publish (atomic swap)": ("etl/cutstore.py", "publish"),
 }
+NESTED = {"  of which write adam.*"}  # already inside another stage: not added to the total
 # the parts of derive, for the hotspot list
 DERIVE_PARTS = {
+    "core tables (adsl, adae, adcyc, adex, adsv)": ("etl/derive/__init__.py", "build_core"),
     "adsl base": ("etl/derive/adsl.py", "derive_adsl_base"),
     "adcyc": ("etl/derive/cycles.py", "derive_adcyc"),
-    "delays": ("etl/derive/__init__.py", "_delays"),
     "adae": ("etl/derive/adae.py", "derive_adae"),
     "adsl dlt": ("etl/derive/adsl.py", "derive_adsl_dlt"),
-    "adlb": ("etl/derive/adlb.py", "derive_adlb"),
-    "advs": ("etl/derive/advs.py", "derive_advs"),
     "adex": ("etl/derive/adex.py", "derive_adex"),
     "adsv": ("etl/derive/adsv.py", "derive_adsv"),
+    "adlb + advs (per subject batch)": ("etl/derive/__init__.py", "derive_measurements"),
+    "adlb": ("etl/derive/adlb.py", "derive_adlb"),
+    "advs": ("etl/derive/advs.py", "derive_advs"),
 }
 
 
-def _cumulative(stats: pstats.Stats, where: tuple[str, str]) -> float:
-    suffix, name = where
+def _cumulative(stats: pstats.Stats, where: tuple[str, ...]) -> float:
+    suffix, name = where[0], where[1]
+    caller = where[2] if len(where) > 2 else None
     total = 0.0
-    for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        if func == name and filename.replace("\\", "/").endswith(suffix):
+    for (filename, _line, func), (_cc, _nc, _tt, ct, callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if func != name or not filename.replace("\\", "/").endswith(suffix):
+            continue
+        if caller is None:
             total += ct
+        else:
+            total += sum(v[3] for (_f, _l, cname), v in callers.items() if cname == caller)
     return total
 
 
