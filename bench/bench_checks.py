@@ -48,7 +48,7 @@ def _check_available() -> str | None:
 
 
 def _remove_cut(db: Path) -> None:
-    for p in [*db.parent.glob(db.name + "*"), db.parent / f"{db.stem}.cuts", db.parent / "gx"]:
+    for p in [*db.parent.glob(db.name + "*"), db.parent / f"{db.stem}.cuts", db.parent / f"{db.stem}.gx"]:
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():
