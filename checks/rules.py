@@ -52,7 +52,7 @@ class Frame:
     name: str
     domain: str  # suite is named <domain>.<name>
     sql: str
-    source: str  # table whose size decides pre-filtering (e.g. raw.lb)
+    source: str | tuple[str, ...]  # table(s) whose total size decides pre-filtering (e.g. raw.lb)
     checks: tuple[Check, ...]
     params: dict[str, Any] = field(default_factory=dict)
     requires: tuple[str, ...] = ()  # tables that must exist (else the frame is skipped with a reason)
@@ -246,7 +246,8 @@ def after_death_frame(domains: list[str], tables: dict[str, list[str]]) -> Frame
            NOT (r.rec_dt > d.death_dt) AS ok_record_after_death,
            'dated ' || r.rec_dt || ', after death on ' || d.DTHDTC AS msg_record_after_death
     FROM ({" UNION ALL ".join(parts)}) r JOIN death d USING (USUBJID)"""
-    return Frame("after_death", "ALL", sql, "raw.dm", (Check("record_after_death", "flag"),), requires=("raw.dm",))
+    sources = tuple(f"raw.{d}" for d in domains if f"raw.{d}" in tables)
+    return Frame("after_death", "ALL", sql, sources, (Check("record_after_death", "flag"),), requires=("raw.dm",))
 
 
 def unknown_subject_frame(tables: dict[str, list[str]]) -> Frame | None:

@@ -104,7 +104,8 @@ def collect_frame(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str, max
     """The frame's rows; for a large source table only the rows that break one of its rules."""
     params = {k: (cut_id if k == "cut_id" else v) for k, v in frame.params.items()}
     sql = frame.sql
-    if sizes.get(frame.source, 0) > max_rows:
+    sources = (frame.source,) if isinstance(frame.source, str) else frame.source
+    if sum(sizes.get(t, 0) for t in sources) > max_rows:
         sql = f"SELECT * FROM ({sql}) WHERE " + " OR ".join(c.violation() for c in frame.checks)
     used = {k: v for k, v in params.items() if f"${k}" in sql}
     return con.sql(sql, params=used or None).pl()
