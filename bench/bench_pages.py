@@ -110,6 +110,7 @@ def _clear_caches() -> None:
     import streamlit as st
 
     st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def main() -> int:

@@ -261,3 +261,47 @@ def check_run(con: duckdb.DuckDBPyConnection, cut_id: str) -> dict:
         [cut_id],
     )
     return {} if df.is_empty() else df.row(0, named=True)
+
+
+_BP_X = {"ADY": "v.ADY", "CYCLE": "v.CYCLE"}  # whitelisted x columns (identifiers cannot be parameters)
+
+
+def bp_patient_count(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
+    pred, params = subject_predicate(filters, "s")
+    return con.sql(
+        "SELECT count(DISTINCT v.USUBJID) FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {pred}",
+        params=params,
+    ).fetchall()[0][0]
+
+
+def bp_median(con: duckdb.DuckDBPyConnection, filters: Filters, x: str) -> pl.DataFrame:
+    """Median SBP/DBP per dose level and x (ADY or CYCLE), computed in DuckDB (same result as
+    figures.blood_pressure.median_by_dose on the rows)."""
+    pred, params = subject_predicate(filters, "s")
+    xcol = _BP_X[x]
+    return _frame(
+        con,
+        f"SELECT s.DOSELVLC, v.PARAMCD, {xcol} AS {x}, median(v.AVAL) AS AVAL, count(DISTINCT v.USUBJID) AS n "
+        "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {xcol} IS NOT NULL AND {pred} "
+        f"GROUP BY ALL ORDER BY s.DOSELVLC, v.PARAMCD, {x}",
+        params,
+    )
+
+
+def bp_high_share(con: duckdb.DuckDBPyConnection, filters: Filters, sbp_min: float, dbp_min: float) -> pl.DataFrame:
+    """Per dose level and cycle: patients measured, patients with SBP >= sbp_min or DBP >= dbp_min, share
+    (same result as figures.blood_pressure.high_bp_share on the rows)."""
+    pred, params = subject_predicate(filters, "s")
+    return _frame(
+        con,
+        "WITH p AS (SELECT s.DOSELVLC, v.CYCLE, v.USUBJID, "
+        "bool_or((v.PARAMCD = 'SYSBP' AND v.AVAL >= ?) OR (v.PARAMCD = 'DIABP' AND v.AVAL >= ?)) AS high "
+        "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND v.CYCLE IS NOT NULL AND {pred} "
+        "GROUP BY ALL) "
+        "SELECT DOSELVLC, CYCLE, count(*) AS patients, CAST(count(*) FILTER (WHERE high) AS BIGINT) AS high, "
+        "count(*) FILTER (WHERE high) / count(*) AS share FROM p GROUP BY ALL ORDER BY DOSELVLC, CYCLE",
+        [sbp_min, dbp_min, *params],
+    )

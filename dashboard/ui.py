@@ -1,7 +1,7 @@
 """Streamlit glue shared by the pages: the cut connection, cached queries, filters, header, tables.
 
 No business logic here: queries live in `dashboard.queries`, figures in `dashboard.figures`.
-Query results are cached with st.cache_data keyed by the cut's identity (path, inode, mtime), so a
+Query results are cached (st.cache_resource, see _cached) keyed by the cut's identity (path, inode, mtime), so a
 new cut swapped in by the loader is picked up on the next rerun.
 """
 
@@ -56,7 +56,9 @@ def require_cut() -> CutIdentity:
         raise  # unreachable: st.stop raises
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+# st.cache_resource, not st.cache_data: results are Polars frames (immutable; every operation returns a
+# new frame), so sharing them is safe and avoids pickling millions of rows on every hit at program scale.
+@st.cache_resource(max_entries=128, show_spinner=False)
 def _cached(name: str, identity: CutIdentity, args: tuple) -> Any:
     con = _cut_connection(identity.path).cursor()
     try:
@@ -70,7 +72,7 @@ def query(name: str, *args: Any) -> Any:
     return _cached(name, require_cut(), args)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _cached_call(key: str, identity: CutIdentity, args: tuple, _fn: Callable[..., Any]) -> Any:
     con = _cut_connection(identity.path).cursor()
     try:

@@ -47,6 +47,8 @@ def bp_figure(
 ) -> go.Figure:
     """SBP (top) and DBP (bottom) over study day or cycle; per patient or the median per dose level.
 
+    bp: the records (per_patient=True) or the medians of `median_by_dose` / `queries.bp_median`.
+
     reference_lines: [[sbp, dbp], ...] from the protocol's [blood_pressure] reference_lines.
     category_bands: BP category -> (SBP lower bound, DBP lower bound), shaded as BP categories.
     htn: hypertension AEs (USUBJID, ASTDY, CYCLE, AETOXGRN), marked on the SBP panel.
@@ -55,7 +57,7 @@ def bp_figure(
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[p[1] for p in PARAMS])
-    data = bp if per_patient else median_by_dose(bp, x)
+    data = bp
     group = "USUBJID" if per_patient else "DOSELVLC"
     levels = bp["DOSELVLC"].unique(maintain_order=True).to_list()
     color = {lv: DOSE_COLORS[i % len(DOSE_COLORS)] for i, lv in enumerate(levels)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import ui
-from dashboard.figures.blood_pressure import bp_figure, high_bp_share, high_bp_share_figure
+from dashboard.figures.blood_pressure import bp_figure, high_bp_share_figure
 
 filters = ui.current_filters()
 cut = ui.header("Blood pressure", filters)
@@ -16,7 +16,6 @@ reference = [list(map(float, r)) for r in bp_cfg.get("reference_lines", [])]
 # BP categories from values (CTCAE v5 hypertension thresholds, adults; [blood_pressure] adult_cat*)
 bands = {i: tuple(map(float, bp_cfg[f"adult_cat{i}"])) for i in (1, 2, 3) if f"adult_cat{i}" in bp_cfg}
 
-bp = ui.query("blood_pressure", filters)
 htn = ui.query("hypertension_events", filters)
 c1, c2 = st.columns(2)
 x = c1.radio("X axis", ["Cycle", "Study day"], horizontal=True, key="bp_x")
@@ -25,17 +24,18 @@ xcol = "ADY" if x == "Study day" else "CYCLE"
 st.caption("Shaded bands are BP categories computed from the measured values (CTCAE v5 thresholds), "
            "not CTCAE adverse-event grades. Triangles mark hypertension AEs.")
 MAX_PATIENT_LINES = 300  # per-patient lines beyond this are unreadable and heavy for the browser
-n_patients = bp["USUBJID"].n_unique()
+n_patients = ui.query("bp_patient_count", filters)
 per_patient = view == "Per patient"
 if per_patient and n_patients > MAX_PATIENT_LINES:
     st.warning(f"{n_patients} patients selected: per-patient lines are drawn for at most {MAX_PATIENT_LINES}. "
                "Showing the median per dose level; narrow the selection with the sidebar filters.")
     per_patient = False
-st.plotly_chart(bp_figure(bp, reference, x=xcol, per_patient=per_patient, htn=htn, category_bands=bands),
+data = ui.query("blood_pressure", filters) if per_patient else ui.query("bp_median", filters, xcol)
+st.plotly_chart(bp_figure(data, reference, x=xcol, per_patient=per_patient, htn=htn, category_bands=bands),
                 key="bp_lines")
 
 sbp_min, dbp_min = reference[-1] if reference else (160.0, 100.0)
-share = high_bp_share(bp, sbp_min, dbp_min)
+share = ui.query("bp_high_share", filters, sbp_min, dbp_min)
 st.plotly_chart(high_bp_share_figure(share, sbp_min, dbp_min), key="bp_share")
 ui.table(share, "high_bp_share", f"Patients with SBP >= {sbp_min:.0f} or DBP >= {dbp_min:.0f} mmHg")
 ui.table(htn, "hypertension_aes", "Hypertension adverse events")

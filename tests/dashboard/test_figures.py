@@ -7,7 +7,7 @@ import polars as pl
 
 from dashboard import dlt_window
 from dashboard.escalation_view import adjudication
-from dashboard.figures.blood_pressure import bp_figure, high_bp_share
+from dashboard.figures.blood_pressure import bp_figure, high_bp_share, median_by_dose
 from dashboard.figures.escalation import dlt_rate_figure
 from dashboard.figures.grades import GRADE_COLORS
 from dashboard.figures.heatmap import cell_events, grade_heatmap, worst_grade_matrix
@@ -75,7 +75,7 @@ def test_high_bp_share_counts_patients_not_measurements():
     assert (share["patients"], share["high"]) == (2, 2)  # A by SBP (twice, counted once), B by DBP = 100
     c2 = high_bp_share(bp, 160, 100).filter(pl.col("CYCLE") == 2).row(0, named=True)
     assert (c2["patients"], c2["high"]) == (1, 0)  # 159 is below 160
-    fig = bp_figure(bp, [[140, 90], [160, 100]], per_patient=False, category_bands={2: (140, 90), 3: (160, 100)})
+    fig = bp_figure(median_by_dose(bp, "ADY"), [[140, 90], [160, 100]], per_patient=False, category_bands={2: (140, 90), 3: (160, 100)})
     assert {s.y0 for s in fig.layout.shapes if s.type == "line"} >= {140, 160, 90, 100}
     assert any("not CTCAE AE grades" in a.text for a in fig.layout.annotations)
 

@@ -185,3 +185,28 @@ def test_page_controls_run_without_error(dash_db: Path, app_env):
     assert not at.exception
     shown = at.dataframe[-1].value
     assert len(shown) == int(at.metric[0].value)  # every treated patient listed
+
+
+def test_sql_aggregates_match_the_polars_definitions(dash_db: Path):
+    import polars as pl
+
+    from dashboard import queries
+    from dashboard.figures.blood_pressure import high_bp_share, median_by_dose
+    from dashboard.filters import Filters
+
+    con = duckdb.connect(str(dash_db), read_only=True)
+    try:
+        rows = queries.blood_pressure(con, Filters())
+        for x in ("ADY", "CYCLE"):
+            sql = queries.bp_median(con, Filters(), x).sort("DOSELVLC", "PARAMCD", x)
+            ref = median_by_dose(rows, x).sort("DOSELVLC", "PARAMCD", x)
+            assert sql.select("DOSELVLC", "PARAMCD", x, "n").rows() == ref.select("DOSELVLC", "PARAMCD", x, "n").rows()
+            assert sql["AVAL"].to_list() == pytest.approx(ref["AVAL"].to_list())
+        sql = queries.bp_high_share(con, Filters(), 160, 100).sort("DOSELVLC", "CYCLE")
+        ref = high_bp_share(rows, 160, 100).sort("DOSELVLC", "CYCLE")
+        assert sql.select("DOSELVLC", "CYCLE", "patients", "high").rows() == ref.select(
+            "DOSELVLC", "CYCLE", "patients", "high").rows()
+        assert ref["high"].sum() > 0 and sql["share"].cast(pl.Float64).to_list() == pytest.approx(ref["share"].to_list())
+        assert queries.bp_patient_count(con, Filters()) == rows["USUBJID"].n_unique()
+    finally:
+        con.close()
