@@ -305,3 +305,29 @@ def bp_high_share(con: duckdb.DuckDBPyConnection, filters: Filters, sbp_min: flo
         "count(*) FILTER (WHERE high) / count(*) AS share FROM p GROUP BY ALL ORDER BY DOSELVLC, CYCLE",
         [sbp_min, dbp_min, *params],
     )
+
+
+def exposure_for(con: duckdb.DuckDBPyConnection, ids: tuple[str, ...]) -> pl.DataFrame:
+    """Dosing records (study days from first dose) of the given subjects only."""
+    if not table_exists(con, "raw", "ex") or not ids:
+        return exposure(con, Filters()).clear()
+    return _frame(
+        con,
+        "SELECT x.USUBJID, x.EXTRT, x.EXDOSE, "
+        "CAST(x.EXSTDTC_DT - s.TRTSDT + 1 AS BIGINT) AS STDY, "
+        "CAST(coalesce(x.EXENDTC_DT, x.EXSTDTC_DT) - s.TRTSDT + 1 AS BIGINT) AS ENDY "
+        "FROM raw.ex x JOIN adam.adsl s USING (USUBJID) "
+        "WHERE x.USUBJID IN (SELECT unnest(CAST(? AS VARCHAR[]))) AND x.EXSTDTC_DT IS NOT NULL "
+        "ORDER BY x.USUBJID, STDY",
+        [list(ids)],
+    )
+
+
+def adverse_events_for(con: duckdb.DuckDBPyConnection, ids: tuple[str, ...]) -> pl.DataFrame:
+    """adam.adae rows (with dose level) of the given subjects only."""
+    return _frame(
+        con,
+        f"SELECT {_AE_COLS} FROM adam.adae e JOIN adam.adsl s USING (USUBJID) "
+        "WHERE e.USUBJID IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY e.USUBJID, e.ASTDT, e.AESEQ",
+        [list(ids)],
+    )

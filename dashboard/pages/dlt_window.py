@@ -27,9 +27,9 @@ ui.table(cohorts, "cohort_status", f"Per cohort: complete (all patients through 
 show = st.radio("Patients", ["inside the window now", "all treated"], horizontal=True, key="dw_show",
                 index=1 if lanes.filter(pl.col("EVAL") == "in window").is_empty() else 0)
 shown = lanes if show == "all treated" else lanes.filter(pl.col("EVAL") == "in window")
-ids = shown["USUBJID"].head(80).to_list()
-doses = ui.query("exposure", filters).filter(pl.col("USUBJID").is_in(ids))
-events = ui.query("adverse_events", filters).filter(pl.col("USUBJID").is_in(ids)).with_columns(
+ids = tuple(shown["USUBJID"].head(80).to_list())
+doses = ui.query("exposure_for", ids)
+events = ui.query("adverse_events_for", ids).with_columns(
     ((pl.col("DLTFL") == "Y") | (pl.col("DLTCFL") == "Y")).fill_null(False).alias("DLT")
 )
 MAX_LANES = 80  # one lane per patient stays readable up to about this many
