@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,16 @@ def _expectation(gx: Any, check: Check) -> Any:  # gx: the lazily imported great
     return gx.expectations.ExpectColumnValuesToBeInSet(column=check.gx_column, value_set=[True], meta=meta)
 
 
+def clear_data_docs(folder: Path) -> None:
+    """Remove the previous run's Data Docs (only what GX writes there), so the folder shows the latest run."""
+    if not (folder / "index.html").is_file():
+        return
+    for name in ("validations", "expectations", "static"):
+        if (folder / name).is_dir():
+            shutil.rmtree(folder / name)
+    (folder / "index.html").unlink()
+
+
 def validate_frames(frames: list[tuple[Frame, pl.DataFrame]], data_docs_dir: Path | None = None) -> GxOutcome:
     """Validate each (frame, data) with its GX suite; every unexpected row becomes a finding of its check."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -48,6 +59,7 @@ def validate_frames(frames: list[tuple[Frame, pl.DataFrame]], data_docs_dir: Pat
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no bars in CLI / log output
     if data_docs_dir is not None:
+        clear_data_docs(data_docs_dir)
         data_docs_dir.mkdir(parents=True, exist_ok=True)
         context.add_data_docs_site("safetyboard", {
             "class_name": "SiteBuilder",

@@ -128,6 +128,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
              for name in tables if name.split(".")[0] in ("raw", "adam")}
     if data_docs_dir is None and db_path is not None:
         data_docs_dir = default_data_docs_dir(Path(db_path))
+    if data_docs_dir is not None:
+        data_docs_dir = Path(data_docs_dir).resolve()  # recorded in meta.check_runs for the dashboard
     registered = _register_lookups(con, cfg)
     collected: list[tuple[Frame, pl.DataFrame]] = []
     skipped: dict[str, str] = {}

@@ -62,3 +62,14 @@ def test_missing_or_foreign_file_is_bad_input(tmp_path: Path) -> None:
     with contextlib.closing(duckdb.connect(str(foreign))) as con:
         con.execute("CREATE TABLE t (x INT)")
     assert main(["check", "--db", str(foreign)]) == 2
+
+
+def test_data_docs_show_only_the_latest_run(tmp_path: Path) -> None:
+    db = _cut_file(tmp_path / "current.duckdb")
+    assert main(["check", "--db", str(db)]) == 0
+    docs = db.parent / "current.gx" / "data_docs"
+    first = sorted(p.relative_to(docs) for p in docs.rglob("*.html") if "validations" in p.parts)
+    assert first, "no validation pages written"
+    assert main(["check", "--db", str(db)]) == 0
+    second = sorted(p.relative_to(docs) for p in docs.rglob("*.html") if "validations" in p.parts)
+    assert len(second) == len(first) and set(second).isdisjoint(first)  # run-stamped pages, old ones removed
