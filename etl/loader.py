@@ -441,7 +441,7 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
 
     tables = set(_raw_tables(con))
     raw = {name: con.sql(f'SELECT * FROM raw."{name}" ORDER BY "_FILE", "_ROW"').pl()
-           for name in ("dm", "ex", "ae", "sv") if name in tables}
+           for name in ("dm", "ex", "ae", "sv", "ds") if name in tables}
     core, base = build_core(raw, protocol, cut_date)
     created: set[str] = set()
     for name, frame in core.items():

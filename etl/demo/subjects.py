@@ -47,8 +47,11 @@ def build_subjects(en: Enrolment, protocol: Protocol, rng: np.random.Generator, 
             "LUNGMETS": rng.random(n) < 0.7,
             "NCYC": planned_cycles,
             "WITHDRAWDY": withdraw_day,
+            # stopping for an adverse event inside the DLT window would be a DLT (delay > 14 days):
+            # only DLT subjects or later cycles end that way
             "ENDREASON": np.where(withdraw_day > 0, "WITHDRAWAL BY SUBJECT",
-                                  np.where(rng.random(n) < 0.08, "ADVERSE EVENT", "PROGRESSIVE DISEASE")),
+                                  np.where((rng.random(n) < 0.08) & ((planned_cycles > 2) | en.dlt),
+                                           "ADVERSE EVENT", "PROGRESSIVE DISEASE")),
             "DIES": rng.random(n) < 0.45,
             "DEATHLAG": rng.integers(20, 160, n),
         }

@@ -19,7 +19,21 @@ from etl.derive.cycles import derive_adcyc
 from safetyboard.protocol import Protocol
 
 
-def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_date: dt.date | None = None) -> pl.DataFrame:
+def _stopped_for_other_reasons(ds: pl.DataFrame | None) -> list[str]:
+    """Subjects whose disposition gives a reason other than an adverse event (progression, withdrawal...).
+
+    Their treatment stop is not a toxicity delay (DOMAIN.md 4: a delay *for toxicity*).
+    """
+    if ds is None or ds.height == 0 or "DSDECOD" not in ds.columns:
+        return []
+    reason = pl.col("DSDECOD").str.to_uppercase().str.strip_chars()
+    event = pl.col("DSCAT").str.to_uppercase().str.contains("DISPOSITION") if "DSCAT" in ds.columns else pl.lit(True)
+    other = ds.filter(event.fill_null(True) & reason.is_not_null() & ~reason.is_in(["ADVERSE EVENT", "COMPLETED"]))
+    return other["USUBJID"].unique().to_list()
+
+
+def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_date: dt.date | None = None,
+            not_toxicity: list[str] | None = None) -> pl.DataFrame:
     """Cycles whose planned day 1 lies inside the DLT window and whose delay exceeds the limit.
 
     Includes the cycle after the last one when it had not started by the cut date although it was
@@ -42,7 +56,7 @@ def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_dat
         )
         .with_columns((pl.lit(cut) - pl.col("PLAND1DT")).dt.total_days().cast(pl.Int32).alias("DELAYDY"))
         .join(starts, on="USUBJID")
-        .filter((pl.col("DELAYDY") > limit) & in_window)
+        .filter((pl.col("DELAYDY") > limit) & in_window & ~pl.col("USUBJID").is_in(not_toxicity or []))
         .select("USUBJID", "CYCLE", "PLAND1DT", "DELAYDY")
     )
     return pl.concat([started.cast(pending.schema), pending])
@@ -57,7 +71,7 @@ def build_core(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.da
     dm, ex, ae = raw["dm"], raw["ex"], raw["ae"]
     base = derive_adsl_base(dm, ex, protocol)
     adcyc = derive_adcyc(ex, base.select("USUBJID", "TRTSDT"), protocol, cut_date)
-    delays = _delays(adcyc, base, protocol, cut_date)
+    delays = _delays(adcyc, base, protocol, cut_date, _stopped_for_other_reasons(raw.get("ds")))
     adae = derive_adae(ae, base, adcyc, delays, protocol)
     adsl = derive_adsl_dlt(base, adae, ex, delays, protocol, cut_date)
     tables = {
