@@ -93,13 +93,20 @@ def bp_figure(
             notes.append({"text": f"{ref[i - 1]:.0f}", "showarrow": False, "xref": f"{xref} domain", "yref": yref,
                           "x": 1, "y": ref[i - 1], "xanchor": "left", "font": {"size": 10, "color": "#a50f15"}})
     if htn is not None and htn.height:
-        hx = htn["ASTDY" if x == "ADY" else "CYCLE"].to_list()
+        # one marker per day (or cycle) with the number of hypertension AEs and their worst grade
+        xcol = "ASTDY" if x == "ADY" else "CYCLE"
+        marks = (
+            htn.filter(pl.col(xcol).is_not_null())
+            .group_by(xcol).agg(pl.len().alias("n"), pl.col("AETOXGRN").max().alias("worst"))
+            .sort(xcol)
+        )
         mark = max([r[0] for r in reference_lines], default=160) + 25  # above the highest SBP reference line
         traces.append(go.Scatter(
-            x=hx, y=[mark] * len(hx), mode="markers", name="Hypertension AE", xaxis="x", yaxis="y",
-            marker={"symbol": "triangle-down", "size": 11, "color": "#a50f15"},
-            customdata=list(zip(htn["USUBJID"].to_list(), htn["AETOXGRN"].to_list(), strict=True)),
-            hovertemplate="%{customdata[0]}: hypertension AE grade %{customdata[1]} at " + x + " %{x}<extra></extra>",
+            x=marks[xcol].to_list(), y=[mark] * marks.height, mode="markers", name="Hypertension AE",
+            xaxis="x", yaxis="y", marker={"symbol": "triangle-down", "size": 11, "color": "#a50f15"},
+            customdata=list(zip(marks["n"].to_list(), marks["worst"].to_list(), strict=True)),
+            hovertemplate="%{customdata[0]} hypertension AE(s), worst grade %{customdata[1]}, onset at "
+                          + x + " %{x}<extra></extra>",
         ))
     fig.add_traces(traces)
     fig.update_layout(shapes=shapes, annotations=[*fig.layout.annotations, *notes])
