@@ -141,8 +141,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
                 continue
             try:
                 collected.append((frame, collect_frame(con, frame, cut_id, cfg.gx_max_rows, sizes)))
-            except duckdb.BinderException as exc:  # a column the check needs is absent from this export
-                skipped[frame.name] = f"cannot run: {str(exc).splitlines()[0]}"
+            except duckdb.Error as exc:  # e.g. a column the check needs is absent from this export
+                skipped[frame.name] = f"cannot run: {str(exc).splitlines()[0]}"  # reported, never silent
     finally:
         for name in registered:
             con.unregister(name)

@@ -65,3 +65,25 @@ def test_gate_counts_open_findings_at_or_above(handmade_run) -> None:
     assert run.gate("error") == errors
     assert run.gate("warning") == errors + run.by_severity()["warning"]
     assert run.gate(None) == 0
+
+
+def test_a_frame_that_cannot_run_is_reported_not_fatal(protocol) -> None:
+    con = duckdb.connect()
+    write_cut(con, base_rows("C1"))
+    con.execute("ALTER TABLE raw.vs DROP COLUMN VSSTRESN")
+    run = run_checks(con, protocol, "C1")
+    assert "VSSTRESN" in run.skipped["vs"] and "VSSTRESN" in run.skipped["screening_bp"]
+    assert run.summary()["skipped"] == run.skipped
+    assert run.findings.filter(pl.col("check_id") == "ae_grade_missing").height == 1  # the other checks ran
+    con.close()
+
+
+def test_missing_optional_ae_column_flags_every_ae(protocol) -> None:
+    con = duckdb.connect()
+    write_cut(con, base_rows("C1"))
+    con.execute("ALTER TABLE raw.ae DROP COLUMN AETOXGR")
+    run = run_checks(con, protocol, "C1")
+    n_ae = con.execute("SELECT count(*) FROM raw.ae").fetchall()[0][0]
+    assert run.findings.filter(pl.col("check_id") == "ae_grade_missing").height == n_ae
+    assert run.findings.filter(pl.col("check_id") == "ae_grade_invalid").height == 0
+    con.close()
