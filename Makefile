@@ -9,8 +9,10 @@ PORT   ?= 8501
 
 .PHONY: run test install install-test demo-cut lint bench clean chromium
 
+# Debian's python3 lacks ensurepip unless python3-venv is installed: fall back to virtualenv from PyPI
 $(VENV)/bin/activate:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  PIP_BREAK_SYSTEM_PACKAGES=1 $(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv --quiet $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml $(VENV)/bin/activate
