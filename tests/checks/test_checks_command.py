@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -73,3 +74,29 @@ def test_data_docs_show_only_the_latest_run(tmp_path: Path) -> None:
     assert main(["check", "--db", str(db)]) == 0
     second = sorted(p.relative_to(docs) for p in docs.rglob("*.html") if "validations" in p.parts)
     assert len(second) == len(first) and set(second).isdisjoint(first)  # run-stamped pages, old ones removed
+
+
+def test_a_cut_swapped_in_during_the_run_is_not_overwritten(tmp_path: Path, protocol,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import checks.runner as runner
+    from safetyboard.errors import BadInputError
+
+    db = _cut_file(tmp_path / "current.duckdb")
+    newer = tmp_path / "newer.duckdb"
+    shutil.copy2(db, newer)
+    real = runner.run_checks
+
+    def run_and_swap(*args, **kwargs):  # a load publishes a new cut while the checks run
+        out = real(*args, **kwargs)
+        os.replace(newer, db)
+        return out
+
+    monkeypatch.setattr(runner, "run_checks", run_and_swap)
+    inode = db.stat().st_ino
+    newer_inode = newer.stat().st_ino
+    with pytest.raises(BadInputError, match="new cut"):
+        runner.check_cut(db, protocol)
+    assert db.stat().st_ino == newer_inode != inode  # the newer cut stays current
+    assert not list(tmp_path.glob("current.duckdb.tmp-*"))
