@@ -135,9 +135,10 @@ def high_bp_share(bp: pl.DataFrame, sbp_min: float, dbp_min: float) -> pl.DataFr
 
 def high_bp_share_figure(share: pl.DataFrame, sbp_min: float, dbp_min: float) -> go.Figure:
     fig = go.Figure()
-    for key, g in share.group_by("DOSELVLC", maintain_order=True):
+    for i, (key, g) in enumerate(share.group_by("DOSELVLC", maintain_order=True)):
         fig.add_scatter(
             x=g["CYCLE"].to_list(), y=g["share"].to_list(), mode="lines+markers+text", name=str(key[0]),
+            line={"color": DOSE_COLORS[i % len(DOSE_COLORS)]},
             text=[f"{h}/{n}" for h, n in zip(g["high"].to_list(), g["patients"].to_list(), strict=True)],
             textposition="top center",
         )
