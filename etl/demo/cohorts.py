@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from dashboard.escalation.engine import LevelCounts, evaluate
 
+from dashboard.escalation.engine import LevelCounts, evaluate
 from safetyboard.protocol import Protocol
 
 # Illustrative true DLT probability per dose level, lowest dose first (DL-1 .. DL4). Not data:
