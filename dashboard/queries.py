@@ -331,3 +331,62 @@ def adverse_events_for(con: duckdb.DuckDBPyConnection, ids: tuple[str, ...]) -> 
         "WHERE e.USUBJID IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY e.USUBJID, e.ASTDT, e.AESEQ",
         [list(ids)],
     )
+
+
+_AE_ROWS = {"AEDECOD": "e.AEDECOD", "USUBJID": "e.USUBJID"}  # whitelisted heatmap rows
+
+
+def _ae_scope(filters: Filters, level: str | None, teae: bool) -> tuple[str, list]:
+    pred, params = subject_predicate(filters, "s")
+    where = [pred]
+    if level:
+        where.append("s.DOSELVLC = ?")
+        params = [*params, level]
+    if teae:
+        where.append("e.TRTEMFL = 'Y'")
+    return " AND ".join(where), params
+
+
+def worst_grade(con: duckdb.DuckDBPyConnection, filters: Filters, row: str, level: str | None,
+                teae: bool) -> pl.DataFrame:
+    """Worst grade and events per row (AEDECOD or USUBJID) and cycle, rows by frequency; computed in
+    DuckDB with the same definition as figures.heatmap.worst_grade_matrix."""
+    col = _AE_ROWS[row]
+    where, params = _ae_scope(filters, level, teae)
+    return _frame(
+        con,
+        f"WITH e AS (SELECT {col} AS r, e.CYCLE, e.AETOXGRN, e.USUBJID FROM adam.adae e "
+        f"JOIN adam.adsl s USING (USUBJID) WHERE {where} AND e.CYCLE IS NOT NULL AND {col} IS NOT NULL), "
+        "f AS (SELECT r, count(DISTINCT USUBJID) AS subj, count(*) AS n FROM e GROUP BY r) "
+        f"SELECT e.r AS {row}, e.CYCLE, max(e.AETOXGRN) AS worst, count(*) AS events "
+        "FROM e JOIN f USING (r) GROUP BY e.r, e.CYCLE, f.subj, f.n "
+        "ORDER BY f.subj DESC, f.n DESC, e.r, e.CYCLE",
+        params,
+    )
+
+
+def ae_scope_counts(con: duckdb.DuckDBPyConnection, filters: Filters, level: str | None, teae: bool) -> dict:
+    where, params = _ae_scope(filters, level, teae)
+    total, no_cycle = con.sql(
+        "SELECT count(*), count(*) FILTER (WHERE e.CYCLE IS NULL) FROM adam.adae e JOIN adam.adsl s USING (USUBJID) "
+        f"WHERE {where}",
+        params=params,
+    ).fetchall()[0]
+    return {"events": total, "no_cycle": no_cycle}
+
+
+def ae_events(con: duckdb.DuckDBPyConnection, filters: Filters, level: str | None, teae: bool,
+              row: str | None = None, value: str | None = None, cycle: int | None = None) -> pl.DataFrame:
+    """The events behind a heatmap cell (row = value, CYCLE = cycle), or those without a cycle (cycle None)."""
+    where, params = _ae_scope(filters, level, teae)
+    if row is not None:
+        where += f" AND {_AE_ROWS[row]} = ? AND e.CYCLE = ?"
+        params = [*params, value, cycle]
+    else:
+        where += " AND e.CYCLE IS NULL"
+    return _frame(
+        con,
+        f"SELECT {_AE_COLS} FROM adam.adae e JOIN adam.adsl s USING (USUBJID) WHERE {where} "
+        "ORDER BY e.USUBJID, e.ASTDT, e.AESEQ",
+        params,
+    )

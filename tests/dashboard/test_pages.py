@@ -210,3 +210,30 @@ def test_sql_aggregates_match_the_polars_definitions(dash_db: Path):
         assert queries.bp_patient_count(con, Filters()) == rows["USUBJID"].n_unique()
     finally:
         con.close()
+
+
+def test_heatmap_sql_matches_the_polars_definition(dash_db: Path):
+    import polars as pl
+
+    from dashboard import queries
+    from dashboard.figures.heatmap import cell_events, worst_grade_matrix
+    from dashboard.filters import Filters
+
+    con = duckdb.connect(str(dash_db), read_only=True)
+    try:
+        events = queries.adverse_events(con, Filters())
+        for row in ("AEDECOD", "USUBJID"):
+            for level, teae in ((None, False), ("DL2", True)):
+                e = events if level is None else events.filter(pl.col("DOSELVLC") == level)
+                e = e.filter(pl.col("TRTEMFL") == "Y") if teae else e
+                ref = worst_grade_matrix(e, row)
+                sql = queries.worst_grade(con, Filters(), row, level, teae)
+                assert sql[row].unique(maintain_order=True).to_list() == ref[row].unique(maintain_order=True).to_list()
+                key = [row, "CYCLE"]
+                assert sql.sort(key).select(*key, "worst", "events").rows() == ref.sort(key).select(
+                    *key, "worst", "events").rows()
+        term, cycle = ref.row(0)[0], ref.row(0)[1]
+        assert queries.ae_events(con, Filters(), "DL2", True, "USUBJID", term, cycle).height == cell_events(
+            e, "USUBJID", term, cycle).height
+    finally:
+        con.close()
