@@ -7,7 +7,7 @@ Pure functions on counts; no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from dashboard.escalation.result import Step
@@ -40,6 +40,14 @@ def lambdas(target: float, p_saf: float | None = None, p_tox: float | None = Non
     return lam_e, lam_d
 
 
+def _binomial_terms(n: int, x: float) -> Iterator[float]:
+    """P(Binomial(n, x) = k) for k = 0, 1, ..., n, in log space (no overflow at program scale)."""
+    log_x, log_1x = math.log(x), math.log1p(-x)
+    base = math.lgamma(n + 1)
+    for k in range(n + 1):
+        yield math.exp(base - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_x + (n - k) * log_1x)
+
+
 def prob_above_target(y: int, n: int, target: float) -> float:
     """Pr(p > target | y of n) under a Beta(1, 1) prior = 1 - pbeta(target, y+1, n-y+1).
 
@@ -47,16 +55,25 @@ def prob_above_target(y: int, n: int, target: float) -> float:
     term by term (no scipy needed, same value as R's pbeta to rounding)."""
     if n < 0 or y < 0 or y > n:
         raise ValueError(f"need 0 <= y <= n, got y={y}, n={n}")
-    return math.fsum(math.comb(n + 1, k) * target**k * (1 - target) ** (n + 1 - k) for k in range(y + 1))
+    terms = _binomial_terms(n + 1, target)
+    return math.fsum(next(terms) for _ in range(y + 1))
 
 
 def eliminate_min(n: int, target: float, cutoff_eli: float = 0.95) -> int | None:
     """Smallest y with Pr(p > target | y, n) > cutoff_eli, for n >= 3 (get.boundary); else None."""
     if n < 3:  # BOIN: elimination needs at least 3 patients at the dose
         return None
-    for y in range(1, n + 1):
-        if prob_above_target(y, n, target) > cutoff_eli:
+    # Pr(p > target | y, n) = Pr(Binomial(n+1, target) <= y) grows with y: one pass over the terms
+    partial: list[float] = []
+    running = 0.0
+    for y, term in enumerate(_binomial_terms(n + 1, target)):
+        partial.append(term)
+        running += term
+        # the running sum decides quickly; an exact sum settles values next to the cut-off
+        if 1 <= y <= n and running > cutoff_eli - 1e-9 and math.fsum(partial) > cutoff_eli:
             return y
+        if y >= n:
+            break
     return None
 
 
