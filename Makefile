@@ -7,7 +7,7 @@ DEMO   := var/demo-export
 DB     := var/cuts/current.duckdb
 PORT   ?= 8501
 
-.PHONY: run test install install-test demo-cut lint bench clean chromium
+.PHONY: run test test-fast install install-test demo-cut lint bench clean chromium
 
 # Debian's python3 lacks ensurepip unless python3-venv is installed: fall back to virtualenv from PyPI
 $(VENV)/bin/activate:
@@ -48,8 +48,14 @@ test: install-test
 lint: install-test
 	$(VENV)/bin/ruff check .
 
+# benchmarks print their figures (program scale: 50,000 subjects; takes a while)
 bench: install
 	$(PY) bench/bench_load.py
+	$(PY) bench/bench_checks.py
+	$(PY) bench/bench_pages.py
+
+test-fast: install-test
+	$(PY) -m pytest -m "not browser"
 
 clean:
 	rm -rf var .pytest_cache test-artifacts
