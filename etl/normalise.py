@@ -4,8 +4,9 @@ Rules (DESIGN.md input contract, docs/architecture.md raw conventions):
 - text trimmed, empty -> NULL; --SEQ -> Int64; other numeric SDTM variables -> Float64;
 - every --DTC keeps its text and gains <NAME>_DT (imputed date) and <NAME>_DTF (imputation flag);
 - a row is quarantined (never dropped) with the FIRST reason that applies, in this order:
-  missing_required (a key column or a required date is empty), invalid_date (non-empty date
-  text that is not a valid ISO 8601 date), non_numeric (text in a number column the analysis
+  missing_required (a key column or a required date is empty), invalid_date (a required date's
+  text is not a valid ISO 8601 date; an invalid optional date keeps its row with the date
+  unknown and <VAR>_DTF = 'X'), non_numeric (text in a number column the analysis
   needs, e.g. LBSTRESN), unknown_subject (USUBJID not in DM); duplicate_key (second and later
   rows with the same key) is decided over the whole domain by the loader.
 """
@@ -28,6 +29,7 @@ QUARANTINE_SCHEMA = {
     "record": pl.String,
 }
 
+INVALID_DATE_FLAG = "X"  # <VAR>_DTF when the text is not a valid ISO 8601 date (date unknown)
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
@@ -63,7 +65,13 @@ def normalise_domain(
     for col in data_cols:
         if is_date(col):
             date, flag, invalid = parse_iso_date(col, end=is_end_date(col))
-            add("invalid_date", invalid, pl.format(f"{col} '{{}}' is not a valid ISO 8601 date", pl.col(col)))
+            if col in spec.required_dates:
+                add("invalid_date", invalid, pl.format(f"{col} '{{}}' is not a valid ISO 8601 date", pl.col(col)))
+            else:
+                # an invalid optional date (AESTDTC, AEENDTC, DTHDTC...) must not take its record out of
+                # the analysis (a grade 4 AE would leave DLT review): the row stays, the date is
+                # unknown, the flag says why, and the check date_invalid lists it for the data manager
+                flag = pl.when(invalid).then(pl.lit(INVALID_DATE_FLAG)).otherwise(flag)
             typed += [pl.col(col), date.alias(f"{col}_DT"), flag.alias(f"{col}_DTF")]
         elif is_seq(col) or is_numeric(col):
             as_float = pl.col(col).cast(pl.Float64, strict=False)

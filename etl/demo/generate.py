@@ -140,7 +140,7 @@ def _format(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     out["lb"] = lb.select(
         "STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBORRES", "LBORRESU",
         text_override(lb, "LBSTRESN", pl.col("LBSTRESN").cast(pl.String)).alias("LBSTRESN"), "LBSTRESU", "LBSTNRLO", "LBSTNRHI",
-        "LBNRIND", "LBBLFL", _visitnum(), "VISIT", _iso("LBDT").alias("LBDTC"), "_ISSUE",
+        "LBNRIND", "LBBLFL", _visitnum(), "VISIT", text_override(lb, "LBDTC", _iso("LBDT")).alias("LBDTC"), "_ISSUE",
     ).sort("USUBJID", "LBSEQ", maintain_order=True)
     vs = frames["vs"]
     out["vs"] = vs.select(

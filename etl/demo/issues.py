@@ -137,7 +137,8 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     p.remove("exposure_gap", "ex", (pl.col("EXTRT") == "IRINOTECAN LIPOSOME") & (pl.col("VISIT") == "C1D8") & in_window
              & pl.col("USUBJID").is_in(dlt_subjects), {"check": "exposure_gap_in_dlt_window"}, "EXSEQ")
     # rows the loader must quarantine
-    p.append("invalid_date", "ae", low & outside, {"AESTDTC_TEXT": pl.lit("2026-02-30"), "AESEQ": pl.lit(500, pl.Int64)}, {"quarantine": "invalid_date"})
+    p.append("invalid_date", "lb", (pl.col("LBTESTCD") == "CREAT") & (pl.col("VISITNUM") > 0),
+             {"LBDTC_TEXT": pl.lit("2026-02-30"), "LBSEQ": pl.lit(int(maxseq) + 3000, pl.Int64)}, {"quarantine": "invalid_date"})
     p.append("duplicate_key", "ae", low & outside, {"AETERM": pl.col("AETERM") + " (re-entered)"}, {"quarantine": "duplicate_key"})
     p.append("unknown_subject", "lb", pl.col("VISITNUM") > 0, {"USUBJID": pl.col("USUBJID") + "-X", "LBSEQ": pl.lit(1, pl.Int64)},
              {"quarantine": "unknown_subject"})
