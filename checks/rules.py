@@ -325,12 +325,17 @@ def exposure_frame(protocol: Protocol) -> Frame:
     # DOMAIN.md 6 / 4: inside the DLT window (adam.adsl DLTWEND, protocol [dlt] window_days) every planned
     # nal-IRI infusion (protocol [schedule] irinotecan_days of each cycle, from the cycle's day 1) up to the
     # window end, the cut date and the last dose must have an EX record (adam.adex IRIINF per cycle).
+    # The last dose is the later of ADSL TRTEDT and the last nal-IRI record (a TRTEDT before the last
+    # infusion would otherwise hide a gap before it). greatest/least ignore NULLs in DuckDB.
     sql = """
     WITH cut AS (SELECT max(cut_date) AS cut_date FROM meta.loads WHERE cut_id = $cut_id),
+    iri AS (SELECT USUBJID, max(EXSTDTC_DT) AS last_iri FROM raw.ex
+            WHERE list_contains($iri, upper(EXTRT)) GROUP BY USUBJID),
     cyc AS (
         SELECT x.USUBJID, x.CYCLE, x.CYSTDT, coalesce(x.IRIINF, 0) AS given,
-               least(s.DLTWEND, coalesce(s.TRTEDT, s.DLTWEND), coalesce((SELECT cut_date FROM cut), s.DLTWEND)) AS upto
-        FROM adam.adex x JOIN adam.adsl s USING (USUBJID)
+               least(s.DLTWEND, coalesce(greatest(s.TRTEDT, i.last_iri), s.DLTWEND),
+                     coalesce((SELECT cut_date FROM cut), s.DLTWEND)) AS upto
+        FROM adam.adex x JOIN adam.adsl s USING (USUBJID) LEFT JOIN iri i USING (USUBJID)
         WHERE s.DLTWEND IS NOT NULL AND x.CYSTDT IS NOT NULL AND x.CYSTDT <= s.DLTWEND)
     SELECT 'EX' AS domain, USUBJID, 'CYCLE=' || CYCLE AS record_key, NULL::VARCHAR AS _FILE, NULL::BIGINT AS _ROW,
            given >= expected AS ok_exposure_gap_in_dlt_window,
@@ -340,7 +345,8 @@ def exposure_frame(protocol: Protocol) -> Frame:
                  AS expected FROM cyc)"""
     days = list(protocol.raw["schedule"]["irinotecan_days"])
     return Frame("exposure", "EX", sql, "adam.adex", (Check("exposure_gap_in_dlt_window", "flag"),),
-                 {"days": days, "cut_id": None}, ("adam.adex", "adam.adsl", "meta.loads"))
+                 {"days": days, "cut_id": None, "iri": [d.upper() for d in protocol.drugs.get("irinotecan", ())]},
+                 ("adam.adex", "adam.adsl", "meta.loads", "raw.ex"))
 
 
 def lab_ae_frame(cfg: ChecksConfig) -> Frame:

@@ -87,3 +87,22 @@ def test_missing_optional_ae_column_flags_every_ae(protocol) -> None:
     assert run.findings.filter(pl.col("check_id") == "ae_grade_missing").height == n_ae
     assert run.findings.filter(pl.col("check_id") == "ae_grade_invalid").height == 0
     con.close()
+
+
+def test_exposure_gap_counts_up_to_the_last_infusion_even_after_trtedt(protocol) -> None:
+    """ADSL TRTEDT before the last nal-IRI record must not hide the missing infusion before it."""
+    import datetime as dt
+
+    rows = base_rows("C1")
+    for r in rows["adam.adsl"]:
+        if r["USUBJID"] == "P-02":
+            r["TRTEDT"] = dt.date(2026, 1, 10)
+    rows["raw.ex"] = [{"USUBJID": "P-02", "EXSEQ": 1, "EXTRT": "IRINOTECAN LIPOSOME", "EXSTDTC_DT": dt.date(2026, 1, 5)},
+                      {"USUBJID": "P-02", "EXSEQ": 2, "EXTRT": "IRINOTECAN LIPOSOME", "EXSTDTC_DT": dt.date(2026, 1, 19)}]
+    con = duckdb.connect()
+    write_cut(con, rows)
+    run = run_checks(con, protocol, "C1")
+    got = run.findings.filter(pl.col("check_id") == "exposure_gap_in_dlt_window")
+    assert set(zip(got["usubjid"], got["record_key"], strict=True)) == {("P-02", "CYCLE=1")}
+    assert "3 planned" in got["message"][0]
+    con.close()
