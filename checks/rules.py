@@ -106,7 +106,10 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
     WITH ae AS (SELECT USUBJID, AESEQ, _FILE, _ROW, {_cols_or_null(cols, AE_OPTIONAL)}, {dates} FROM raw.ae)
     SELECT 'AE' AS domain, USUBJID, 'AESEQ=' || AESEQ AS record_key, _FILE, _ROW, AETOXGR, AESER,
            NOT coalesce(AEENDTC_DT < AESTDTC_DT, false) AS ok_ae_dates_inverted,
-           (AESTDTC_DTF IS NULL AND AEENDTC_DTF IS NULL) AS ok_ae_date_partial,
+           NOT (coalesce(AESTDTC_DTF, '') IN ('D', 'M') OR coalesce(AEENDTC_DTF, '') IN ('D', 'M')) AS ok_ae_date_partial,
+           NOT (coalesce(AESTDTC_DTF, '') = 'X' OR coalesce(AEENDTC_DTF, '') = 'X') AS ok_ae_date_invalid,
+           'date not valid ISO 8601, kept with the date unknown (DLT window undecided): AESTDTC '''
+               || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '') || '''' AS msg_ae_date_invalid,
            'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') AS msg_ae_grade_missing,
            'AETOXGR ''' || coalesce(AETOXGR, '') || ''' is not a CTCAE grade 1-5 (' || coalesce(AETERM, '?') || ')'
                AS msg_ae_grade_invalid,
@@ -121,6 +124,7 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
         Check("ae_serious_invalid", "in_set", "AESER", tuple(cfg.param("ae_serious_invalid", "values"))),
         Check("ae_dates_inverted", "flag"),
         Check("ae_date_partial", "flag"),
+        Check("ae_date_invalid", "flag"),
     ), requires=("raw.ae",))
 
 

@@ -119,7 +119,8 @@ def _format(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     ae = frames["ae"]
     out["ae"] = ae.select(
         "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AETOXGR", "AESER", "AEREL", "AEACN", "AEOUT",
-        text_override(ae, "AESTDTC", _iso("AESTDT")).alias("AESTDTC"), _iso("AEENDT").alias("AEENDTC"), "AEDLT", "_ISSUE",
+        text_override(ae, "AESTDTC", _iso("AESTDT")).alias("AESTDTC"),
+        text_override(ae, "AEENDTC", _iso("AEENDT")).alias("AEENDTC"), "AEDLT", "_ISSUE",
     ).sort("USUBJID", "AESEQ", maintain_order=True)
     out["suppae"] = out["ae"].filter(pl.col("AEDLT").is_not_null()).select(
         "STUDYID", pl.lit("AE").alias("RDOMAIN"), "USUBJID", pl.lit("AESEQ").alias("IDVAR"), pl.col("AESEQ").cast(pl.String).alias("IDVARVAL"),
@@ -176,7 +177,8 @@ def write_demo_export(out: Path, subjects: int = 56, seed: int = 20260305, fmt: 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frames, subj = build_domains(subjects, seed, protocol)
-    planted = plant_data_issues(frames, subj, np.random.default_rng(seed + 1), protocol.dlt_window_days) if plant_issues else []
+    planted = (plant_data_issues(frames, subj, np.random.default_rng(seed + 1), protocol.dlt_window_days, CUT_DATE)
+               if plant_issues else [])
     formatted = _format({k: (v if "_ISSUE" in v.columns else v.with_columns(pl.lit(None, pl.String).alias("_ISSUE"))) for k, v in frames.items()})
     by_id = {p.id: p for p in planted}
     issues: list[dict[str, Any]] = []

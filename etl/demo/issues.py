@@ -10,6 +10,7 @@ the DLT window).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +88,8 @@ class Planter:
         self.frames[domain] = self.frames[domain].with_row_index("_I").filter(~pl.col("_I").is_in(gone)).drop("_I")
 
 
-def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: np.random.Generator, window_days: int) -> list[Planted]:
+def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: np.random.Generator, window_days: int,
+                 cut_date: dt.date) -> list[Planted]:
     n = subjects.height
     per_kind = max(1, round(n * 0.03))  # ~3% of subjects per kind (2 in a 56-subject trial)
     p = Planter(frames, rng, per_kind)
@@ -101,6 +103,8 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     p.modify("invalid_grade", "ae", low & outside, {"AETOXGR": pl.lit("6")}, {"check": "ae_grade_invalid"})
     p.modify("dates_inverted", "ae", low & outside & pl.col("AEENDT").is_not_null(),
              {"AEENDT": pl.col("AESTDT") - pl.duration(days=3)}, {"check": "ae_dates_inverted"})
+    p.modify("invalid_optional_date", "ae", low & outside & pl.col("AEENDT").is_not_null(),
+             {"AEENDTC_TEXT": pl.lit("2026-02-30")}, {"check": "ae_date_invalid"})
     p.modify("partial_date", "ae", low & outside, {"AESTDTC_TEXT": pl.col("AESTDT").dt.strftime("%Y-%m")}, {"check": "ae_date_partial"})
     # a second, non-qualifying event flagged as a DLT by the investigator (subject already has a DLT)
     p.modify("dlt_flag_mismatch", "ae", pl.col("USUBJID").is_in(dlt_subjects) & (pl.col("AEDLT") == "N") & pl.col("AETOXGR").is_in(["1", "2"])
@@ -109,7 +113,9 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     # visits
     p.modify("visit_out_of_window", "sv", pl.col("VISIT").str.ends_with("D8") & (pl.col("CYCLE") > 2),
              {"DATE": pl.col("DATE") + pl.duration(days=6)}, {"check": "visit_out_of_window"})
-    p.remove("visit_missing", "sv", pl.col("VISIT").str.ends_with("D15") & (pl.col("CYCLE") > 2), {"check": "visit_missing"}, "VISITNUM")
+    # a missing visit is only visible once its window has closed before the cut date
+    due = pl.col("DATE") <= pl.lit(cut_date) - pl.duration(days=7)
+    p.remove("visit_missing", "sv", pl.col("VISIT").str.ends_with("D15") & (pl.col("CYCLE") > 2) & due, {"check": "visit_missing"}, "VISITNUM")
     # labs
     p.modify("lab_range_missing", "lb", (pl.col("LBTESTCD") == "ALT") & (pl.col("VISITNUM") > 0),
              {"LBSTNRLO": pl.lit(None, pl.Float64), "LBSTNRHI": pl.lit(None, pl.Float64)}, {"check": "lab_range_missing"})
