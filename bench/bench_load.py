@@ -57,7 +57,7 @@ def _best(runs: list[Measurement]) -> Measurement:
 
 def _remove_cut(db: Path) -> None:
     """The cut file, its WAL/temp files and its archive of earlier cuts (etl.cutstore: <stem>.cuts/)."""
-    for p in [*db.parent.glob(db.name + "*"), db.parent / f"{db.stem}.cuts"]:
+    for p in [*db.parent.glob(db.name + "*"), db.parent / f"{db.stem}.cuts", db.parent / f"{db.stem}.gx"]:
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():
