@@ -512,7 +512,8 @@ def load_export(
     previous_cut = cutstore.current_cut_id(db)
     findings_summary: dict[str, Any] | None = None
     with cutstore.new_cut_file(db) as (tmp, con):
-        con.execute("SET preserve_insertion_order = true")
+        # raw rows carry _FILE/_ROW; every read that needs file order sorts on them
+        con.execute("SET preserve_insertion_order = false")
         # keep DuckDB inside the loader's memory budget; larger sorts and windows spill to disk
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         files, quarantine, stats, rows_per_file = stream_export(source, colmap, con, encoding, progress, files)

@@ -26,55 +26,58 @@ def lab_criteria() -> pl.DataFrame:
     return pl.read_csv(CRITERIA_DIR / "ctcae_v5_lab.csv", schema_overrides={"factor": pl.Float64, "grade": pl.Int8})
 
 
-def _reference(basis: str) -> pl.Expr:
-    return {"ABS": pl.lit(1.0), "LLN": pl.col("ANRLO"), "ULN": pl.col("ANRHI"), "BASE": pl.col("BASE")}[basis]
+_REASONS = {"LLN": "no reference range (LLN)", "ULN": "no reference range (ULN)", "BASE": "no baseline value"}
 
 
-def _condition(row: dict) -> tuple[pl.Expr, pl.Expr]:
-    """(condition on AVAL, reason when not evaluable) for one criteria row."""
-    ref = _reference(row["basis"]) * row["factor"]
-    value = pl.col("AVAL").round(_DECIMALS)
-    threshold = ref.round(_DECIMALS)
-    cond = {"<": value < threshold, "<=": value <= threshold, ">": value > threshold, ">=": value >= threshold}[row["op"]]
-    reason = {"LLN": "no reference range (LLN)", "ULN": "no reference range (ULN)", "BASE": "no baseline value"}.get(
-        row["basis"], "no value"
+def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
+    """_I, grade, term and reason for one direction: every row joined to its parameter's criteria.
+
+    Walking grades 4 -> 1 and stopping at the first that holds or cannot be evaluated is the same
+    as: the highest grade that holds, unless a higher grade cannot be evaluated (then null).
+    """
+    crit = lab_criteria().filter(pl.col("direction") == direction).select(
+        pl.col("paramcd").alias("PARAMCD"), "grade", "term", "op", "factor", "basis", "baseline"
     )
-    return cond, pl.lit(reason)
-
-
-def _baseline_applies(baseline: str) -> pl.Expr:
-    abnormal = pl.col("BNRIND").str.to_uppercase() == "HIGH"
-    if baseline == "ABNORMAL":
-        return abnormal.fill_null(False)
-    if baseline == "NORMAL":
-        return ~abnormal.fill_null(False)
-    return pl.lit(True)
-
-
-def _grade_direction(direction: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(grade, term, reason) expressions for one direction across all parameters."""
-    crit = lab_criteria().filter(pl.col("direction") == direction)
-    grade_expr: pl.Expr = pl.lit(None, pl.Int8)
-    reason_expr: pl.Expr = pl.lit(None, pl.String)
-    term_expr: pl.Expr = pl.lit(None, pl.String)
-    for (param,), rows in crit.group_by("paramcd", maintain_order=True):
-        is_param = pl.col("PARAMCD") == param
-        term_expr = pl.when(is_param).then(pl.lit(rows["term"][0])).otherwise(term_expr)
-        # per grade: OR over its rows (e.g. creatinine > 1.5 x ULN or > 1.5 x BASE); evaluated 4 -> 1
-        g_expr: pl.Expr = pl.lit(0, pl.Int8)
-        r_expr: pl.Expr = pl.lit(None, pl.String)
-        for grade in sorted(rows["grade"].unique().to_list()):
-            applicable = rows.filter(pl.col("grade") == grade).to_dicts()
-            parts = [(_condition(r), _baseline_applies(r["baseline"])) for r in applicable]
-            holds = pl.any_horizontal([c.fill_null(False) & b for (c, _), b in parts])
-            unknown = pl.any_horizontal([c.is_null() & b for (c, _), b in parts]) & ~holds
-            why = pl.coalesce([pl.when(c.is_null() & b).then(rsn) for (c, rsn), b in parts])
-            # lower grades are wrapped first so that the highest grade is tested first
-            g_expr = pl.when(holds).then(pl.lit(grade, pl.Int8)).when(unknown).then(pl.lit(None, pl.Int8)).otherwise(g_expr)
-            r_expr = pl.when(holds).then(pl.lit(None, pl.String)).when(unknown).then(why).otherwise(r_expr)
-        grade_expr = pl.when(is_param).then(g_expr).otherwise(grade_expr)
-        reason_expr = pl.when(is_param).then(r_expr).otherwise(reason_expr)
-    return grade_expr, term_expr, reason_expr
+    rows = df.select("_I", "PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND").join(crit, on="PARAMCD", how="inner")
+    ref = (
+        pl.when(pl.col("basis") == "ABS").then(pl.lit(1.0))
+        .when(pl.col("basis") == "LLN").then(pl.col("ANRLO"))
+        .when(pl.col("basis") == "ULN").then(pl.col("ANRHI"))
+        .otherwise(pl.col("BASE"))
+    )
+    value = pl.col("AVAL").round(_DECIMALS)
+    threshold = (ref * pl.col("factor")).round(_DECIMALS)
+    cond = (
+        pl.when(pl.col("op") == "<").then(value < threshold)
+        .when(pl.col("op") == "<=").then(value <= threshold)
+        .when(pl.col("op") == ">").then(value > threshold)
+        .otherwise(value >= threshold)
+    )
+    abnormal = (pl.col("BNRIND").str.to_uppercase() == "HIGH").fill_null(False)
+    applies = (
+        pl.when(pl.col("baseline") == "ABNORMAL").then(abnormal)
+        .when(pl.col("baseline") == "NORMAL").then(~abnormal)
+        .otherwise(pl.lit(True))
+    )
+    rows = rows.with_columns(cond.alias("_C"), applies.alias("_A")).filter(pl.col("_A"))
+    rows = rows.with_columns(
+        pl.when(pl.col("_C").fill_null(False)).then(pl.col("grade")).alias("_HOLD"),
+        pl.when(pl.col("_C").is_null()).then(pl.col("grade")).alias("_UNK"),
+        pl.when(pl.col("_C").is_null()).then(pl.col("basis").replace_strict(_REASONS, default="no value")).alias("_WHY"),
+    )
+    per_row = rows.group_by("_I").agg(
+        pl.col("_HOLD").max().alias("_H"),
+        pl.col("_UNK").max().alias("_U"),
+        pl.col("_WHY").sort_by("_UNK", descending=True, nulls_last=True).first().alias("_W"),
+        pl.col("term").first().alias("TERM"),
+    )
+    unknown_higher = pl.col("_U").is_not_null() & (pl.col("_H").is_null() | (pl.col("_U") > pl.col("_H")))
+    return per_row.select(
+        "_I",
+        pl.when(unknown_higher).then(None).otherwise(pl.col("_H").fill_null(0)).cast(pl.Int8).alias("GRADE"),
+        "TERM",
+        pl.when(unknown_higher).then(pl.col("_W")).alias("REASON"),
+    )
 
 
 def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
@@ -86,20 +89,19 @@ def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
     crit = lab_criteria()
     low_params = crit.filter(pl.col("direction") == "L")["paramcd"].unique().to_list()
     high_params = crit.filter(pl.col("direction") == "H")["paramcd"].unique().to_list()
-    gl, tl, rl = _grade_direction("L")
-    gh, th, rh = _grade_direction("H")
+    indexed = df.with_row_index("_I")
+    low = _grade_direction(indexed, "L").rename({"GRADE": "_GL", "TERM": "ATOXDSCL", "REASON": "_RL"})
+    high = _grade_direction(indexed, "H").rename({"GRADE": "_GH", "TERM": "ATOXDSCH", "REASON": "_RH"})
+    out = indexed.join(low, on="_I", how="left").join(high, on="_I", how="left").sort("_I")
     unit_problem = pl.col("UNITRSN") if "UNITRSN" in df.columns else pl.lit(None, pl.String)
     gradable = pl.col("PARAMCD").is_in(low_params + high_params)
-    no_value = pl.col("AVAL").is_null()
-    blocked = unit_problem.is_not_null() | no_value
-    return df.with_columns(
-        pl.when(~pl.col("PARAMCD").is_in(low_params) | blocked).then(None).otherwise(gl).alias("ATOXGRL"),
-        pl.when(~pl.col("PARAMCD").is_in(high_params) | blocked).then(None).otherwise(gh).alias("ATOXGRH"),
-        tl.alias("ATOXDSCL"),
-        th.alias("ATOXDSCH"),
+    blocked = unit_problem.is_not_null() | pl.col("AVAL").is_null()
+    return out.with_columns(
+        pl.when(~pl.col("PARAMCD").is_in(low_params) | blocked).then(None).otherwise(pl.col("_GL")).cast(pl.Int8).alias("ATOXGRL"),
+        pl.when(~pl.col("PARAMCD").is_in(high_params) | blocked).then(None).otherwise(pl.col("_GH")).cast(pl.Int8).alias("ATOXGRH"),
         pl.when(~gradable).then(pl.format("no CTCAE v5 criterion for {}", pl.col("PARAMCD")))
         .when(unit_problem.is_not_null()).then(unit_problem)
-        .when(no_value).then(pl.lit("no result"))
-        .otherwise(pl.coalesce(pl.when(pl.col("PARAMCD").is_in(low_params)).then(rl), pl.when(pl.col("PARAMCD").is_in(high_params)).then(rh)))
+        .when(pl.col("AVAL").is_null()).then(pl.lit("no result"))
+        .otherwise(pl.coalesce("_RL", "_RH"))
         .alias("GRADE_REASON"),
-    )
+    ).drop("_I", "_GL", "_GH", "_RL", "_RH")
