@@ -454,17 +454,19 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
     created: set[str] = set()
     for name, frame in core.items():
         _append(con, "adam", name, frame, created)
-    subjects = raw["dm"]["USUBJID"].unique().sort()
+    # subjects in DuckDB's own order, so that each batch is one contiguous USUBJID range: raw tables
+    # are written in file order (usually by subject) and DuckDB's zone maps skip the rest of the table
+    subjects = [r[0] for r in con.execute('SELECT DISTINCT USUBJID FROM raw."dm" ORDER BY USUBJID').fetchall()]
     for domain, name in MEASUREMENT_TABLES.items():
         if progress:
             progress(f"deriving {name}")
-        chunks = [subjects.slice(i, subjects_per_batch) for i in range(0, max(len(subjects), 1), subjects_per_batch)]
-        for chunk in chunks:
-            con.register("_sb_subjects", pl.DataFrame({"USUBJID": chunk}, schema={"USUBJID": pl.String}))
+        starts = range(0, max(len(subjects), 1), subjects_per_batch)
+        for i in starts:
+            chunk = subjects[i:i + subjects_per_batch]
+            lo, hi = (chunk[0], chunk[-1]) if chunk else ("", "")
             part = con.sql(
-                f'SELECT r.* FROM raw."{domain}" r JOIN _sb_subjects s USING (USUBJID) ORDER BY r."_FILE", r."_ROW"'
+                f'SELECT * FROM raw."{domain}" WHERE USUBJID BETWEEN ? AND ? ORDER BY "_FILE", "_ROW"', params=[lo, hi]
             ).pl()
-            con.unregister("_sb_subjects")
             _append(con, "adam", name, derive_measurements(domain, part, base, core["adcyc"], protocol), created)
 
 
