@@ -8,6 +8,7 @@ empty frame with the expected columns rather than an error.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import duckdb
@@ -196,9 +197,9 @@ def blood_pressure(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataF
         con,
         "SELECT v.USUBJID, s.DOSELVL, s.DOSELVLC, v.PARAMCD, v.ADT, v.ADY, v.CYCLE, v.AVAL, v.BPCAT "
         "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
-        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {pred} "
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {_PLAUSIBLE_BP} AND {pred} "
         "ORDER BY s.DOSELVL, v.USUBJID, v.ADY",
-        params,
+        [*_plausible_bp(), *params],
     )
 
 
@@ -263,6 +264,17 @@ def check_run(con: duckdb.DuckDBPyConnection, cut_id: str) -> dict:
     return {} if df.is_empty() else df.row(0, named=True)
 
 
+@functools.cache
+def _plausible_bp() -> list[float]:
+    """SBP and DBP plausible ranges of the vs_implausible check (data/checks.toml): figures leave out
+    values that check flags (a 400 mmHg typo must not count as hypertension on the DMC's page)."""
+    from checks.config import load_checks_config
+
+    ranges = load_checks_config().param("vs_implausible", "ranges")
+    return [*map(float, ranges["SYSBP"]), *map(float, ranges["DIABP"])]
+
+
+_PLAUSIBLE_BP = "((v.PARAMCD = 'SYSBP' AND v.AVAL BETWEEN ? AND ?) OR (v.PARAMCD = 'DIABP' AND v.AVAL BETWEEN ? AND ?))"
 _BP_X = {"ADY": "v.ADY", "CYCLE": "v.CYCLE"}  # whitelisted x columns (identifiers cannot be parameters)
 
 
@@ -270,8 +282,8 @@ def bp_patient_count(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
     pred, params = subject_predicate(filters, "s")
     return con.sql(
         "SELECT count(DISTINCT v.USUBJID) FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
-        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {pred}",
-        params=params,
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {_PLAUSIBLE_BP} AND {pred}",
+        params=[*_plausible_bp(), *params],
     ).fetchall()[0][0]
 
 
@@ -284,9 +296,9 @@ def bp_median(con: duckdb.DuckDBPyConnection, filters: Filters, x: str) -> pl.Da
         con,
         f"SELECT s.DOSELVLC, v.PARAMCD, {xcol} AS {x}, median(v.AVAL) AS AVAL, count(DISTINCT v.USUBJID) AS n "
         "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
-        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {xcol} IS NOT NULL AND {pred} "
-        f"GROUP BY ALL ORDER BY s.DOSELVLC, v.PARAMCD, {x}",
-        params,
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {xcol} IS NOT NULL AND {_PLAUSIBLE_BP} "
+        f"AND {pred} GROUP BY ALL ORDER BY s.DOSELVLC, v.PARAMCD, {x}",
+        [*_plausible_bp(), *params],
     )
 
 
@@ -299,11 +311,11 @@ def bp_high_share(con: duckdb.DuckDBPyConnection, filters: Filters, sbp_min: flo
         "WITH p AS (SELECT s.DOSELVLC, v.CYCLE, v.USUBJID, "
         "bool_or((v.PARAMCD = 'SYSBP' AND v.AVAL >= ?) OR (v.PARAMCD = 'DIABP' AND v.AVAL >= ?)) AS high "
         "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
-        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND v.CYCLE IS NOT NULL AND {pred} "
-        "GROUP BY ALL) "
+        f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND v.CYCLE IS NOT NULL AND {_PLAUSIBLE_BP} "
+        f"AND {pred} GROUP BY ALL) "
         "SELECT DOSELVLC, CYCLE, count(*) AS patients, CAST(count(*) FILTER (WHERE high) AS BIGINT) AS high, "
         "count(*) FILTER (WHERE high) / count(*) AS share FROM p GROUP BY ALL ORDER BY DOSELVLC, CYCLE",
-        [sbp_min, dbp_min, *params],
+        [sbp_min, dbp_min, *_plausible_bp(), *params],
     )
 
 
