@@ -443,7 +443,7 @@ def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: dt.date | None,
-                 progress: Progress | None, subjects_per_batch: int = 2000) -> None:
+                 progress: Progress | None, subjects_per_batch: int = 1000) -> None:
     """adam.* from raw.*: core tables in memory; adlb/advs per batch of whole subjects."""
     from etl.derive import MEASUREMENT_TABLES, build_core, derive_measurements
 
@@ -451,9 +451,12 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
     raw = {name: con.sql(f'SELECT * FROM raw."{name}" ORDER BY "_FILE", "_ROW"').pl()
            for name in ("dm", "ex", "ae", "sv", "ds") if name in tables}
     core, base = build_core(raw, protocol, cut_date)
+    del raw  # the raw frames are not needed past this point; free them before the lab batches
     created: set[str] = set()
     for name, frame in core.items():
         _append(con, "adam", name, frame, created)
+    adcyc = core["adcyc"]
+    del core
     # subjects in DuckDB's own order, so that each batch is one contiguous USUBJID range: raw tables
     # are written in file order (usually by subject) and DuckDB's zone maps skip the rest of the table
     subjects = [r[0] for r in con.execute('SELECT DISTINCT USUBJID FROM raw."dm" ORDER BY USUBJID').fetchall()]
@@ -467,7 +470,7 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
             part = con.sql(
                 f'SELECT * FROM raw."{domain}" WHERE USUBJID BETWEEN ? AND ? ORDER BY "_FILE", "_ROW"', params=[lo, hi]
             ).pl()
-            _append(con, "adam", name, derive_measurements(domain, part, base, core["adcyc"], protocol), created)
+            _append(con, "adam", name, derive_measurements(domain, part, base, adcyc, protocol), created)
 
 
 def _cut_date_from(con: duckdb.DuckDBPyConnection) -> dt.date | None:
