@@ -34,7 +34,8 @@ data = ui.query("blood_pressure", filters) if per_patient else ui.query("bp_medi
 st.plotly_chart(bp_figure(data, reference, x=xcol, per_patient=per_patient, htn=htn, category_bands=bands),
                 key="bp_lines")
 
-sbp_min, dbp_min = reference[-1] if reference else (160.0, 100.0)
+# the share uses the CTCAE v5 category-3 thresholds of the protocol ([blood_pressure] adult_cat3)
+sbp_min, dbp_min = map(float, bp_cfg["adult_cat3"])
 share = ui.query("bp_high_share", filters, sbp_min, dbp_min)
 st.plotly_chart(high_bp_share_figure(share, sbp_min, dbp_min), key="bp_share")
 ui.table(share, "high_bp_share", f"Patients with SBP >= {sbp_min:.0f} or DBP >= {dbp_min:.0f} mmHg")

@@ -58,7 +58,9 @@ st.subheader("What if")
 codes = ev.level_codes(protocol)
 w1, w2, w3 = st.columns(3)
 dose = w1.selectbox("Next patients at dose", codes, index=result.current, key="wi_dose")
-k = int(w2.number_input("k patients (evaluable)", min_value=1, max_value=12, value=3, step=1, key="wi_k"))
+max_k = int(protocol.escalation.get("max_per_dose", protocol.escalation["cohort_size"]))  # protocol [escalation]
+k = int(w2.number_input("k patients (evaluable)", min_value=1, max_value=max_k,
+                        value=int(protocol.escalation["cohort_size"]), step=1, key="wi_k"))
 j = int(w3.number_input("j with a DLT", min_value=0, max_value=k, value=min(1, k), step=1, key="wi_j"))
 wi = ev.what_if(levels, current, codes.index(dose), k, j, protocol)
 st.success(f"If the next {k} patients at {dose} have {j} DLT(s): **{wi.decision}** -> next dose "

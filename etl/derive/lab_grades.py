@@ -17,7 +17,7 @@ import polars as pl
 from etl.derive.lab_units import CRITERIA_DIR
 
 # comparisons are made on values rounded to this many decimals, so that 3 x 40 = 120.00000000000001
-# does not cross a boundary (admiral rounds with signif(); 12 decimals is below any lab's precision)
+# does not cross a boundary (admiral rounds with signif(); 9 decimals is below any lab's precision)
 _DECIMALS = 9
 
 
