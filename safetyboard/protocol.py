@@ -172,6 +172,10 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     if start.upper() not in codes:
         raise ProtocolError(f"{p}: key 'escalation.start_level' {start!r} is not a dose-level code")
 
+    _get(raw, "analysis.treatment_emergent_days_after_last_dose", int, p)
+    groups = _get(raw, "analysis.age_groups", list, p)
+    if not groups or any(not isinstance(g, list) or len(g) != 2 for g in groups):
+        raise ProtocolError(f"{p}: key 'analysis.age_groups' must list [low, high] age pairs")
     drugs_raw = _get(raw, "drugs", dict, p)
     drugs = {k: tuple(str(t).upper() for t in v) for k, v in drugs_raw.items()}
     for name in ("apatinib", "irinotecan"):

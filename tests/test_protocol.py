@@ -41,3 +41,11 @@ def test_bad_key_is_named(tmp_path: Path, old: str, new: str, key: str) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ProtocolError, match=r"nope\.toml"):
         load_protocol(tmp_path / "nope.toml")
+
+
+def test_analysis_age_groups_are_validated(tmp_path: Path) -> None:
+    text = DEFAULT_PROTOCOL.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("age_groups = [[12, 17], [18, 39], [40, 65]]", "age_groups = [12, 17]", 1), encoding="utf-8")
+    with pytest.raises(ProtocolError, match=re.escape("analysis.age_groups")):
+        load_protocol(bad)

@@ -19,7 +19,7 @@ def compute_grade(text: pl.Expr) -> pl.Expr:
 
 def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delays: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     window = protocol.dlt_window_days
-    te_days = int(protocol.raw.get("analysis", {}).get("treatment_emergent_days_after_last_dose", 30))
+    te_days = int(protocol.raw["analysis"]["treatment_emergent_days_after_last_dose"])  # protocol [analysis]
     cols = ae.columns
     grade_text = pl.col("AETOXGR") if "AETOXGR" in cols else pl.lit(None, pl.String)
     frame = ae.join(adsl.select("USUBJID", "TRTSDT", "TRTEDT", "RFSTDT"), on="USUBJID", how="left")

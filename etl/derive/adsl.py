@@ -20,7 +20,7 @@ def _dm_col(dm: pl.DataFrame, name: str, dtype: type[pl.DataType] = pl.String) -
 
 
 def age_group(protocol: Protocol) -> pl.Expr:
-    bounds = protocol.raw.get("analysis", {}).get("age_groups", [[12, 17], [18, 39], [40, 65]])
+    bounds = protocol.raw["analysis"]["age_groups"]  # protocol [analysis] (validated on load)
     expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
     for lo, hi in bounds:
         expr = expr.when((pl.col("AGE") >= lo) & (pl.col("AGE") <= hi)).then(pl.lit(f"{lo}-{hi}"))
