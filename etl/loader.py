@@ -27,6 +27,7 @@ from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, spec_for
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import QUARANTINE_SCHEMA, normalise_domain
 from etl.readers import FORMATS, iter_batches
+from etl.table_writer import TableWriter
 from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
 
@@ -230,27 +231,6 @@ class _Supp:
         return _quarantine_rows(rest.drop("_SID"), f"SUPP{self.domain.upper()}", "orphan_supp", detail)
 
 
-def _append(con: duckdb.DuckDBPyConnection, schema: str, name: str, frame: pl.DataFrame, created: set[str]) -> None:
-    """Create the table from the first frame; later frames are inserted by name (new columns added)."""
-    table = f'{schema}."{name}"'
-    con.register("_sb_frame", frame)
-    try:
-        if table not in created:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _sb_frame")
-            created.add(table)
-            return
-        have = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?", [schema, name]
-        ).fetchall()}
-        for col, ctype in con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM _sb_frame)").fetchall():
-            if col not in have:
-                con.execute(f'ALTER TABLE {table} ADD COLUMN "{col}" {ctype}')
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _sb_frame")
-    finally:
-        con.unregister("_sb_frame")
-
-
 def _remove_duplicates(con: duckdb.DuckDBPyConnection, domain: str) -> pl.DataFrame:
     """Quarantine rows whose domain key repeats an earlier row (file order); the first is kept."""
     cols = [r[0] for r in con.execute(
@@ -359,7 +339,7 @@ def stream_export(
     stats: dict[str, DomainStats] = {}
     rows_per_file: dict[str, int] = {}
     quarantined: list[pl.DataFrame] = []
-    created: set[str] = set()
+    writer = TableWriter(con)
     by_domain: dict[str, list[SourceFile]] = {}
     supp_files: dict[str, list[SourceFile]] = {}
     for sf in files:
@@ -395,9 +375,10 @@ def stream_export(
                 if domain in supps:
                     batch = supps[domain].attach(batch)
                 loaded, q = normalise_domain(batch, spec_for(domain), subjects)
-                _append(con, "raw", domain, loaded, created)
+                writer.append("raw", domain, loaded)
                 _count(st, q)
                 quarantined.append(q)
+        writer.flush("raw", domain)
         dups = _remove_duplicates(con, domain)
         _count(st, dups)
         quarantined.append(dups)
@@ -452,9 +433,10 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
            for name in ("dm", "ex", "ae", "sv", "ds") if name in tables}
     core, base = build_core(raw, protocol, cut_date)
     del raw  # the raw frames are not needed past this point; free them before the lab batches
-    created: set[str] = set()
+    writer = TableWriter(con)
     for name, frame in core.items():
-        _append(con, "adam", name, frame, created)
+        writer.append("adam", name, frame)
+        writer.flush("adam", name)
     adcyc = core["adcyc"]
     del core
     # subjects in DuckDB's own order, so that each batch is one contiguous USUBJID range: raw tables
@@ -470,7 +452,8 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
             part = con.sql(
                 f'SELECT * FROM raw."{domain}" WHERE USUBJID BETWEEN ? AND ? ORDER BY "_FILE", "_ROW"', params=[lo, hi]
             ).pl()
-            _append(con, "adam", name, derive_measurements(domain, part, base, adcyc, protocol), created)
+            writer.append("adam", name, derive_measurements(domain, part, base, adcyc, protocol))
+        writer.flush("adam", name)
 
 
 def _cut_date_from(con: duckdb.DuckDBPyConnection) -> dt.date | None:

@@ -58,10 +58,13 @@ def derive_adcyc(ex: pl.DataFrame, first_dose: pl.DataFrame, protocol: Protocol,
         .select("USUBJID", pl.col("EXSTDTC_DT").alias("DT"), pl.col("VISIT") if "VISIT" in ex.columns else pl.lit(None, pl.String).alias("VISIT"))
         .sort("USUBJID", "DT")
     )
+    # one pass over each subject's infusions as plain lists (the day-1 rule is sequential: a new
+    # cycle depends on the previous day 1); list columns avoid a frame per subject
+    per_subject = inf.group_by("USUBJID", maintain_order=True).agg("DT", "VISIT")
     with_infusions = set()
-    for (subject,), part in inf.group_by("USUBJID", maintain_order=True):
+    for subject, dates, visits in per_subject.iter_rows():
         with_infusions.add(subject)
-        d1s = cycle_day1_dates(part["DT"].to_list(), part["VISIT"].to_list(), length, early)
+        d1s = cycle_day1_dates(dates, visits, length, early)
         for i, d1 in enumerate(d1s):
             planned = d1 if i == 0 else d1s[i - 1] + dt.timedelta(days=length)
             rows.append({"USUBJID": subject, "CYCLE": i + 1, "D1DT": d1, "PLAND1DT": planned,
