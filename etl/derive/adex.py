@@ -33,17 +33,27 @@ def derive_adex(ex: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
         pl.col("DOSELVLC").replace_strict({k: v.apatinib_mg for k, v in levels.items()}, default=None, return_dtype=pl.Float64).alias("_APALVL"),
         pl.col("DOSELVLC").replace_strict({k: v.irinotecan_mg_m2 for k, v in levels.items()}, default=None, return_dtype=pl.Float64).alias("_IRILVL"),
     )
-    iv = exposure_intervals(ex, protocol).filter(pl.col("DRUG").is_not_null())
-    joined = cyc.select("USUBJID", "CYCLE", "CYSTDT", "CYENDT", "_APALVL", "_IRILVL").join(iv, on="USUBJID", how="inner")
+    iv = exposure_intervals(ex, protocol).filter(pl.col("DRUG").is_not_null()).select("USUBJID", "DRUG", "START", "END", "DOSE")
+    spans = cyc.select("USUBJID", "CYCLE", "CYSTDT", "CYENDT", "_APALVL", "_IRILVL")
+    # apatinib records are intervals that can span cycles: each is cut to every cycle it overlaps
+    # (joined on the subject only, then filtered: few records and cycles per subject)
+    apa_iv = spans.join(iv.filter(pl.col("DRUG") == "APATINIB"), on="USUBJID", how="inner")
     lo = pl.max_horizontal("START", "CYSTDT")
     hi = pl.min_horizontal("END", "CYENDT")
-    joined = joined.with_columns(((hi - lo).dt.total_days() + 1).clip(lower_bound=0).alias("_DAYS"))
-    apa = joined.filter((pl.col("DRUG") == "APATINIB") & (pl.col("_DAYS") > 0)).group_by("USUBJID", "CYCLE").agg(
+    apa_iv = apa_iv.with_columns(((hi - lo).dt.total_days() + 1).clip(lower_bound=0).alias("_DAYS"))
+    apa = apa_iv.filter(pl.col("_DAYS") > 0).group_by("USUBJID", "CYCLE").agg(
         (pl.col("DOSE").fill_null(0) * pl.col("_DAYS")).sum().alias("APAGIVEN"),
         pl.col("_DAYS").filter(pl.col("DOSE").fill_null(0) > 0).sum().alias("APADAYS"),
         (pl.col("DOSE") < pl.col("_APALVL")).any().alias("_APARED"),
     )
-    iri = joined.filter((pl.col("DRUG") == "IRINOTECAN") & (pl.col("START") >= pl.col("CYSTDT")) & (pl.col("START") <= pl.col("CYENDT"))).group_by("USUBJID", "CYCLE").agg(
+    del apa_iv
+    # an infusion belongs to the cycle whose [CYSTDT, CYENDT] holds its date: the last cycle
+    # starting on or before it (as-of join), kept when it ends on or after it
+    infusions = iv.filter(pl.col("DRUG") == "IRINOTECAN").sort("START")
+    iri_in = infusions.join_asof(
+        spans.sort("CYSTDT"), left_on="START", right_on="CYSTDT", by="USUBJID", strategy="backward", check_sortedness=False
+    ).filter(pl.col("CYCLE").is_not_null() & (pl.col("START") <= pl.col("CYENDT")))
+    iri = iri_in.group_by("USUBJID", "CYCLE").agg(
         pl.col("DOSE").fill_null(0).sum().alias("IRIGIVEN"),
         (pl.col("DOSE").fill_null(0) > 0).sum().alias("IRIINF"),
         ((pl.col("DOSE") > 0) & (pl.col("DOSE") < pl.col("_IRILVL"))).any().alias("_IRIRED"),
