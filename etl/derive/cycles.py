@@ -93,14 +93,13 @@ def assign_cycle(frame: pl.DataFrame, date_col: str, adcyc: pl.DataFrame) -> pl.
     Dates before C1D1 (or with no date) get null.
     """
     cyc = adcyc.select("USUBJID", "CYCLE", pl.col("D1DT").alias("_D1")).sort("_D1")
-    left = frame.with_row_index("_ORD")
-    has = left.filter(pl.col(date_col).is_not_null()).sort(date_col)
-    joined = has.join_asof(cyc, left_on=date_col, right_on="_D1", by="USUBJID", strategy="backward", check_sortedness=False)
-    joined = joined.with_columns(
-        ((pl.col(date_col) - pl.col("_D1")).dt.total_days() + 1).cast(pl.Int32).alias("CYCLEDY")
-    ).drop("_D1")
-    missing = left.filter(pl.col(date_col).is_null()).with_columns(
-        pl.lit(None, pl.Int32).alias("CYCLE"), pl.lit(None, pl.Int32).alias("CYCLEDY")
+    # the as-of join sorts by date: done on the keys alone, then put back in the frame's row
+    # order, so that a wide frame (every lab column) is never sorted
+    keys = frame.select("USUBJID", pl.col(date_col).alias("_DT")).with_row_index("_ORD")
+    has = keys.filter(pl.col("_DT").is_not_null()).sort("_DT")
+    joined = has.join_asof(cyc, left_on="_DT", right_on="_D1", by="USUBJID", strategy="backward", check_sortedness=False)
+    joined = joined.select(
+        "_ORD", pl.col("CYCLE").cast(pl.Int32), ((pl.col("_DT") - pl.col("_D1")).dt.total_days() + 1).cast(pl.Int32).alias("CYCLEDY")
     )
-    out = pl.concat([joined, missing], how="diagonal_relaxed").sort("_ORD").drop("_ORD")
-    return out
+    placed = keys.select("_ORD").join(joined, on="_ORD", how="left", maintain_order="left")
+    return frame.with_columns(placed["CYCLE"], placed["CYCLEDY"])

@@ -29,54 +29,87 @@ def lab_criteria() -> pl.DataFrame:
 _REASONS = {"LLN": "no reference range (LLN)", "ULN": "no reference range (ULN)", "BASE": "no baseline value"}
 
 
+_GRADES = (4, 3, 2, 1)
+_BASIS_CODES = {"ABS": 0, "LLN": 1, "ULN": 2, "BASE": 3}
+_CODE_REASONS = {_BASIS_CODES[k]: v for k, v in _REASONS.items()}
+_CLASSES = ("NORMAL", "ABNORMAL")  # the baseline class a criterion row applies to (or ANY: both)
+
+
+@cache
+def _wide_criteria(direction: str) -> tuple[pl.DataFrame, int]:
+    """One row per (PARAMCD, baseline class) with each grade's criteria side by side, and how many
+    alternatives a grade has at most (creatinine: > x ULN or > x baseline).
+
+    A data row then meets its criteria in a 1:1 join instead of one joined row per criterion: the
+    same rules, evaluated column-wise (no row multiplication, no regrouping).
+    """
+    crit = lab_criteria().filter(pl.col("direction") == direction).with_row_index("_ORDER")
+    parts = []
+    for cls in _CLASSES:
+        applies = crit.filter(pl.col("baseline").is_in(["ANY", cls])).sort("_ORDER").with_columns(
+            pl.int_range(pl.len()).over("paramcd", "grade").alias("_J")
+        )
+        parts.append(applies.with_columns(pl.lit(cls).alias("_CLASS")))
+    # numeric codes, so that each row's test is arithmetic rather than string comparisons:
+    # value > t  <=>  +1 * (value - t) > 0;  value < t  <=>  -1 * (value - t) > 0 (<= and >= not strict)
+    rows = pl.concat(parts).with_columns(
+        pl.col("op").replace_strict({">": 1.0, ">=": 1.0, "<": -1.0, "<=": -1.0}, return_dtype=pl.Float64).alias("sign"),
+        pl.col("op").is_in([">", "<"]).alias("strict"),
+        pl.col("basis").replace_strict(_BASIS_CODES, return_dtype=pl.Int8).alias("code"),
+    )
+    alternatives = int(rows["_J"].max() or 0) + 1
+    wide = rows.group_by("paramcd", "_CLASS").agg(
+        pl.col("term").sort_by("_ORDER").first().alias("_TERM"),
+        *[
+            pl.col(c).filter((pl.col("grade") == g) & (pl.col("_J") == j)).first().alias(f"_{c}{g}_{j}")
+            for g in _GRADES for j in range(alternatives) for c in ("sign", "strict", "code", "factor")
+        ],
+    )
+    return wide.rename({"paramcd": "PARAMCD"}), alternatives
+
+
+def _reference(code: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(code == 0).then(pl.lit(1.0))
+        .when(code == 1).then(pl.col("ANRLO"))
+        .when(code == 2).then(pl.col("ANRHI"))
+        .otherwise(pl.col("BASE"))
+    )
+
+
 def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
-    """_I, grade, term and reason for one direction: every row joined to its parameter's criteria.
+    """GRADE, TERM and REASON for one direction, row for row with `df` (null where no criterion).
 
     Walking grades 4 -> 1 and stopping at the first that holds or cannot be evaluated is the same
     as: the highest grade that holds, unless a higher grade cannot be evaluated (then null).
     """
-    crit = lab_criteria().filter(pl.col("direction") == direction).select(
-        pl.col("paramcd").alias("PARAMCD"), "grade", "term", "op", "factor", "basis", "baseline"
-    )
-    rows = df.select("_I", "PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND").join(crit, on="PARAMCD", how="inner")
-    ref = (
-        pl.when(pl.col("basis") == "ABS").then(pl.lit(1.0))
-        .when(pl.col("basis") == "LLN").then(pl.col("ANRLO"))
-        .when(pl.col("basis") == "ULN").then(pl.col("ANRHI"))
-        .otherwise(pl.col("BASE"))
-    )
-    value = pl.col("AVAL").round(_DECIMALS)
-    threshold = (ref * pl.col("factor")).round(_DECIMALS)
-    cond = (
-        pl.when(pl.col("op") == "<").then(value < threshold)
-        .when(pl.col("op") == "<=").then(value <= threshold)
-        .when(pl.col("op") == ">").then(value > threshold)
-        .otherwise(value >= threshold)
-    )
     abnormal = (pl.col("BNRIND").str.to_uppercase() == "HIGH").fill_null(False)
-    applies = (
-        pl.when(pl.col("baseline") == "ABNORMAL").then(abnormal)
-        .when(pl.col("baseline") == "NORMAL").then(~abnormal)
-        .otherwise(pl.lit(True))
+    rows = df.select("PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND").with_columns(
+        pl.when(abnormal).then(pl.lit("ABNORMAL")).otherwise(pl.lit("NORMAL")).alias("_CLASS")
     )
-    rows = rows.with_columns(cond.alias("_C"), applies.alias("_A")).filter(pl.col("_A"))
-    rows = rows.with_columns(
-        pl.when(pl.col("_C").fill_null(False)).then(pl.col("grade")).alias("_HOLD"),
-        pl.when(pl.col("_C").is_null()).then(pl.col("grade")).alias("_UNK"),
-        pl.when(pl.col("_C").is_null()).then(pl.col("basis").replace_strict(_REASONS, default="no value")).alias("_WHY"),
-    )
-    per_row = rows.group_by("_I").agg(
-        pl.col("_HOLD").max().alias("_H"),
-        pl.col("_UNK").max().alias("_U"),
-        pl.col("_WHY").sort_by("_UNK", descending=True, nulls_last=True).first().alias("_W"),
-        pl.col("term").first().alias("TERM"),
-    )
-    unknown_higher = pl.col("_U").is_not_null() & (pl.col("_H").is_null() | (pl.col("_U") > pl.col("_H")))
-    return per_row.select(
-        "_I",
-        pl.when(unknown_higher).then(None).otherwise(pl.col("_H").fill_null(0)).cast(pl.Int8).alias("GRADE"),
-        "TERM",
-        pl.when(unknown_higher).then(pl.col("_W")).alias("REASON"),
+    wide, alternatives = _wide_criteria(direction)
+    rows = rows.join(wide, on=["PARAMCD", "_CLASS"], how="left", maintain_order="left")
+    value = pl.col("AVAL").round(_DECIMALS)
+    tests = [(g, j) for g in _GRADES for j in range(alternatives)]  # highest grade first
+    conds = []
+    for g, j in tests:
+        sign, code = pl.col(f"_sign{g}_{j}"), pl.col(f"_code{g}_{j}")
+        threshold = (_reference(code) * pl.col(f"_factor{g}_{j}")).round(_DECIMALS)
+        margin = sign * (value - threshold)
+        cond = pl.when(pl.col(f"_strict{g}_{j}")).then(margin > 0).otherwise(margin >= 0)
+        conds.append(pl.when(sign.is_not_null()).then(cond.cast(pl.Int8)).otherwise(pl.lit(-1, pl.Int8)).alias(f"_C{g}_{j}"))
+    # _C: 1 holds, 0 does not, null cannot be evaluated, -1 no such criterion (computed once each)
+    rows = rows.with_columns(conds)
+    held = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}") == 1).then(pl.lit(g, pl.Int8)) for g, j in tests)
+    unk = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(pl.lit(g, pl.Int8)) for g, j in tests)
+    why_code = pl.coalesce(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(pl.col(f"_code{g}_{j}")) for g, j in tests)
+    has_criterion = pl.any_horizontal(pl.col(f"_C{g}_{j}") != -1 for g, j in tests).fill_null(True)
+    unknown_higher = unk.is_not_null() & (held.is_null() | (unk > held))
+    return rows.select(
+        pl.when(~has_criterion).then(None).when(unknown_higher).then(None)
+        .otherwise(held.fill_null(0)).cast(pl.Int8).alias("GRADE"),
+        pl.when(has_criterion).then(pl.col("_TERM")).alias("TERM"),
+        pl.when(has_criterion & unknown_higher).then(why_code.replace_strict(_CODE_REASONS, default="no value")).alias("REASON"),
     )
 
 
@@ -89,10 +122,9 @@ def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
     crit = lab_criteria()
     low_params = crit.filter(pl.col("direction") == "L")["paramcd"].unique().to_list()
     high_params = crit.filter(pl.col("direction") == "H")["paramcd"].unique().to_list()
-    indexed = df.with_row_index("_I")
-    low = _grade_direction(indexed, "L").rename({"GRADE": "_GL", "TERM": "ATOXDSCL", "REASON": "_RL"})
-    high = _grade_direction(indexed, "H").rename({"GRADE": "_GH", "TERM": "ATOXDSCH", "REASON": "_RH"})
-    out = indexed.join(low, on="_I", how="left").join(high, on="_I", how="left").sort("_I")
+    low = _grade_direction(df, "L").rename({"GRADE": "_GL", "TERM": "ATOXDSCL", "REASON": "_RL"})
+    high = _grade_direction(df, "H").rename({"GRADE": "_GH", "TERM": "ATOXDSCH", "REASON": "_RH"})
+    out = pl.concat([df, low, high], how="horizontal")
     unit_problem = pl.col("UNITRSN") if "UNITRSN" in df.columns else pl.lit(None, pl.String)
     gradable = pl.col("PARAMCD").is_in(low_params + high_params)
     blocked = unit_problem.is_not_null() | pl.col("AVAL").is_null()
@@ -104,4 +136,4 @@ def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("AVAL").is_null()).then(pl.lit("no result"))
         .otherwise(pl.coalesce("_RL", "_RH"))
         .alias("GRADE_REASON"),
-    ).drop("_I", "_GL", "_GH", "_RL", "_RH")
+    ).drop("_GL", "_GH", "_RL", "_RH")
