@@ -23,22 +23,24 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # stage -> (module file suffix, function name[, caller name]): cumulative time of that function
-# (only the calls made from `caller` when one is given). Matches the streaming loader of 681e0f3.
+# (only the calls made from `caller` when one is given). Matches the loader with etl/table_writer.py (buffered inserts).
 STAGES = {
     "hash (sha256 of files)": ("etl/loader.py", "_sha256"),
     "read (CSV batches)": ("etl/readers.py", "iter_batches"),
     "SUPP prepare": ("etl/loader.py", "prepare"),
     "SUPP attach": ("etl/loader.py", "attach"),
     "type+quarantine": ("etl/normalise.py", "normalise_domain"),
-    "write raw.* (DuckDB)": ("etl/loader.py", "_append", "stream_export"),
+    "write raw.* (buffered appends)": ("etl/table_writer.py", "append", "stream_export"),
+    "write raw.* (last insert per domain)": ("etl/table_writer.py", "flush", "stream_export"),
     "duplicate keys (SQL)": ("etl/loader.py", "_remove_duplicates"),
     "cut date": ("etl/loader.py", "_cut_date_from"),
     "derive adam.* (incl. reading raw back)": ("etl/loader.py", "_derive_into"),
-    "  of which write adam.*": ("etl/loader.py", "_append", "_derive_into"),
+    "  of which write adam.*": ("etl/table_writer.py", "flush", "_derive_into"),
+    "  all DuckDB inserts (raw + adam)": ("etl/table_writer.py", "_insert"),
     "checks": ("checks/runner.py", "run_checks"),
     "publish (atomic swap)": ("etl/cutstore.py", "publish"),
 }
-NESTED = {"  of which write adam.*"}  # already inside another stage: not added to the total
+NESTED = {"  of which write adam.*", "  all DuckDB inserts (raw + adam)"}  # already inside another stage: not added to the total
 # the parts of derive, for the hotspot list
 DERIVE_PARTS = {
     "core tables (adsl, adae, adcyc, adex, adsv)": ("etl/derive/__init__.py", "build_core"),

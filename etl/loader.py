@@ -430,7 +430,7 @@ def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: dt.date | None,
                  progress: Progress | None, subjects_per_batch: int = 1000) -> None:
     """adam.* from raw.*: core tables in memory; adlb/advs per batch of whole subjects."""
-    from etl.derive import MEASUREMENT_TABLES, build_core, derive_measurements
+    from etl.derive import MEASUREMENT_INPUTS, MEASUREMENT_TABLES, build_core, derive_measurements
 
     tables = set(_raw_tables(con))
     raw = {name: con.sql(f'SELECT * FROM raw."{name}" ORDER BY "_FILE", "_ROW"').pl()
@@ -449,12 +449,17 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
     for domain, name in MEASUREMENT_TABLES.items():
         if progress:
             progress(f"deriving {name}")
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
+        ).fetchall()}
+        # only the columns the derivation reads: less to convert and to carry through its joins
+        columns = ", ".join(f'"{c}"' for c in MEASUREMENT_INPUTS[domain] if c in have)
         starts = range(0, max(len(subjects), 1), subjects_per_batch)
         for i in starts:
             chunk = subjects[i:i + subjects_per_batch]
             lo, hi = (chunk[0], chunk[-1]) if chunk else ("", "")
             part = con.sql(
-                f'SELECT * FROM raw."{domain}" WHERE USUBJID BETWEEN ? AND ? ORDER BY "_FILE", "_ROW"', params=[lo, hi]
+                f'SELECT {columns} FROM raw."{domain}" WHERE USUBJID BETWEEN ? AND ? ORDER BY "_FILE", "_ROW"', params=[lo, hi]
             ).pl()
             writer.append("adam", name, derive_measurements(domain, part, base, adcyc, protocol))
         writer.flush("adam", name)

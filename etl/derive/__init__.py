@@ -11,10 +11,10 @@ import polars as pl
 
 from etl.derive.adae import derive_adae
 from etl.derive.adex import derive_adex
-from etl.derive.adlb import derive_adlb
+from etl.derive.adlb import ADLB_INPUTS, derive_adlb
 from etl.derive.adsl import derive_adsl_base, derive_adsl_dlt
 from etl.derive.adsv import derive_adsv
-from etl.derive.advs import derive_advs
+from etl.derive.advs import ADVS_INPUTS, derive_advs
 from etl.derive.cycles import derive_adcyc
 from safetyboard.protocol import Protocol
 
@@ -94,6 +94,7 @@ def derive_measurements(domain: str, frame: pl.DataFrame, base: pl.DataFrame, ad
 
 
 MEASUREMENT_TABLES = {"lb": "adlb", "vs": "advs"}
+MEASUREMENT_INPUTS = {"lb": ADLB_INPUTS, "vs": ADVS_INPUTS}  # raw columns each derivation reads
 
 
 def build_adam(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.date | None = None) -> dict[str, pl.DataFrame]:

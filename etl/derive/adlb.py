@@ -9,6 +9,11 @@ from etl.derive.lab_grades import grade_labs
 from etl.derive.lab_units import standardise_lab_units
 from etl.derive.study_day import compute_study_day
 
+# the raw.lb columns derive_adlb reads (the loader reads back only these, when present)
+ADLB_INPUTS = [
+    "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBSPEC", "LBORRES", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
+    "LBSTNRHI", "LBBLFL", "VISITNUM", "VISIT", "LBDTC_DT", "_FILE", "_ROW",
+]
 ADLB_COLUMNS = [
     "USUBJID", "LBSEQ", "PARAMCD", "PARAM", "LBCAT", "VISITNUM", "VISIT", "ADT", "ADY", "CYCLE", "CYCLEDY",
     "AVAL", "AVALU", "ANRLO", "ANRHI", "LBORRES", "LBSTRESU", "BASE", "BNRIND", "ABLFL",

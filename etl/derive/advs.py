@@ -9,6 +9,11 @@ from etl.derive.cycles import assign_cycle
 from etl.derive.study_day import compute_study_day
 from safetyboard.protocol import Protocol
 
+# the raw.vs columns derive_advs reads (the loader reads back only these, when present)
+ADVS_INPUTS = [
+    "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSSTRESN", "VSSTRESU", "VSSTAT", "VSDTC_DT", "VISITNUM", "VISIT",
+    "VSTPT", "VSPOS", "_FILE", "_ROW",
+]
 ADVS_COLUMNS = [
     "USUBJID", "VSSEQ", "PARAMCD", "PARAM", "VISITNUM", "VISIT", "VSTPT", "VSPOS", "ADT", "ADY", "CYCLE", "CYCLEDY",
     "AVAL", "AVALU", "AGE", "BPCAT", "BPCATP", "BPCATN", "BPCATRSN", "_FILE", "_ROW",
