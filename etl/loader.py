@@ -428,7 +428,7 @@ def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: dt.date | None,
-                 progress: Progress | None, subjects_per_batch: int = 1000) -> None:
+                 progress: Progress | None, subjects_per_batch: int = 2000) -> None:
     """adam.* from raw.*: core tables in memory; adlb/advs per batch of whole subjects."""
     from etl.derive import MEASUREMENT_INPUTS, MEASUREMENT_TABLES, build_core, derive_measurements
 
