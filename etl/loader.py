@@ -363,40 +363,39 @@ def stream_export(
             frames.append(frame)
         supps[domain] = _Supp.prepare(pl.concat(frames, how="diagonal_relaxed"), domain)
 
-    with writer:
-        known: pl.Series | None = None
-        for domain in ["dm", *sorted(d for d in by_domain if d != "dm")]:
-            st = stats[domain]
-            subjects = None if domain == "dm" or domain in TRIAL_DOMAINS else known
-            parent_columns: set[str] = set()
-            for sf in by_domain[domain]:
-                if progress:
-                    progress(f"reading {sf.path.name}")
-                rows_per_file[sf.path.name] = 0
-                for batch in _batches(sf, mapping, encoding):
-                    rows_per_file[sf.path.name] += batch.height
-                    st.rows_read += batch.height
-                    parent_columns.update(batch.columns)
-                    if domain in supps:
-                        batch = supps[domain].attach(batch)
-                    loaded, q = normalise_domain(batch, spec_for(domain), subjects)
-                    writer.append("raw", domain, loaded)
-                    _count(st, q)
-                    quarantined.append(q)
-            writer.flush("raw", domain)
-            dups = _remove_duplicates(con, domain)
-            _count(st, dups)
-            quarantined.append(dups)
-            st.rows_loaded = con.execute(f'SELECT count(*) FROM raw."{domain}"').fetchall()[0][0]
-            if domain == "dm":
-                known = con.sql('SELECT DISTINCT USUBJID FROM raw."dm"').pl()["USUBJID"]
-            if domain in supps:
-                orphans = supps[domain].orphans(parent_columns)
-                sst = stats["supp" + domain]
-                sst.rows_loaded = len(supps[domain].matched)
-                for q in [*supps.pop(domain).quarantine, orphans]:
-                    _count(sst, q)
-                    quarantined.append(q)
+    known: pl.Series | None = None
+    for domain in ["dm", *sorted(d for d in by_domain if d != "dm")]:
+        st = stats[domain]
+        subjects = None if domain == "dm" or domain in TRIAL_DOMAINS else known
+        parent_columns: set[str] = set()
+        for sf in by_domain[domain]:
+            if progress:
+                progress(f"reading {sf.path.name}")
+            rows_per_file[sf.path.name] = 0
+            for batch in _batches(sf, mapping, encoding):
+                rows_per_file[sf.path.name] += batch.height
+                st.rows_read += batch.height
+                parent_columns.update(batch.columns)
+                if domain in supps:
+                    batch = supps[domain].attach(batch)
+                loaded, q = normalise_domain(batch, spec_for(domain), subjects)
+                writer.append("raw", domain, loaded)
+                _count(st, q)
+                quarantined.append(q)
+        writer.flush("raw", domain)
+        dups = _remove_duplicates(con, domain)
+        _count(st, dups)
+        quarantined.append(dups)
+        st.rows_loaded = con.execute(f'SELECT count(*) FROM raw."{domain}"').fetchall()[0][0]
+        if domain == "dm":
+            known = con.sql('SELECT DISTINCT USUBJID FROM raw."dm"').pl()["USUBJID"]
+        if domain in supps:
+            orphans = supps[domain].orphans(parent_columns)
+            sst = stats["supp" + domain]
+            sst.rows_loaded = len(supps[domain].matched)
+            for q in [*supps.pop(domain).quarantine, orphans]:
+                _count(sst, q)
+                quarantined.append(q)
     for domain, supp in supps.items():  # SUPP-- without its parent file
         sst = stats["supp" + domain]
         for q in [*supp.quarantine, supp.orphans(set())]:
@@ -438,32 +437,32 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
            for name in ("dm", "ex", "ae", "sv", "ds") if name in tables}
     core, base = build_core(raw, protocol, cut_date)
     del raw  # the raw frames are not needed past this point; free them before the lab batches
-    with TableWriter(con) as writer:
-        for name, frame in core.items():
-            writer.append("adam", name, frame)
-            writer.flush("adam", name)
-        adcyc = core["adcyc"]
-        del core
-        # subjects in DuckDB's own order, so that each batch is one contiguous USUBJID range: raw tables
-        # are written in file order (usually by subject) and DuckDB's zone maps skip the rest of the table
-        subjects = [r[0] for r in con.execute('SELECT DISTINCT USUBJID FROM raw."dm" ORDER BY USUBJID').fetchall()]
-        for domain, name in MEASUREMENT_TABLES.items():
-            if progress:
-                progress(f"deriving {name}")
-            have = {r[0] for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
-            ).fetchall()}
-            # only the columns the derivation reads: less to convert and to carry through its joins
-            columns = ", ".join(f'"{c}"' for c in MEASUREMENT_INPUTS[domain] if c in have)
-            starts = range(0, max(len(subjects), 1), subjects_per_batch)
-            for i in starts:
-                chunk = subjects[i:i + subjects_per_batch]
-                lo, hi = (chunk[0], chunk[-1]) if chunk else ("", "")
-                part = con.sql(
-                    f'SELECT {columns} FROM raw."{domain}" WHERE USUBJID BETWEEN ? AND ? ORDER BY "_FILE", "_ROW"', params=[lo, hi]
-                ).pl()
-                writer.append("adam", name, derive_measurements(domain, part, base, adcyc, protocol))
-            writer.flush("adam", name)
+    writer = TableWriter(con)
+    for name, frame in core.items():
+        writer.append("adam", name, frame)
+        writer.flush("adam", name)
+    adcyc = core["adcyc"]
+    del core
+    # subjects in DuckDB's own order, so that each batch is one contiguous USUBJID range: raw tables
+    # are written in file order (usually by subject) and DuckDB's zone maps skip the rest of the table
+    subjects = [r[0] for r in con.execute('SELECT DISTINCT USUBJID FROM raw."dm" ORDER BY USUBJID').fetchall()]
+    for domain, name in MEASUREMENT_TABLES.items():
+        if progress:
+            progress(f"deriving {name}")
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
+        ).fetchall()}
+        # only the columns the derivation reads: less to convert and to carry through its joins
+        columns = ", ".join(f'"{c}"' for c in MEASUREMENT_INPUTS[domain] if c in have)
+        starts = range(0, max(len(subjects), 1), subjects_per_batch)
+        for i in starts:
+            chunk = subjects[i:i + subjects_per_batch]
+            lo, hi = (chunk[0], chunk[-1]) if chunk else ("", "")
+            part = con.sql(
+                f'SELECT {columns} FROM raw."{domain}" WHERE USUBJID BETWEEN ? AND ? ORDER BY "_FILE", "_ROW"', params=[lo, hi]
+            ).pl()
+            writer.append("adam", name, derive_measurements(domain, part, base, adcyc, protocol))
+        writer.flush("adam", name)
 
 
 def _cut_date_from(con: duckdb.DuckDBPyConnection) -> dt.date | None:
