@@ -233,9 +233,7 @@ class _Supp:
 
 def _remove_duplicates(con: duckdb.DuckDBPyConnection, domain: str) -> pl.DataFrame:
     """Quarantine rows whose domain key repeats an earlier row (file order); the first is kept."""
-    cols = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
-    ).fetchall()]
+    cols = _raw_columns(con, domain)
     keys = [c for c in spec_for(domain).key_columns if c in cols]
     if not keys:
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
@@ -421,6 +419,13 @@ def read_export(
     return files, raw, quarantine, stats, rows_per_file
 
 
+def _raw_columns(con: duckdb.DuckDBPyConnection, domain: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
+        "ORDER BY ordinal_position", [domain]
+    ).fetchall()]
+
+
 def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1"
@@ -449,9 +454,7 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
     for domain, name in MEASUREMENT_TABLES.items():
         if progress:
             progress(f"deriving {name}")
-        have = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
-        ).fetchall()}
+        have = set(_raw_columns(con, domain))
         # only the columns the derivation reads: less to convert and to carry through its joins
         columns = ", ".join(f'"{c}"' for c in MEASUREMENT_INPUTS[domain] if c in have)
         starts = range(0, max(len(subjects), 1), subjects_per_batch)
@@ -471,9 +474,7 @@ def _cut_date_from(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     for domain in ("ae", "lb", "vs", "ex", "sv", "ds"):
         if domain not in tables:
             continue
-        cols = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [domain]
-        ).fetchall()]
+        cols = _raw_columns(con, domain)
         dates = [c for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols]
         if dates:
             narrow[domain] = con.sql(

@@ -151,6 +151,7 @@ def normalise_domain(
         bad_rows = bad_rows.with_columns(first.alias("_FIRST"))
         parts = []
         for i, r in enumerate(reasons):
+            # rechunk: Polars 2.1 panics ("binview ... i < self.len()") formatting filtered string views
             rows = bad_rows.filter(pl.col("_FIRST") == i).rechunk()
             if rows.height:
                 parts.append(rows.with_columns(pl.lit(r.name).alias("_REASON"), r.detail().alias("_DETAIL")))
