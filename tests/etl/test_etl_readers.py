@@ -48,6 +48,29 @@ def test_cp1252_single_accent_in_a_larger_file(tmp_path: Path) -> None:
     assert read_csv(path).frame["AETERM"][150] == "Müller"
 
 
+@pytest.mark.parametrize(
+    ("content", "utf8"),
+    [
+        (b"USUBJID,AETERM\n01,Fatigue\n", True),
+        ("01,Müller\n".encode(), True),  # a 2-byte character split across two chunks
+        ("01,高血压 and more ASCII\n".encode(), True),  # 3-byte characters; an ASCII chunk follows
+        ("01,Müller\n".encode("cp1252"), False),  # a lone high byte, then ASCII
+        (b"01,Fatigue\xe9", False),  # ends inside a character
+        (b"01,abcdefg" + "中".encode()[:2], False),  # a truncated character at the end
+        # a character cut by an ASCII chunk: skipping that chunk would join the pieces into a valid one
+        (b"01" + "中".encode()[:2] + b"abcd" + "中".encode()[2:] + b"\n", False),
+    ],
+)
+def test_utf8_validation_across_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, utf8: bool) -> None:
+    """The ASCII fast path skips decoding only clean chunks: tiny chunks split every character."""
+    import etl.readers as readers
+
+    monkeypatch.setattr(readers, "_CHUNK", 4)
+    path = tmp_path / "ae.csv"
+    path.write_bytes(content)
+    assert readers._is_utf8(path) is utf8
+
+
 def test_explicit_encoding_overrides_detection(tmp_path: Path) -> None:
     rows = [dict(ROWS[0], AETERM="高血压")]
     path = tmp_path / "ae.csv"
