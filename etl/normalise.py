@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.dates import parse_iso_date
+from etl.dates import COMPLETE_DATE, parse_iso_date
 from etl.domains import DomainSpec, is_date, is_end_date, is_numeric, is_seq
 
 QUARANTINE_SCHEMA = {
@@ -89,11 +89,18 @@ def normalise_domain(
         if col in data_cols:
             add("missing_required", pl.col(col).is_null(), lambda col=col: pl.lit(f"{col} is empty"))
 
+    # date columns whose values are all complete YYYY-MM-DD dates (one cheap pass) take the fast path
+    date_cols = [c for c in data_cols if is_date(c)]
+    complete = set()
+    if date_cols and text.height:
+        found = text.select((pl.col(c).is_null() | pl.col(c).str.contains(COMPLETE_DATE)).all() for c in date_cols).row(0)
+        complete = {c for c, ok in zip(date_cols, found, strict=True) if ok}
+
     typed: list[pl.Expr] = []
     outputs: list[tuple[str, str]] = []  # (column of the computed frame, name in raw.<domain>)
     for col in data_cols:
         if is_date(col):
-            date, flag, invalid = parse_iso_date(col, end=is_end_date(col))
+            date, flag, invalid = parse_iso_date(col, end=is_end_date(col), complete_only=col in complete)
             if col in spec.required_dates:
                 add("invalid_date", invalid,
                     lambda col=col: pl.format(f"{col} '{{}}' is not a valid ISO 8601 date", pl.col(col)))

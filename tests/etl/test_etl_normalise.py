@@ -54,3 +54,29 @@ def test_the_first_reason_that_applies_wins_and_names_the_value() -> None:
         (5, "non_numeric", "LBSEQ '5.5' is not a whole number"),
     ]
     assert all(r.startswith("{") for r in quarantine["record"])
+
+
+def test_complete_dates_fast_path_equals_the_general_parse() -> None:
+    """A batch of complete YYYY-MM-DD dates takes the fast path; one partial date sends the column
+    down the general path: the typed dates, flags and quarantine are the same either way."""
+    from etl.dates import parse_iso_date
+
+    complete = ["2026-01-05", None, "2026-02-30", "2024-02-29", "2026-13-01", "0001-01-01"]
+    for end in (False, True):
+        frame = pl.DataFrame({"AEENDTC": complete}, schema={"AEENDTC": pl.String})
+        general = frame.select(e.alias(n) for e, n in zip(parse_iso_date("AEENDTC", end=end), "dfi", strict=True))
+        fast = frame.select(
+            e.alias(n) for e, n in zip(parse_iso_date("AEENDTC", end=end, complete_only=True), "dfi", strict=True)
+        )
+        assert fast.equals(general)
+        assert fast["i"].to_list() == [False, False, True, False, True, False]
+    # LBDTC is a required date: the impossible dates are quarantined on both paths
+    fast_batch = _batch(USUBJID=["S-1"] * 3, LBSEQ=["1", "2", "3"], LBTESTCD=["HGB"] * 3,
+                        LBDTC=["2026-01-05", "2026-02-30", "2026-01-07"])
+    mixed_batch = _batch(USUBJID=["S-1"] * 4, LBSEQ=["1", "2", "3", "4"], LBTESTCD=["HGB"] * 4,
+                         LBDTC=["2026-01-05", "2026-02-30", "2026-01-07", "2026-01"])
+    loaded_fast, q_fast = normalise_domain(fast_batch, spec_for("lb"), pl.Series(["S-1"]))
+    loaded_mixed, q_mixed = normalise_domain(mixed_batch, spec_for("lb"), pl.Series(["S-1"]))
+    assert loaded_fast.equals(loaded_mixed.head(2))
+    assert q_fast["detail"].to_list() == q_mixed["detail"].to_list() == ["LBDTC '2026-02-30' is not a valid ISO 8601 date"]
+    assert loaded_mixed["LBDTC_DTF"].to_list() == [None, None, "D"]
