@@ -1,0 +1,92 @@
+"""What the loader's writes alone cost, against the floor (issue 2's load target, explained).
+
+    .venv/bin/python bench/bench_write_bound.py CUT.duckdb EXPORT_DIR [--tables raw.lb,adam.adlb,...]
+
+CUT is a cut written by `safetyboard load` of EXPORT_DIR (e.g. `bench_load.py --keep` leaves
+bench/out/load-N/current.duckdb). Each of its tables is read into memory (not timed), then
+written into a new DuckDB file exactly as the loader writes it (etl/table_writer.py: Polars
+frames, inserts of 1 M rows), and timed. No reading of CSV, no typing, no deriving: only the
+inserts every load has to make. The floor (DuckDB's own read_csv of the export's files into
+plain tables) runs in the same process run, before, for the ratio.
+
+If the inserts alone come close to 2x the floor, no amount of faster typing or deriving can meet
+the 2x target while the loader writes typed raw.* and adam.* tables from Polars frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _floor_duckdb import main as floor  # noqa: E402
+from _measure import machine_line, print_table  # noqa: E402
+
+from etl.table_writer import TableWriter  # noqa: E402
+
+BATCH = 1_000_000  # rows handed to the writer at a time (the loader's CSV batch size)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cut", type=Path)
+    ap.add_argument("export", type=Path)
+    ap.add_argument("--tables", default="", help="schema.table list (default: every raw.* and adam.* table)")
+    args = ap.parse_args()
+    print(machine_line() + " (before)")
+    with tempfile.TemporaryDirectory(prefix="sb-bound-", dir=REPO / "bench" / "out") as tmp:
+        t0 = time.perf_counter()
+        floor(args.export, Path(tmp) / "floor.duckdb")
+        floor_s = time.perf_counter() - t0
+
+        source = duckdb.connect(str(args.cut), read_only=True)
+        tables = [t for t in args.tables.split(",") if t] or [
+            f"{s}.{n}" for s, n in source.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema IN ('raw', 'adam') AND table_type = 'BASE TABLE' ORDER BY 1, 2"
+            ).fetchall()
+        ]
+        target = duckdb.connect(str(Path(tmp) / "writes.duckdb"))
+        target.execute("SET preserve_insertion_order = false")  # as the loader
+        writer = TableWriter(target)
+        rows, total_s, total_cpu = [], 0.0, 0.0
+        for qualified in tables:
+            schema, name = qualified.split(".", 1)
+            frame = source.sql(f'SELECT * FROM {schema}."{name}"').pl()  # a checked name from the catalog
+            wall, cpu = time.perf_counter(), _cpu()
+            for offset in range(0, frame.height, BATCH):
+                writer.append(schema, name, frame.slice(offset, BATCH))
+            writer.flush(schema, name)
+            wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+            total_s, total_cpu = total_s + wall, total_cpu + cpu
+            rows.append([qualified, f"{frame.height:,}", len(frame.columns), f"{wall:.1f}", f"{cpu:.1f}"])
+            del frame
+        t0 = time.perf_counter()
+        target.execute("CHECKPOINT")
+        checkpoint_s = time.perf_counter() - t0
+        total_s += checkpoint_s
+        rows.append(["CHECKPOINT", "", "", f"{checkpoint_s:.1f}", ""])
+        rows.append(["all inserts", "", "", f"{total_s:.1f}", f"{total_cpu:.1f}"])
+        print_table(["table", "rows", "columns", "wall s", "CPU s"], rows)
+        print(f"\nfloor (read_csv of every file): {floor_s:.1f} s; the loader's inserts alone: {total_s:.1f} s "
+              f"= {total_s / floor_s:.2f}x the floor (target for the whole load: 2x)")
+    print(machine_line() + " (after)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
