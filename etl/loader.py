@@ -24,6 +24,7 @@ import polars as pl
 
 import safetyboard
 from etl import cutstore
+from etl.csv_rows import RaggedRow, describe
 from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, spec_for
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import QUARANTINE_SCHEMA, normalise_domain
@@ -139,17 +140,46 @@ def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
 
-def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str) -> Iterator[pl.DataFrame]:
-    """The file's records (mapped, with _FILE and _ROW) in batches; the first is checked for columns."""
-    for i, batch in enumerate(iter_batches(sf.path, encoding)):
+def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow]) -> Iterator[pl.DataFrame]:
+    """The file's records (mapped, with _FILE and _ROW) in batches; the first is checked for columns.
+
+    CSV rows with the wrong number of fields are left out of the batches and put in `ragged`.
+    """
+    for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged)):
         frame = _renamed(batch, sf, mapping)
         if i == 0:
             _require_columns(frame, sf)
         yield frame
 
 
-def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str) -> pl.DataFrame:
-    return pl.concat(list(_batches(sf, mapping, encoding)), how="diagonal_relaxed")
+def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow]) -> pl.DataFrame:
+    return pl.concat(list(_batches(sf, mapping, encoding, ragged)), how="diagonal_relaxed")
+
+
+def _ragged_quarantine(sf: SourceFile, ragged: list[RaggedRow], domain: str, header: list[str]) -> pl.DataFrame:
+    """Quarantine rows for CSV records with the wrong number of fields (reason malformed_row).
+
+    The record keeps every field: named by the header where there is one, the rest under
+    _EXTRA_FIELDS.
+    """
+    names = [c for c in header if c not in ("_FILE", "_ROW")]
+    records = []
+    for r in ragged:
+        record: dict[str, Any] = dict(zip(names, r.fields, strict=False))
+        if len(r.fields) > len(names):
+            record["_EXTRA_FIELDS"] = list(r.fields[len(names):])
+        records.append(json.dumps(record, ensure_ascii=False))
+    return pl.DataFrame(
+        {
+            "domain": [domain.upper()] * len(ragged),
+            "file": [sf.path.name] * len(ragged),
+            "row_number": [r.row for r in ragged],
+            "reason": ["malformed_row"] * len(ragged),
+            "detail": list(describe(ragged, len(names), limit=len(ragged))),
+            "record": records,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 def _require_columns(frame: pl.DataFrame, sf: SourceFile) -> None:
@@ -356,9 +386,14 @@ def stream_export(
         for sf in sfs:
             if progress:
                 progress(f"reading {sf.path.name}")
-            frame = _read(sf, mapping, encoding)
-            rows_per_file[sf.path.name] = frame.height
-            stats["supp" + domain].rows_read += frame.height
+            ragged: list[RaggedRow] = []
+            frame = _read(sf, mapping, encoding, ragged)
+            rows_per_file[sf.path.name] = frame.height + len(ragged)
+            stats["supp" + domain].rows_read += frame.height + len(ragged)
+            if ragged:
+                q = _ragged_quarantine(sf, ragged, f"supp{domain}", frame.columns)
+                _count(stats["supp" + domain], q)
+                quarantined.append(q)
             frames.append(frame)
         supps[domain] = _Supp.prepare(pl.concat(frames, how="diagonal_relaxed"), domain)
 
@@ -371,14 +406,23 @@ def stream_export(
             if progress:
                 progress(f"reading {sf.path.name}")
             rows_per_file[sf.path.name] = 0
-            for batch in _batches(sf, mapping, encoding):
+            ragged = []
+            header: list[str] = []
+            for batch in _batches(sf, mapping, encoding, ragged):
                 rows_per_file[sf.path.name] += batch.height
                 st.rows_read += batch.height
+                header = header or batch.columns
                 parent_columns.update(batch.columns)
                 if domain in supps:
                     batch = supps[domain].attach(batch)
                 loaded, q = normalise_domain(batch, spec_for(domain), subjects)
                 writer.append("raw", domain, loaded)
+                _count(st, q)
+                quarantined.append(q)
+            if ragged:
+                rows_per_file[sf.path.name] += len(ragged)
+                st.rows_read += len(ragged)
+                q = _ragged_quarantine(sf, ragged, domain, header)
                 _count(st, q)
                 quarantined.append(q)
         writer.flush("raw", domain)

@@ -11,6 +11,7 @@ import codecs
 import contextlib
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from etl.csv_rows import RaggedRow, copy_without, describe, find_ragged_rows, original_rows
 from safetyboard.errors import BadInputError
 
 MISSING_TEXT = ["", "NA", "N/A", "NULL", "."]
@@ -132,9 +134,18 @@ def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: i
         )
 
 
+@dataclass(frozen=True)
+class _CsvSource:
+    path: Path  # the UTF-8 file to parse (the original, or a transcoded copy in workdir)
+    encoding: str  # the original's encoding, detected or given
+    delimiter: str
+    n_fields: int  # fields in the header
+    workdir: Path  # a temporary folder that lives as long as the source
+
+
 @contextlib.contextmanager
-def _csv_source(path: Path, encoding: str) -> Iterator[tuple[Path, str, str]]:
-    """(UTF-8 file to parse, detected encoding, delimiter); transcodes into a temp file if needed."""
+def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
+    """The file as UTF-8 (transcoded into a temp file if needed), its encoding and delimiter."""
     enc = detect_encoding(path) if encoding == "auto" else encoding
     with tempfile.TemporaryDirectory(prefix="sb-csv-") as tmp:
         source = path
@@ -146,8 +157,9 @@ def _csv_source(path: Path, encoding: str) -> Iterator[tuple[Path, str, str]]:
             raise BadInputError(f"{path.name}: the file is empty (no header line)")
         delimiter = sniff_delimiter(first)
         header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+        check_column_names(header, path)
         _check_not_truncated(source, "utf-8", delimiter, len(header))
-        yield source, enc, delimiter
+        yield _CsvSource(source, enc, delimiter, len(header), Path(tmp))
 
 
 def _csv_options(delimiter: str) -> dict:
@@ -162,6 +174,27 @@ def _csv_options(delimiter: str) -> dict:
     }
 
 
+_POLARS_DUPLICATE = re.compile(r"^(.*)_duplicated_\d+$")  # how Polars renames a repeated column name
+
+
+def check_column_names(names: list[str], path: Path) -> None:
+    """A header naming one column twice (also when only the case differs) is bad input: which of
+    the two holds the value is a guess we do not make."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        if name == "_ROW":
+            continue
+        dup = _POLARS_DUPLICATE.match(name)
+        key = (dup.group(1) if dup else name).strip().lstrip("\ufeff").upper()
+        if not key:  # unnamed columns (empty header cells) are not names
+            continue
+        seen.setdefault(key, []).append(i)
+    repeated = {k: v for k, v in seen.items() if len(v) > 1}
+    if repeated:
+        listed = "; ".join(f"{k} (columns {', '.join(map(str, v))})" for k, v in repeated.items())
+        raise BadInputError(f"{path.name}: the header names a column more than once: {listed}")
+
+
 def _upper_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.rename({c: c.strip().lstrip("\ufeff").upper() for c in frame.columns if c != "_ROW"})
 
@@ -171,17 +204,43 @@ def _csv_error(path: Path, exc: Exception) -> BadInputError:
     return BadInputError(f"{path.name}: cannot be parsed as CSV ({message})")
 
 
+def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | None) -> tuple[Path, list[RaggedRow]]:
+    """The file to parse: `src.path`, or a copy without its ragged rows (which go to `ragged`).
+
+    Without a `ragged` list to take them, ragged rows are bad input naming the first of them.
+    """
+    try:
+        found = find_ragged_rows(src.path, src.delimiter, src.n_fields)
+    except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:  # e.g. invalid UTF-8 with --encoding utf-8
+        raise _csv_error(path, exc) from exc
+    if not found:
+        return src.path, found
+    if ragged is None:
+        raise BadInputError(f"{path.name}: " + "; ".join(describe(found, src.n_fields))
+                            + (f" (and {len(found) - 3} more)" if len(found) > 3 else ""))
+    ragged.extend(found)
+    return copy_without(src.path, src.workdir / (path.name + ".rows"), found), found
+
+
 def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
-    with _csv_source(path, encoding) as (source, enc, delimiter):
+    with _csv_source(path, encoding) as src:
+        source, _ = _without_ragged_rows(src, path, None)
         try:
-            frame = pl.read_csv(source, **_csv_options(delimiter))
+            frame = pl.read_csv(source, **_csv_options(src.delimiter))
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
             raise _csv_error(path, exc) from exc
-    return ReadResult(_upper_columns(frame), enc, delimiter)
+    return ReadResult(_upper_columns(frame), src.encoding, src.delimiter)
 
 
-def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
-    """The file's records in file order, `batch_rows` at a time (CSV is streamed, never held whole)."""
+def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROWS,
+                 ragged: list[RaggedRow] | None = None) -> Iterator[pl.DataFrame]:
+    """The file's records in file order, `batch_rows` at a time (CSV is streamed, never held whole).
+
+    CSV records whose field count differs from the header's are left out and appended to
+    `ragged` (with their row numbers in the file; the other rows keep theirs); without a list
+    they are bad input. More than half of the records ragged is bad input too: the file is
+    broken (e.g. a wrong delimiter in its rows), not a few of its rows.
+    """
     fmt = FORMATS.get(path.suffix.lower())
     if fmt != "csv":
         frame = read_file(path, encoding).frame
@@ -190,18 +249,28 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
         for offset in range(0, frame.height, batch_rows):
             yield frame.slice(offset, batch_rows)
         return
-    with _csv_source(path, encoding) as (source, _enc, delimiter):
+    with _csv_source(path, encoding) as src:
+        source, found = _without_ragged_rows(src, path, ragged)
+        rows = len(found)
         try:
-            header = pl.read_csv(source, n_rows=0, **_csv_options(delimiter))
-            batches = pl.scan_csv(source, **_csv_options(delimiter)).collect_batches(chunk_size=batch_rows)
+            header = pl.read_csv(source, n_rows=0, **_csv_options(src.delimiter))
+            batches = pl.scan_csv(source, **_csv_options(src.delimiter)).collect_batches(chunk_size=batch_rows)
             empty = True
             for batch in batches:
                 empty = False
+                rows += batch.height
+                if found:
+                    batch = batch.with_columns(original_rows(batch["_ROW"], found))
                 yield _upper_columns(batch)
             if empty:
                 yield _upper_columns(header)
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
             raise _csv_error(path, exc) from exc
+        if len(found) > rows / 2:
+            raise BadInputError(
+                f"{path.name}: {len(found)} of {rows} rows do not have the header's {src.n_fields} fields "
+                f"({next(describe(found, src.n_fields))}): wrong delimiter or a broken export?"
+            )
 
 
 # a date-time as a typed cell prints it ('2026-01-05 00:00:00', '2026-01-05 08:30:00.000000')
@@ -280,8 +349,12 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
 def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
     try:
         frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0)
+        # the header row as written: the reader renames a repeated name (AETERM, AETERM_1)
+        header = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0, read_options={"n_rows": 1})
     except Exception as exc:
         raise BadInputError(f"{path.name}: cannot be read as XLSX ({exc})") from exc
+    if header.height:
+        check_column_names(["" if v is None else str(v) for v in header.row(0)], path)
     return ReadResult(_stringify(frame, cells=True), None, None)
 
 
@@ -290,6 +363,7 @@ def read_parquet(path: Path, encoding: str = "auto") -> ReadResult:
         frame = pl.read_parquet(path)
     except Exception as exc:
         raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
+    check_column_names(frame.columns, path)
     return ReadResult(_stringify(frame), None, None)
 
 

@@ -1,0 +1,115 @@
+"""Ragged CSV records: rows whose number of fields differs from the header's.
+
+Polars pads a short row with nulls without a word (a line cut short would load with its grade
+and dates missing) and stops at a long row (an unquoted comma in a free-text field) without
+naming it. So every CSV file is screened first, cheaply: one Polars pass over its lines counts
+delimiters and quotes. A line without quotes is one record, and it is ragged exactly when its
+delimiter count is wrong. Lines with quotes are parsed one by one with the csv module; a line
+with an odd number of quotes opens a field that continues on the next line, and then the whole
+file is parsed with the csv module (the only way to know where such records end).
+
+Ragged records are quarantined (reason `malformed_row`) by the loader; the rest of the file is
+read from a copy without them, and its row numbers are mapped back to the original file's.
+Blank lines are not ragged: they stay rows of nulls, quarantined as missing_required.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+QUOTE = '"'
+
+
+@dataclass(frozen=True)
+class RaggedRow:
+    row: int  # 1-based record number, the header being row 0 (as _ROW)
+    first_line: int  # 1-based lines of the file the record spans (the header is line 1)
+    last_line: int
+    fields: tuple[str, ...]
+
+
+def _lines(source: Path) -> pl.LazyFrame:
+    return pl.scan_lines(source, name="text", row_index_name="line", row_index_offset=1)
+
+
+def _is_blank(fields: list[str]) -> bool:
+    return all(not f.strip() for f in fields)
+
+
+def _scan_all(source: Path, delimiter: str, n_fields: int) -> list[RaggedRow]:
+    """Every record of the file through the csv module (fields may span lines)."""
+    ragged = []
+    with source.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter, quotechar=QUOTE)
+        next(reader, None)  # the header
+        last = reader.line_num
+        for row, fields in enumerate(reader, start=1):
+            if len(fields) != n_fields and not _is_blank(fields):
+                ragged.append(RaggedRow(row, last + 1, reader.line_num, tuple(fields)))
+            last = reader.line_num
+    return ragged
+
+
+def find_ragged_rows(source: Path, delimiter: str, n_fields: int) -> list[RaggedRow]:
+    """The records of a UTF-8 CSV file (header first) that do not have `n_fields` fields."""
+    # counts on the raw lines (a CR before the LF changes neither); text work only on the suspects
+    suspects = (
+        _lines(source)
+        .filter(pl.col("line") > 1)
+        .with_columns(
+            pl.col("text").str.count_matches(QUOTE, literal=True).alias("quotes"),
+            pl.col("text").str.count_matches(delimiter, literal=True).alias("delimiters"),
+        )
+        .filter((pl.col("quotes") > 0) | (pl.col("delimiters") != n_fields - 1))
+        .with_columns(pl.col("text").str.strip_chars_end("\r"))
+        .filter((pl.col("quotes") > 0) | (pl.col("text").str.strip_chars() != ""))
+        .collect()
+    )
+    if suspects.height == 0:
+        return []
+    if (suspects["quotes"] % 2 == 1).any():
+        return _scan_all(source, delimiter, n_fields)
+    # every line is one record: record number = line - 1
+    ragged = []
+    for line, value in suspects.select("line", "text").iter_rows():
+        fields = next(csv.reader(io.StringIO(value), delimiter=delimiter, quotechar=QUOTE), [])
+        if len(fields) != n_fields and not _is_blank(fields):
+            ragged.append(RaggedRow(line - 1, line, line, tuple(fields)))
+    return ragged
+
+
+def copy_without(source: Path, target: Path, ragged: list[RaggedRow]) -> Path:
+    """`source` without the lines of the ragged records (byte for byte otherwise)."""
+    skip = {n for r in ragged for n in range(r.first_line, r.last_line + 1)}
+    with source.open("rb") as src, target.open("wb") as dst:
+        for number, line in enumerate(src, start=1):
+            if number not in skip:
+                dst.write(line)
+    return target
+
+
+def original_rows(rows: pl.Series, ragged: list[RaggedRow]) -> pl.Series:
+    """Row numbers of the copy without `ragged` -> row numbers of the original file.
+
+    The k-th removed record (0-based, by row) has `row - 1 - k` kept records before it; a kept row
+    r of the copy moves up by the number of removed records with fewer than r kept before them.
+    """
+    if not ragged:
+        return rows
+    removed = np.array(sorted(r.row for r in ragged), dtype=np.int64)
+    kept_before = removed - 1 - np.arange(len(removed))
+    shift = np.searchsorted(kept_before, rows.to_numpy(), side="left")
+    return pl.Series(rows.name, rows.to_numpy() + shift, dtype=rows.dtype)
+
+
+def describe(ragged: list[RaggedRow], n_fields: int, limit: int = 3) -> Iterator[str]:
+    for r in ragged[:limit]:
+        where = f"line {r.first_line}" if r.first_line == r.last_line else f"lines {r.first_line}-{r.last_line}"
+        yield f"row {r.row} ({where}) has {len(r.fields)} fields, the header has {n_fields}"

@@ -1,0 +1,126 @@
+"""CSV rows with the wrong number of fields: quarantined as malformed_row, never padded or fatal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from etl_sample_export import AE, LB, csv_text
+
+from etl.csv_rows import find_ragged_rows, original_rows
+from etl.loader import load_export
+from etl.readers import iter_batches, read_csv
+from safetyboard.errors import BadInputError
+from safetyboard.protocol import Protocol
+
+HEADER = "USUBJID,AESEQ,AETERM,AETOXGR,AESTDTC\n"
+
+
+def _write(tmp_path: Path, body: str, name: str = "ae.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # (row, first line, last line, fields)
+        ("S-1,1,Fatigue,1,2026-01-05\nS-1,2,Pain,back,2,2026-01-06\n", [(2, 3, 3, 6)]),  # unquoted comma: long row
+        ("S-1,1,Fatigue,1,2026-01-05\nS-1,2,Nausea\n", [(2, 3, 3, 3)]),  # cut short
+        ('S-1,1,"Pain, back",1,2026-01-05\nS-1,2,"Pain, ""sharp""",2\n', [(2, 3, 3, 4)]),  # quoted lines, one short
+        # a quoted field over two lines is one record: the short record after it is row 2, line 4
+        ('S-1,1,"Pain\nback",1,2026-01-05\nS-1,2,Nausea\n', [(2, 4, 4, 3)]),
+        ("S-1,1,Fatigue,1,2026-01-05\n\n   \nS-1,2,Nausea,1,2026-01-06\n", []),  # blank lines are not ragged
+        ("S-1,1,Fatigue,1,2026-01-05\r\nS-1,2,Nausea,1\r\n", [(2, 3, 3, 4)]),  # CRLF line ends
+    ],
+)
+def test_ragged_records_are_found_with_row_and_line(tmp_path: Path, body: str, expected: list[tuple[int, int, int, int]]) -> None:
+    found = find_ragged_rows(_write(tmp_path, body), ",", 5)
+    assert [(r.row, r.first_line, r.last_line, len(r.fields)) for r in found] == expected
+
+
+def test_rows_after_a_removed_record_keep_their_numbers(tmp_path: Path) -> None:
+    body = "".join(f"S-1,{i},T{i},1,2026-01-05\n" if i not in (2, 5, 6) else f"S-1,{i},short\n" for i in range(1, 9))
+    ragged: list = []
+    frame = pl.concat(list(iter_batches(_write(tmp_path, body), batch_rows=2, ragged=ragged)))
+    assert [r.row for r in ragged] == [2, 5, 6]
+    assert frame["_ROW"].to_list() == [1, 3, 4, 7, 8]
+    assert frame["AESEQ"].to_list() == ["1", "3", "4", "7", "8"]  # the row number names the same record
+    assert original_rows(pl.Series("_ROW", [1, 2, 3, 4, 5]), ragged).to_list() == [1, 3, 4, 7, 8]
+
+
+def test_without_a_list_ragged_rows_are_bad_input_naming_the_row(tmp_path: Path) -> None:
+    path = _write(tmp_path, "S-1,1,Fatigue,1,2026-01-05\nS-1,2,Pain,back,2,2026-01-06\n")
+    with pytest.raises(BadInputError, match=r"ae\.csv: row 2 \(line 3\) has 6 fields, the header has 5"):
+        read_csv(path)
+
+
+def test_a_file_mostly_ragged_is_bad_input(tmp_path: Path) -> None:
+    path = _write(tmp_path, "S-1;1;Fatigue;1;2026-01-05\nS-1;2;Nausea;1;2026-01-06\nS-1,3,Rash,1,2026-01-07\n")
+    with pytest.raises(BadInputError, match=r"2 of 3 rows do not have the header's 5 fields"):
+        list(iter_batches(path, ragged=[]))
+
+
+@pytest.mark.parametrize("header", ["USUBJID,AESEQ,AETERM,AETERM\n", "USUBJID,AESEQ,AETERM,aeterm \n"])
+def test_a_column_named_twice_is_bad_input(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(header + "S-1,1,Fatigue,Tiredness\n")
+    with pytest.raises(BadInputError, match=r"ae\.csv: the header names a column more than once: AETERM \(columns 3, 4\)"):
+        read_csv(path)
+
+
+def test_xlsx_column_named_twice_is_bad_input(tmp_path: Path) -> None:
+    from etl.readers import read_file
+
+    path = tmp_path / "ae.xlsx"
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet()
+        for col, value in enumerate(["USUBJID", "AETERM", "AETERM"]):
+            sheet.write(0, col, value)
+        for col, value in enumerate(["S-1", "Fatigue", "Tiredness"]):
+            sheet.write(1, col, value)
+    with pytest.raises(BadInputError, match=r"ae\.xlsx: the header names a column more than once: AETERM"):
+        read_file(path)
+
+
+def test_loader_quarantines_ragged_rows_and_loads_the_rest(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export()
+    rows = [dict(r) for r in AE]
+    text = csv_text(rows).splitlines(keepends=True)
+    # a long row (unquoted comma in the term) between the two good ones, and a short row at the end
+    long_row = "S-001,2,Pain,back,HYPERTENSION,3,2026-01-11,2026-01-12,N\n"
+    (folder / "ae.csv").write_text(text[0] + text[1] + long_row + text[2] + "S-002,2,Rash\n")
+    db = tmp_path / "cuts" / "current.duckdb"
+    result = load_export(folder, db, protocol, run_checks=False)
+    ae = result.domains["ae"]
+    assert (ae.rows_read, ae.rows_loaded, ae.rows_quarantined) == (4, 2, 2)
+    assert ae.reasons == {"malformed_row": 2}
+    with duckdb.connect(str(db), read_only=True) as con:
+        q = con.sql("SELECT * FROM meta.quarantine WHERE reason = 'malformed_row' ORDER BY row_number").pl()
+        raw = con.sql('SELECT USUBJID, AESEQ, "_ROW" FROM raw.ae ORDER BY "_ROW"').fetchall()
+        files = json.loads(con.sql("SELECT files FROM meta.loads").fetchall()[0][0])
+    assert q["row_number"].to_list() == [2, 4] and set(q["file"]) == {"ae.csv"} and set(q["domain"]) == {"AE"}
+    assert q["detail"].to_list() == ["row 2 (line 3) has 9 fields, the header has 8",
+                                     "row 4 (line 5) has 3 fields, the header has 8"]
+    long_record = json.loads(q["record"][0])
+    assert long_record["AETERM"] == "Pain" and long_record["_EXTRA_FIELDS"] == ["N"]  # every field kept
+    assert raw == [("S-001", 1, 1), ("S-002", 1, 3)]
+    assert {f["file"]: f["rows_read"] for f in files}["ae.csv"] == 4
+
+
+def test_loader_quarantines_ragged_supp_rows(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export(lb=LB)
+    (folder / "suppae.csv").write_text(
+        "STUDYID,RDOMAIN,USUBJID,IDVAR,IDVARVAL,QNAM,QVAL\n"
+        "NCT07479732,AE,S-001,AESEQ,1,AEDLT,N\n"
+        "NCT07479732,AE,S-002,AESEQ,1,AEDLT\n"
+    )
+    result = load_export(folder, tmp_path / "cuts" / "current.duckdb", protocol, run_checks=False)
+    supp = result.domains["suppae"]
+    assert (supp.rows_read, supp.rows_loaded, supp.reasons) == (2, 1, {"malformed_row": 1})
