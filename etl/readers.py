@@ -195,8 +195,22 @@ def check_column_names(names: list[str], path: Path) -> None:
         raise BadInputError(f"{path.name}: the header names a column more than once: {listed}")
 
 
+# an empty header cell (a trailing delimiter, an unlabelled spreadsheet column): named by the
+# reader '' / '_duplicated_0' (Polars CSV) or '__UNNAMED__2' (XLSX); renamed by its position
+_UNNAMED = re.compile(r"^(_duplicated_\d+|__UNNAMED__\d+|)$")
+
+
+def _column_names(names: list[str]) -> dict[str, str]:
+    """Header names as the loader uses them: trimmed, upper case, an empty one UNNAMED_<position>."""
+    out = {}
+    for position, name in enumerate((c for c in names if c != "_ROW"), start=1):
+        clean = name.strip().lstrip("\ufeff")
+        out[name] = f"UNNAMED_{position}" if _UNNAMED.match(clean) else clean.upper()
+    return out
+
+
 def _upper_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.rename({c: c.strip().lstrip("\ufeff").upper() for c in frame.columns if c != "_ROW"})
+    return frame.rename(_column_names(frame.columns))
 
 
 def _csv_error(path: Path, exc: Exception) -> BadInputError:
@@ -321,7 +335,7 @@ def _stringify(frame: pl.DataFrame, cells: bool = False) -> pl.DataFrame:
         pl.when(pl.col(c).str.strip_chars().is_in(MISSING_TEXT)).then(None).otherwise(pl.col(c)).alias(c)
         for c in text_cols
     )
-    out = out.rename({c: c.strip().upper() for c in out.columns})
+    out = out.rename(_column_names(out.columns))
     return out.with_row_index("_ROW", offset=1)
 
 

@@ -124,3 +124,28 @@ def test_loader_quarantines_ragged_supp_rows(tmp_path: Path, protocol: Protocol,
     result = load_export(folder, tmp_path / "cuts" / "current.duckdb", protocol, run_checks=False)
     supp = result.domains["suppae"]
     assert (supp.rows_read, supp.rows_loaded, supp.reasons) == (2, 1, {"malformed_row": 1})
+
+
+def test_unnamed_columns_are_named_by_position(tmp_path: Path) -> None:
+    """A trailing delimiter (or an empty header cell) makes a column without a name: it is kept,
+    with its values, as UNNAMED_<position>, never as a reader's placeholder name."""
+    path = tmp_path / "ae.csv"
+    path.write_text("USUBJID,,AETERM,\nS-1,x,Fatigue,\nS-2,,Nausea,\n")
+    frame = read_csv(path).frame
+    assert frame.columns == ["_ROW", "USUBJID", "UNNAMED_2", "AETERM", "UNNAMED_4"]
+    assert frame["UNNAMED_2"].to_list() == ["x", None]
+
+
+def test_xlsx_unnamed_column_is_named_by_position(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    from etl.readers import read_file
+
+    path = tmp_path / "ae.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["USUBJID", "", "AETERM"])
+        sheet.write_row(1, 0, ["S-1", "x", "Fatigue"])
+    frame = read_file(path).frame
+    assert frame.columns == ["_ROW", "USUBJID", "UNNAMED_2", "AETERM"]
+    assert frame["UNNAMED_2"].to_list() == ["x"]
