@@ -362,13 +362,17 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
 
 def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
     try:
-        frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0)
-        # the header row as written: the reader renames a repeated name (AETERM, AETERM_1)
-        header = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0, read_options={"n_rows": 1})
+        # read without a header, so that the header row is seen as written (the reader would
+        # rename a repeated name AETERM, AETERM_1) and the sheet is parsed once
+        raw = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0)
     except Exception as exc:
         raise BadInputError(f"{path.name}: cannot be read as XLSX ({exc})") from exc
-    if header.height:
-        check_column_names(["" if v is None else str(v) for v in header.row(0)], path)
+    if raw.height == 0:
+        raise BadInputError(f"{path.name}: the first sheet is empty (no header row)")
+    header = ["" if v is None else str(v) for v in raw.row(0)]
+    check_column_names(header, path)
+    names = [f"UNNAMED_{i}" if not h.strip() else h for i, h in enumerate(header, start=1)]
+    frame = raw.slice(1).rename(dict(zip(raw.columns, names, strict=True)))
     return ReadResult(_stringify(frame, cells=True), None, None)
 
 
