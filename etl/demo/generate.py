@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,70 +105,136 @@ def build_domains(n: int, seed: int, protocol: Protocol) -> tuple[dict[str, pl.D
     return frames, subjects
 
 
-def _format(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Final SDTM columns as text (ISO 8601 dates), rows in their file order."""
-    def text_override(frame: pl.DataFrame, col: str, default: pl.Expr) -> pl.Expr:
-        return pl.coalesce(pl.col(f"{col}_TEXT"), default) if f"{col}_TEXT" in frame.columns else default
+def _text_override(frame: pl.DataFrame, col: str, default: pl.Expr) -> pl.Expr:
+    return pl.coalesce(pl.col(f"{col}_TEXT"), default) if f"{col}_TEXT" in frame.columns else default
 
-    out: dict[str, pl.DataFrame] = {}
-    dm = frames["dm"]
-    out["dm"] = dm.select(
+
+def _format_dm(dm: pl.DataFrame) -> pl.DataFrame:
+    return dm.select(
         "STUDYID", "DOMAIN", "USUBJID", "SUBJID", _iso("RFSTDT").alias("RFSTDTC"), _iso("RFENDT").alias("RFENDTC"),
         _iso("RFXSTDT").alias("RFXSTDTC"), _iso("DTHDT").alias("DTHDTC"), "DTHFL", "SITEID", "AGE", "AGEU", "SEX", "RACE",
         "ARMCD", "ARM", "ACTARMCD", "ACTARM", "COUNTRY", "_ISSUE",
     ).sort("USUBJID")
-    ae = frames["ae"]
-    out["ae"] = ae.select(
+
+
+def _format_ae(ae: pl.DataFrame) -> pl.DataFrame:
+    """AE with AEDLT still attached (SUPPAE is made from it, then it is dropped)."""
+    return ae.select(
         "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AETOXGR", "AESER", "AEREL", "AEACN", "AEOUT",
-        text_override(ae, "AESTDTC", _iso("AESTDT")).alias("AESTDTC"),
-        text_override(ae, "AEENDTC", _iso("AEENDT")).alias("AEENDTC"), "AEDLT", "_ISSUE",
+        _text_override(ae, "AESTDTC", _iso("AESTDT")).alias("AESTDTC"),
+        _text_override(ae, "AEENDTC", _iso("AEENDT")).alias("AEENDTC"), "AEDLT", "_ISSUE",
     ).sort("USUBJID", "AESEQ", maintain_order=True)
-    out["suppae"] = out["ae"].filter(pl.col("AEDLT").is_not_null()).select(
+
+
+def _format_suppae(ae: pl.DataFrame) -> pl.DataFrame:
+    return ae.filter(pl.col("AEDLT").is_not_null()).select(
         "STUDYID", pl.lit("AE").alias("RDOMAIN"), "USUBJID", pl.lit("AESEQ").alias("IDVAR"), pl.col("AESEQ").cast(pl.String).alias("IDVARVAL"),
         pl.lit("AEDLT").alias("QNAM"), pl.lit("Dose-Limiting Toxicity").alias("QLABEL"), pl.col("AEDLT").alias("QVAL"),
         pl.lit("CRF").alias("QORIG"), pl.lit(None, pl.String).alias("_ISSUE"),
     ).unique(subset=["USUBJID", "IDVARVAL"], keep="first", maintain_order=True)
-    out["ae"] = out["ae"].drop("AEDLT")
-    ex = frames["ex"]
-    out["ex"] = ex.select(
+
+
+def _format_ex(ex: pl.DataFrame) -> pl.DataFrame:
+    return ex.select(
         "STUDYID", "DOMAIN", "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "EXROUTE", "VISIT",
         _iso("START").alias("EXSTDTC"), _iso("END").alias("EXENDTC"), "EXADJ", "_ISSUE",
     ).sort("USUBJID", "EXSEQ")
-    sv = frames["sv"]
-    out["sv"] = sv.select(
+
+
+def _format_sv(sv: pl.DataFrame) -> pl.DataFrame:
+    return sv.select(
         "STUDYID", "DOMAIN", "USUBJID", _visitnum(), "VISIT", _iso("DATE").alias("SVSTDTC"), _iso("DATE").alias("SVENDTC"), "_ISSUE",
     ).sort("USUBJID", pl.col("VISITNUM").cast(pl.Float64))
-    lb = frames["lb"]
-    out["lb"] = lb.select(
-        "STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBORRES", "LBORRESU",
-        text_override(lb, "LBSTRESN", pl.col("LBSTRESN").cast(pl.String)).alias("LBSTRESN"), "LBSTRESU", "LBSTNRLO", "LBSTNRHI",
-        "LBNRIND", "LBBLFL", _visitnum(), "VISIT", text_override(lb, "LBDTC", _iso("LBDT")).alias("LBDTC"), "_ISSUE",
-    ).sort("USUBJID", "LBSEQ", maintain_order=True)
-    vs = frames["vs"]
-    out["vs"] = vs.select(
+
+
+PIECE_ROWS = 1_000_000  # lab rows formatted to text and written at a time
+
+
+def _format_lb(lb: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """The lab rows as text, in pieces: put in order by a stable sort on keys the formatting leaves
+    alone (so the same row order as sorting the text), then formatted and written a piece at a
+    time, so that neither a sorted copy nor the text of 13 M lab rows is ever held whole."""
+    # the sort order from the keys alone; each piece gathers its rows (sorting the whole frame
+    # would copy every column of it)
+    order = lb.select("USUBJID", "LBSEQ").with_row_index("_I").sort("USUBJID", "LBSEQ", maintain_order=True)["_I"]
+    for offset in range(0, max(lb.height, 1), PIECE_ROWS):
+        part = lb[order.slice(offset, PIECE_ROWS)]
+        yield part.select(
+            "STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBORRES", "LBORRESU",
+            _text_override(part, "LBSTRESN", pl.col("LBSTRESN").cast(pl.String)).alias("LBSTRESN"), "LBSTRESU",
+            "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBBLFL", _visitnum(), "VISIT",
+            _text_override(part, "LBDTC", _iso("LBDT")).alias("LBDTC"), "_ISSUE",
+        )
+
+
+def _format_vs(vs: pl.DataFrame) -> pl.DataFrame:
+    return vs.select(
         "STUDYID", "DOMAIN", "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VSSTRESN", "VSSTRESU", "VSBLFL",
         _visitnum(), "VISIT", _iso("VSDT").alias("VSDTC"), "_ISSUE",
     ).sort("USUBJID", "VSSEQ")
-    for name, date_col, cols in (
-        ("ds", "DSSTDT", ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT"]),
-        ("rs", "RSDT", ["RSSEQ", "RSTESTCD", "RSTEST", "RSSTRESC", "RSEVAL", "VISIT"]),
-        ("tr", "TRDT", ["TRSEQ", "TRLNKID", "TRTESTCD", "TRTEST", "TRSTRESN", "TRSTRESU", "VISIT"]),
-    ):
-        f = frames[name]
-        out[name] = f.select("STUDYID", "DOMAIN", "USUBJID", *cols, _iso(date_col).alias(date_col.replace("DT", "DTC") if name != "ds" else "DSSTDTC"), "_ISSUE").sort("USUBJID", cols[0])
-    return out
+
+
+def _format_events(name: str, date_col: str, cols: list[str]) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    def fmt(f: pl.DataFrame) -> pl.DataFrame:
+        dtc = date_col.replace("DT", "DTC") if name != "ds" else "DSSTDTC"
+        return f.select("STUDYID", "DOMAIN", "USUBJID", *cols, _iso(date_col).alias(dtc), "_ISSUE").sort("USUBJID", cols[0])
+    return fmt
+
+
+# the files in the order they are written (and listed in _truth.json); lb is formatted in pieces
+_FORMATTERS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
+    "dm": _format_dm, "ae": _format_ae, "ex": _format_ex, "sv": _format_sv, "vs": _format_vs,
+    "ds": _format_events("ds", "DSSTDT", ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT"]),
+    "rs": _format_events("rs", "RSDT", ["RSSEQ", "RSTESTCD", "RSTEST", "RSSTRESC", "RSEVAL", "VISIT"]),
+    "tr": _format_events("tr", "TRDT", ["TRSEQ", "TRLNKID", "TRTESTCD", "TRTEST", "TRSTRESN", "TRSTRESU", "VISIT"]),
+}
+
+
+def _formatted(frames: dict[str, pl.DataFrame]) -> Iterator[tuple[str, Iterator[pl.DataFrame]]]:
+    """Final SDTM columns as text (ISO 8601 dates), rows in their file order: one domain at a time,
+    each typed frame released once it is formatted (at 50,000 subjects the lab frame alone is GBs)."""
+    for name in ("dm", "ae", "ex", "sv", "lb", "vs", "ds", "rs", "tr"):
+        if "_ISSUE" not in frames[name].columns:
+            frames[name] = frames[name].with_columns(pl.lit(None, pl.String).alias("_ISSUE"))
+        if name == "lb":
+            yield name, _format_lb(frames.pop(name))
+            continue
+        out = _FORMATTERS[name](frames.pop(name))  # the formatter holds the only reference to the typed frame
+        if name == "ae":
+            suppae = _format_suppae(out)
+            yield "ae", iter([out.drop("AEDLT")])
+            yield "suppae", iter([suppae])
+        else:
+            yield name, iter([out])
 
 
 _KEY = {"dm": "USUBJID", "ae": "AESEQ", "ex": "EXSEQ", "sv": "VISITNUM", "lb": "LBSEQ", "vs": "VSSEQ", "ds": "DSSEQ", "rs": "RSSEQ", "tr": "TRSEQ"}
 
 
-def _write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
-    if fmt == "csv":
-        frame.write_csv(path)
-    else:
+class _Sink:
+    """One export file written piece by piece: CSV appended (header once), XPT written whole at the end."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.fmt = path, fmt
+        self.pieces: list[pl.DataFrame] = []
+        self.fh = path.open("wb") if fmt == "csv" else None
+        self.first = True
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self.fh is not None:
+            frame.write_csv(self.fh, include_header=self.first)
+        else:
+            self.pieces.append(frame)
+        self.first = False
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            return
         import pyreadstat
 
-        pyreadstat.write_xport(frame.to_pandas(), str(path), file_format_version=5, table_name=path.stem.upper()[:8])
+        frame = pl.concat(self.pieces)
+        pyreadstat.write_xport(frame.to_pandas(), str(self.path), file_format_version=5, table_name=self.path.stem.upper()[:8])
 
 
 def write_demo_export(out: Path, subjects: int = 56, seed: int = 20260305, fmt: str = "csv",
@@ -179,25 +246,29 @@ def write_demo_export(out: Path, subjects: int = 56, seed: int = 20260305, fmt: 
     frames, subj = build_domains(subjects, seed, protocol)
     planted = (plant_data_issues(frames, subj, np.random.default_rng(seed + 1), protocol.dlt_window_days, CUT_DATE)
                if plant_issues else [])
-    formatted = _format({k: (v if "_ISSUE" in v.columns else v.with_columns(pl.lit(None, pl.String).alias("_ISSUE"))) for k, v in frames.items()})
     by_id = {p.id: p for p in planted}
     issues: list[dict[str, Any]] = []
     rows: dict[str, int] = {}
     suffix = ".csv" if fmt == "csv" else ".xpt"
-    for name, frame in formatted.items():
-        marked = frame.with_row_index("_R", offset=1).filter(pl.col("_ISSUE").is_not_null())
+    for name, pieces in _formatted(frames):
         key = _KEY.get(name, "USUBJID")
-        for row in marked.iter_rows(named=True):
-            p = by_id[row["_ISSUE"]]
-            value = row[key]
-            issues.append({
-                "id": p.id, "kind": p.kind, "domain": p.domain, "usubjid": row["USUBJID"],
-                "record_key": f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}",
-                "file": name + suffix, "row": int(row["_R"]), "expect": p.expect,
-            })
-        data = frame.drop("_ISSUE")
-        _write(data, out / (name + suffix), fmt)
-        rows[name + suffix] = data.height
+        sink = _Sink(out / (name + suffix), fmt)
+        written = 0
+        for piece in pieces:
+            marked = piece.with_row_index("_R", offset=written + 1).filter(pl.col("_ISSUE").is_not_null())
+            for row in marked.iter_rows(named=True):
+                p = by_id[row["_ISSUE"]]
+                value = row[key]
+                issues.append({
+                    "id": p.id, "kind": p.kind, "domain": p.domain, "usubjid": row["USUBJID"],
+                    "record_key": f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}",
+                    "file": name + suffix, "row": int(row["_R"]), "expect": p.expect,
+                })
+            data = piece.drop("_ISSUE")
+            sink.write(data)
+            written += data.height
+        sink.close()
+        rows[name + suffix] = written
     for p in planted:  # removed records: no row in the file; the key names what is missing
         if hasattr(p, "removed_key"):
             issues.append({"id": p.id, "kind": p.kind, "domain": p.domain, "usubjid": p.usubjid,

@@ -60,7 +60,10 @@ class Planter:
             if col not in self.frames[domain].columns:
                 self.frames[domain] = self.frames[domain].with_columns(pl.lit(None, pl.String).alias(col))
         picks = self._register(kind, domain, self._pick(domain, cond), expect)
-        frame = self.frames[domain].with_row_index("_I").join(picks.select("_I", "_NEWID"), on="_I", how="left", maintain_order="left")
+        # the new ids by row index: a lookup, not a join (a join would copy every column of a
+        # 13 M-row lab frame once per planted kind)
+        new_id = pl.col("_I").replace_strict(picks["_I"], picks["_NEWID"], default=None, return_dtype=pl.String)
+        frame = self.frames[domain].with_row_index("_I").with_columns(new_id.alias("_NEWID"))
         hit = pl.col("_NEWID").is_not_null()
         frame = frame.with_columns(
             [pl.when(hit).then(expr).otherwise(pl.col(col)).alias(col) for col, expr in changes.items()]
