@@ -564,8 +564,43 @@ def load_export(
             _derive_into(con, protocol, cut_date, progress)
             files = [replace(sf, sha256=h.result()) for sf, h in zip(files, hashes, strict=True)]
             cut_id = _new_cut_id(loaded_at, files, previous)
-            findings_summary = _write_meta(con, protocol, cut_id, loaded_at, cut_date, source, files, quarantine,
-                                           stats, rows_per_file, colmap, previous, run_checks, progress, db)
+            # meta.quarantine, meta.loads (history + this load), earlier findings; then the checks
+            _write_table(con, "meta", "quarantine", quarantine.with_columns(pl.lit(cut_id).alias("cut_id")))
+            file_rows = []
+            for sf in files:
+                key = ("supp" + sf.domain) if sf.supp else sf.domain
+                file_rows.append(
+                    {"file": sf.path.name, "domain": key.upper(), "sha256": sf.sha256, "rows_read": rows_per_file[sf.path.name]}
+                )
+            load_row = pl.DataFrame(
+                {
+                    "cut_id": [cut_id],
+                    "loaded_at": [loaded_at.replace(tzinfo=None)],
+                    "cut_date": [cut_date],
+                    "source": [str(source.resolve())],
+                    "files": [json.dumps(file_rows)],
+                    "domains": [json.dumps({k: v.to_json() for k, v in sorted(stats.items())})],
+                    "code_version": [_code_version()],
+                    "protocol_file": [str(protocol.path)],
+                    "protocol_sha256": [protocol.sha256],
+                    "mapping_sha256": [colmap.sha256],
+                    "status": ["ok"],
+                },
+                schema_overrides={"cut_date": pl.Date, "mapping_sha256": pl.String},
+            )
+            history = previous.get("loads")
+            loads = pl.concat([history, load_row], how="diagonal_relaxed") if history is not None else load_row
+            _write_table(con, "meta", "loads", loads)
+            for name in ("findings", "check_runs"):
+                if name in previous:
+                    _write_table(con, "meta", name, previous[name])
+            if run_checks:
+                if progress:
+                    progress("running data-quality checks")
+                from checks.runner import run_checks as run_all_checks
+
+                run = run_all_checks(con, protocol, cut_id, data_docs_dir=None, db_path=db)
+                findings_summary = run.summary() if hasattr(run, "summary") else None
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
     cutstore.publish(tmp, db, previous_cut)
@@ -582,60 +617,3 @@ def _new_cut_id(loaded_at: dt.datetime, files: list[SourceFile], previous: dict[
     while (cut_id if n == 1 else f"{cut_id}-{n}") in used:
         n += 1
     return cut_id if n == 1 else f"{cut_id}-{n}"
-
-
-def _write_meta(
-    con: duckdb.DuckDBPyConnection,
-    protocol: Protocol,
-    cut_id: str,
-    loaded_at: dt.datetime,
-    cut_date: dt.date | None,
-    source: Path,
-    files: list[SourceFile],
-    quarantine: pl.DataFrame,
-    stats: dict[str, DomainStats],
-    rows_per_file: dict[str, int],
-    colmap: ColumnMapping,
-    previous: dict[str, pl.DataFrame],
-    run_checks: bool,
-    progress: Progress | None,
-    db: Path,
-) -> dict[str, Any] | None:
-    """meta.quarantine, meta.loads (history + this load), earlier findings; then the checks."""
-    _write_table(con, "meta", "quarantine", quarantine.with_columns(pl.lit(cut_id).alias("cut_id")))
-    file_rows = []
-    for sf in files:
-        key = ("supp" + sf.domain) if sf.supp else sf.domain
-        file_rows.append(
-            {"file": sf.path.name, "domain": key.upper(), "sha256": sf.sha256, "rows_read": rows_per_file[sf.path.name]}
-        )
-    load_row = pl.DataFrame(
-        {
-            "cut_id": [cut_id],
-            "loaded_at": [loaded_at.replace(tzinfo=None)],
-            "cut_date": [cut_date],
-            "source": [str(source.resolve())],
-            "files": [json.dumps(file_rows)],
-            "domains": [json.dumps({k: v.to_json() for k, v in sorted(stats.items())})],
-            "code_version": [_code_version()],
-            "protocol_file": [str(protocol.path)],
-            "protocol_sha256": [protocol.sha256],
-            "mapping_sha256": [colmap.sha256],
-            "status": ["ok"],
-        },
-        schema_overrides={"cut_date": pl.Date, "mapping_sha256": pl.String},
-    )
-    history = previous.get("loads")
-    loads = pl.concat([history, load_row], how="diagonal_relaxed") if history is not None else load_row
-    _write_table(con, "meta", "loads", loads)
-    for name in ("findings", "check_runs"):
-        if name in previous:
-            _write_table(con, "meta", name, previous[name])
-    if run_checks:
-        if progress:
-            progress("running data-quality checks")
-        from checks.runner import run_checks as run_all_checks
-
-        run = run_all_checks(con, protocol, cut_id, data_docs_dir=None, db_path=db)
-        return run.summary() if hasattr(run, "summary") else None
-    return None
