@@ -76,7 +76,16 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int) -> list[Ragged
         return []
     if (suspects["quotes"] % 2 == 1).any():
         return _scan_all(source, delimiter, n_fields)
-    # every line is one record: record number = line - 1
+    # every line is one record (record number = line - 1). A line in an export that quotes every
+    # field is cleared by counting: with n fields, 2n quotes, n-1 delimiters, n-1 '","' and a quote
+    # at each end, every quote opens or closes a field and no delimiter sits inside one
+    separator = f'"{delimiter}"'
+    all_quoted = (
+        (pl.col("quotes") == 2 * n_fields) & (pl.col("delimiters") == n_fields - 1)
+        & (pl.col("text").str.count_matches(separator, literal=True) == n_fields - 1)
+        & pl.col("text").str.starts_with(QUOTE) & pl.col("text").str.ends_with(QUOTE)
+    )
+    suspects = suspects.filter(~all_quoted)
     ragged = []
     for line, value in suspects.select("line", "text").iter_rows():
         fields = next(csv.reader(io.StringIO(value), delimiter=delimiter, quotechar=QUOTE), [])

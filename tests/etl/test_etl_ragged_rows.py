@@ -36,6 +36,11 @@ def _write(tmp_path: Path, body: str, name: str = "ae.csv") -> Path:
         ('S-1,1,"Pain\nback",1,2026-01-05\nS-1,2,Nausea\n', [(2, 4, 4, 3)]),
         ("S-1,1,Fatigue,1,2026-01-05\n\n   \nS-1,2,Nausea,1,2026-01-06\n", []),  # blank lines are not ragged
         ("S-1,1,Fatigue,1,2026-01-05\r\nS-1,2,Nausea,1\r\n", [(2, 3, 3, 4)]),  # CRLF line ends
+        # an export that quotes every field: cleared without a parse per line, the short row found
+        ('"S-1","1","Pain, back","1","2026-01-05"\n"S-1","2","Nausea","1"\n"S-1","3","A ""B"", C","1","2026-01-06"\n'
+         '"S-1","4","","1",""\n"S-1",5,,"1","2026-01-07"\n', [(2, 3, 3, 4)]),
+        # quotes inside an unquoted field are plain characters (csv module and Polars alike): 6 fields
+        ('S-1,1,Tube 5" x,y 6",1,2026-01-05\nS-1,2,Nausea,1,2026-01-06\n', [(1, 2, 2, 6)]),
     ],
 )
 def test_ragged_records_are_found_with_row_and_line(tmp_path: Path, body: str, expected: list[tuple[int, int, int, int]]) -> None:
