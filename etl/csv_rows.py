@@ -46,14 +46,18 @@ def _is_blank(fields: list[str]) -> bool:
 def _scan_all(source: Path, delimiter: str, n_fields: int) -> list[RaggedRow]:
     """Every record of the file through the csv module (fields may span lines)."""
     ragged = []
-    with source.open("r", encoding="utf-8-sig", newline="") as fh:
+    # lines end at LF only, as for Polars and copy_without (a lone CR inside a quoted field is data)
+    with source.open("r", encoding="utf-8-sig", newline="\n") as fh:
         reader = csv.reader(fh, delimiter=delimiter, quotechar=QUOTE)
-        next(reader, None)  # the header
-        last = reader.line_num
-        for row, fields in enumerate(reader, start=1):
-            if len(fields) != n_fields and not _is_blank(fields):
-                ragged.append(RaggedRow(row, last + 1, reader.line_num, tuple(fields)))
+        try:
+            next(reader, None)  # the header
             last = reader.line_num
+            for row, fields in enumerate(reader, start=1):
+                if len(fields) != n_fields and not _is_blank(fields):
+                    ragged.append(RaggedRow(row, last + 1, reader.line_num, tuple(fields)))
+                last = reader.line_num
+        except csv.Error as exc:  # e.g. a lone CR in an unquoted field
+            raise csv.Error(f"line {reader.line_num}: {str(exc).split(' - ')[0]}") from exc
     return ragged
 
 

@@ -225,7 +225,7 @@ def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | 
     """
     try:
         found = find_ragged_rows(src.path, src.delimiter, src.n_fields)
-    except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:  # e.g. invalid UTF-8 with --encoding utf-8
+    except (pl.exceptions.ComputeError, UnicodeDecodeError, csv.Error) as exc:  # e.g. invalid UTF-8 with --encoding utf-8
         raise _csv_error(path, exc) from exc
     if not found:
         return src.path, found

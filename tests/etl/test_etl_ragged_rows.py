@@ -154,3 +154,19 @@ def test_xlsx_unnamed_column_is_named_by_position(tmp_path: Path) -> None:
     frame = read_file(path).frame
     assert frame.columns == ["_ROW", "USUBJID", "UNNAMED_2", "AETERM"]
     assert frame["UNNAMED_2"].to_list() == ["x"]
+
+
+def test_a_lone_cr_inside_a_quoted_field_does_not_shift_the_lines(tmp_path: Path) -> None:
+    """Lines end at LF for the csv module too: a CR inside a quoted field is data, so the ragged
+    record removed is the right one and the others keep their row numbers."""
+    path = _write(tmp_path, 'S-1,1,"Fat\rigue",1,2026-01-05\nS-1,2,"Nau\nsea",1,2026-01-06\nS-1,3,Rash\nS-1,4,Pain,1,2026-01-07\n')
+    ragged: list = []
+    frame = pl.concat(list(iter_batches(path, ragged=ragged)))
+    assert [(r.row, r.first_line) for r in ragged] == [(3, 5)]
+    assert frame["_ROW"].to_list() == [1, 2, 4] and frame["AETERM"].to_list() == ["Fat\rigue", "Nau\nsea", "Pain"]
+
+
+def test_a_lone_cr_in_an_unquoted_field_is_bad_input_naming_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'S-1,1,Fat\rigue,1,2026-01-05\nS-1,2,"Nau\nsea",1,2026-01-06\n')
+    with pytest.raises(BadInputError, match=r"ae\.csv: cannot be parsed as CSV \(line 2: new-line character seen in unquoted field\)"):
+        list(iter_batches(path, ragged=[]))
