@@ -25,8 +25,9 @@ sys.path.insert(0, str(REPO))
 # stage -> (module file suffix, function name[, caller name]): cumulative time of that function
 # (only the calls made from `caller` when one is given). Matches the loader with etl/table_writer.py (buffered inserts).
 STAGES = {
-    "hash (sha256 of files)": ("etl/loader.py", "_sha256"),
+    # the files' sha256 run on a background thread (etl/loader.py), which cProfile does not see
     "read (CSV batches)": ("etl/readers.py", "iter_batches"),
+    "  of which the ragged-row screen": ("etl/csv_rows.py", "find_ragged_rows"),
     "SUPP prepare": ("etl/loader.py", "prepare"),
     "SUPP attach": ("etl/loader.py", "attach"),
     "type+quarantine": ("etl/normalise.py", "normalise_domain"),
@@ -40,7 +41,7 @@ STAGES = {
     "checks": ("checks/runner.py", "run_checks"),
     "publish (atomic swap)": ("etl/cutstore.py", "publish"),
 }
-NESTED = {"  of which write adam.*", "  all DuckDB inserts (raw + adam)"}  # already inside another stage: not added to the total
+NESTED = {"  of which the ragged-row screen", "  of which write adam.*", "  all DuckDB inserts (raw + adam)"}  # already inside another stage: not added to the total
 # the parts of derive, for the hotspot list
 DERIVE_PARTS = {
     "core tables (adsl, adae, adcyc, adex, adsv)": ("etl/derive/__init__.py", "build_core"),
