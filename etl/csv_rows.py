@@ -43,30 +43,34 @@ def _is_blank(fields: list[str]) -> bool:
     return all(not f.strip() for f in fields)
 
 
-def _scan_all(source: Path, delimiter: str, n_fields: int) -> list[RaggedRow]:
+def _scan_all(source: Path, delimiter: str, n_fields: int, skip_lines: int) -> list[RaggedRow]:
     """Every record of the file through the csv module (fields may span lines)."""
     ragged = []
     # lines end at LF only, as for Polars and copy_without (a lone CR inside a quoted field is data)
     with source.open("r", encoding="utf-8-sig", newline="\n") as fh:
+        for _ in range(skip_lines):
+            fh.readline()
         reader = csv.reader(fh, delimiter=delimiter, quotechar=QUOTE)
         try:
             next(reader, None)  # the header
             last = reader.line_num
             for row, fields in enumerate(reader, start=1):
                 if len(fields) != n_fields and not _is_blank(fields):
-                    ragged.append(RaggedRow(row, last + 1, reader.line_num, tuple(fields)))
+                    ragged.append(RaggedRow(row, skip_lines + last + 1, skip_lines + reader.line_num, tuple(fields)))
                 last = reader.line_num
         except csv.Error as exc:  # e.g. a lone CR in an unquoted field
-            raise csv.Error(f"line {reader.line_num}: {str(exc).split(' - ')[0]}") from exc
+            raise csv.Error(f"line {skip_lines + reader.line_num}: {str(exc).split(' - ')[0]}") from exc
     return ragged
 
 
-def find_ragged_rows(source: Path, delimiter: str, n_fields: int) -> list[RaggedRow]:
-    """The records of a UTF-8 CSV file (header first) that do not have `n_fields` fields."""
+def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: int = 0) -> list[RaggedRow]:
+    """The records of a UTF-8 CSV file that do not have `n_fields` fields (the header follows
+    `skip_lines` lines, e.g. Excel's 'sep=;')."""
+    header_line = skip_lines + 1
     # counts on the raw lines (a CR before the LF changes neither); text work only on the suspects
     suspects = (
         _lines(source)
-        .filter(pl.col("line") > 1)
+        .filter(pl.col("line") > header_line)
         .with_columns(
             pl.col("text").str.count_matches(QUOTE, literal=True).alias("quotes"),
             pl.col("text").str.count_matches(delimiter, literal=True).alias("delimiters"),
@@ -79,8 +83,8 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int) -> list[Ragged
     if suspects.height == 0:
         return []
     if (suspects["quotes"] % 2 == 1).any():
-        return _scan_all(source, delimiter, n_fields)
-    # every line is one record (record number = line - 1). A line in an export that quotes every
+        return _scan_all(source, delimiter, n_fields, skip_lines)
+    # every line is one record (record number = line - header line). A line in an export that quotes every
     # field is cleared by counting: with n fields, 2n quotes, n-1 delimiters, n-1 '","' and a quote
     # at each end, every quote opens or closes a field and no delimiter sits inside one
     separator = f'"{delimiter}"'
@@ -94,7 +98,7 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int) -> list[Ragged
     for line, value in suspects.select("line", "text").iter_rows():
         fields = next(csv.reader(io.StringIO(value), delimiter=delimiter, quotechar=QUOTE), [])
         if len(fields) != n_fields and not _is_blank(fields):
-            ragged.append(RaggedRow(line - 1, line, line, tuple(fields)))
+            ragged.append(RaggedRow(line - header_line, line, line, tuple(fields)))
     return ragged
 
 

@@ -141,6 +141,7 @@ class _CsvSource:
     delimiter: str
     n_fields: int  # fields in the header
     workdir: Path  # a temporary folder that lives as long as the source
+    skip_lines: int = 0  # lines before the header (an Excel 'sep=;' line)
 
 
 @contextlib.contextmanager
@@ -153,18 +154,26 @@ def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
             source = _transcode_to_utf8(path, enc, Path(tmp))
         with source.open("r", encoding="utf-8-sig", errors="replace") as fh:
             first = fh.readline()
+            # Excel writes (and reads) 'sep=;' as a first line naming the delimiter
+            declared = _SEP_LINE.match(first)
+            if declared:
+                first = fh.readline()
         if not first.strip():
             raise BadInputError(f"{path.name}: the file is empty (no header line)")
-        delimiter = sniff_delimiter(first)
+        delimiter = declared.group(1) if declared else sniff_delimiter(first)
         header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
         check_column_names(header, path)
         _check_not_truncated(source, "utf-8", delimiter, len(header))
-        yield _CsvSource(source, enc, delimiter, len(header), Path(tmp))
+        yield _CsvSource(source, enc, delimiter, len(header), Path(tmp), 1 if declared else 0)
 
 
-def _csv_options(delimiter: str) -> dict:
+_SEP_LINE = re.compile(r"^sep=(.)\r?\n?$", re.IGNORECASE)
+
+
+def _csv_options(delimiter: str, skip_lines: int = 0) -> dict:
     return {
         "separator": delimiter,
+        "skip_lines": skip_lines,
         "infer_schema": False,
         "null_values": MISSING_TEXT,
         "encoding": "utf8",
@@ -224,7 +233,7 @@ def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | 
     Without a `ragged` list to take them, ragged rows are bad input naming the first of them.
     """
     try:
-        found = find_ragged_rows(src.path, src.delimiter, src.n_fields)
+        found = find_ragged_rows(src.path, src.delimiter, src.n_fields, src.skip_lines)
     except (pl.exceptions.ComputeError, UnicodeDecodeError, csv.Error) as exc:  # e.g. invalid UTF-8 with --encoding utf-8
         raise _csv_error(path, exc) from exc
     if not found:
@@ -240,7 +249,7 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
     with _csv_source(path, encoding) as src:
         source, _ = _without_ragged_rows(src, path, None)
         try:
-            frame = pl.read_csv(source, **_csv_options(src.delimiter))
+            frame = pl.read_csv(source, **_csv_options(src.delimiter, src.skip_lines))
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
             raise _csv_error(path, exc) from exc
     return ReadResult(_upper_columns(frame), src.encoding, src.delimiter)
@@ -267,8 +276,8 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
         source, found = _without_ragged_rows(src, path, ragged)
         rows = len(found)
         try:
-            header = pl.read_csv(source, n_rows=0, **_csv_options(src.delimiter))
-            batches = pl.scan_csv(source, **_csv_options(src.delimiter)).collect_batches(chunk_size=batch_rows)
+            header = pl.read_csv(source, n_rows=0, **_csv_options(src.delimiter, src.skip_lines))
+            batches = pl.scan_csv(source, **_csv_options(src.delimiter, src.skip_lines)).collect_batches(chunk_size=batch_rows)
             empty = True
             for batch in batches:
                 empty = False

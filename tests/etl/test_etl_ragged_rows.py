@@ -170,3 +170,20 @@ def test_a_lone_cr_in_an_unquoted_field_is_bad_input_naming_the_line(tmp_path: P
     path = _write(tmp_path, 'S-1,1,Fat\rigue,1,2026-01-05\nS-1,2,"Nau\nsea",1,2026-01-06\n')
     with pytest.raises(BadInputError, match=r"ae\.csv: cannot be parsed as CSV \(line 2: new-line character seen in unquoted field\)"):
         list(iter_batches(path, ragged=[]))
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
+    """Excel's 'sep=;' first line: the delimiter it names is used, the header is the next line,
+    row numbers start after the header and a ragged row is named by its line in the file."""
+    path = tmp_path / "ae.csv"
+    path.write_text("sep=;\r\nUSUBJID;AESEQ;AETERM\r\nS-1;1;Pain, back\r\nS-1;2\r\nS-1;3;Rash\r\n")
+    ragged: list = []
+    frame = pl.concat(list(iter_batches(path, ragged=ragged)))
+    assert frame.columns == ["_ROW", "USUBJID", "AESEQ", "AETERM"]
+    assert frame["_ROW"].to_list() == [1, 3] and frame["AETERM"].to_list() == ["Pain, back", "Rash"]
+    assert [(r.row, r.first_line) for r in ragged] == [(2, 4)]
+    with_quotes = tmp_path / "tr.csv"  # a quoted field over two lines: the csv-module path
+    with_quotes.write_text('sep=;\nUSUBJID;TRSEQ;TRTEST\nS-1;1;"Lesion\nsize"\nS-1;2\nS-1;3;Size\n')
+    ragged = []
+    frame = pl.concat(list(iter_batches(with_quotes, ragged=ragged)))
+    assert frame["_ROW"].to_list() == [1, 3] and [(r.row, r.first_line) for r in ragged] == [(2, 5)]
