@@ -4,9 +4,11 @@ Polars pads a short row with nulls without a word (a line cut short would load w
 and dates missing) and stops at a long row (an unquoted comma in a free-text field) without
 naming it. So every CSV file is screened first, cheaply: one Polars pass over its lines counts
 delimiters and quotes. A line without quotes is one record, and it is ragged exactly when its
-delimiter count is wrong. Lines with quotes are parsed one by one with the csv module; a line
+delimiter count is wrong. A line of an export that quotes every field is cleared by counting its
+quotes and separators; other lines with quotes are parsed one by one with the csv module. A line
 with an odd number of quotes opens a field that continues on the next line, and then the whole
-file is parsed with the csv module (the only way to know where such records end).
+file is parsed with the csv module (the only way to know where such records end). Lines end at
+LF, as for Polars. An Excel 'sep=;' line before the header is skipped.
 
 Ragged records are quarantined (reason `malformed_row`) by the loader; the rest of the file is
 read from a copy without them, and its row numbers are mapped back to the original file's.
@@ -30,7 +32,7 @@ QUOTE = '"'
 @dataclass(frozen=True)
 class RaggedRow:
     row: int  # 1-based record number, the header being row 0 (as _ROW)
-    first_line: int  # 1-based lines of the file the record spans (the header is line 1)
+    first_line: int  # 1-based lines of the file the record spans (the header is line 1, or 2 after 'sep=;')
     last_line: int
     fields: tuple[str, ...]
 
@@ -39,7 +41,7 @@ def _lines(source: Path) -> pl.LazyFrame:
     return pl.scan_lines(source, name="text", row_index_name="line", row_index_offset=1)
 
 
-def _is_blank(fields: list[str]) -> bool:
+def _is_blank(fields: list[str] | tuple[str, ...]) -> bool:
     return all(not f.strip() for f in fields)
 
 
