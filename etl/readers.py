@@ -265,6 +265,9 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
     broken (e.g. a wrong delimiter in its rows), not a few of its rows.
     """
     fmt = FORMATS.get(path.suffix.lower())
+    if fmt == "parquet":
+        yield from _parquet_batches(path, batch_rows)
+        return
     if fmt != "csv":
         frame = read_file(path, encoding).frame
         if frame.height == 0:
@@ -314,7 +317,7 @@ def _iso_datetime_text(col: pl.Expr) -> pl.Expr:
     )
 
 
-def _stringify(frame: pl.DataFrame, cells: bool = False) -> pl.DataFrame:
+def _stringify(frame: pl.DataFrame, cells: bool = False, first_row: int = 1) -> pl.DataFrame:
     """Every column as text; whole floats (pyreadstat gives numbers as floats) without '.0'.
 
     Date and date-time values become ISO 8601: typed columns always, and with `cells` (XLSX, whose
@@ -345,7 +348,7 @@ def _stringify(frame: pl.DataFrame, cells: bool = False) -> pl.DataFrame:
         for c in text_cols
     )
     out = out.rename(_column_names(out.columns))
-    return out.with_row_index("_ROW", offset=1)
+    return out.with_row_index("_ROW", offset=first_row)
 
 
 def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
@@ -392,6 +395,25 @@ def read_parquet(path: Path, encoding: str = "auto") -> ReadResult:
         raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
     check_column_names(frame.columns, path)
     return ReadResult(_stringify(frame), None, None)
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """A Parquet file streamed in batches (a program-scale export is never held whole)."""
+    try:
+        scan = pl.scan_parquet(path)
+        names = scan.collect_schema().names()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
+    check_column_names(names, path)
+    first_row = 1
+    try:
+        for batch in scan.collect_batches(chunk_size=batch_rows):
+            yield _stringify(batch, first_row=first_row)
+            first_row += batch.height
+        if first_row == 1:
+            yield _stringify(scan.head(0).collect())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
 
 
 READERS = {"csv": read_csv, "xpt": read_xpt, "xlsx": read_xlsx, "parquet": read_parquet}

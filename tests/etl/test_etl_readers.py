@@ -10,7 +10,7 @@ import pyreadstat
 import pytest
 from etl_sample_export import AE, csv_text
 
-from etl.readers import detect_encoding, read_csv, read_file
+from etl.readers import detect_encoding, iter_batches, read_csv, read_file
 from safetyboard.errors import BadInputError
 
 ROWS = [dict(r) for r in AE]
@@ -210,6 +210,25 @@ def test_truncated_binary_files_are_bad_input(tmp_path: Path, suffix: str) -> No
     # (an XPT cut exactly at an 80-byte record boundary cannot be told from a complete file)
     with pytest.raises(BadInputError, match=f"vs\\{suffix}"):
         read_file(path)
+    with pytest.raises(BadInputError, match=f"vs\\{suffix}"):  # the loader's streaming read too
+        list(iter_batches(path))
+
+
+def test_parquet_is_streamed_in_batches_with_file_row_numbers(tmp_path: Path) -> None:
+    """A Parquet export is read in batches (never whole); the batches together are the whole-file
+    read, typed values as text and row numbers counting on across batches."""
+    df = pl.DataFrame({
+        "USUBJID": [f"S-{i:03d}" for i in range(25)], "VSSEQ": list(range(1, 26)),
+        "VSSTRESN": [120.0 + i / 2 for i in range(25)], "VSDTC": [dt.date(2026, 1, 1 + i) for i in range(25)],
+    })
+    path = tmp_path / "vs.parquet"
+    df.write_parquet(path, row_group_size=7)
+    batches = list(iter_batches(path, batch_rows=10))
+    assert len(batches) > 1
+    assert pl.concat(batches).equals(read_file(path).frame)
+    streamed = pl.concat(batches)
+    assert streamed["_ROW"].to_list() == list(range(1, 26))
+    assert streamed.row(12, named=True) == {"_ROW": 13, "USUBJID": "S-012", "VSSEQ": "13", "VSSTRESN": "126", "VSDTC": "2026-01-13"}
 
 
 WESTERN_TERMS = ["Érythème", "Ödem", "Müller", "Neutropénie fébrile", "Schwäche", "Señor", "Œdème « local »"]
