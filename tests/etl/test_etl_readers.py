@@ -252,3 +252,44 @@ def test_windows_line_ends_quotes_and_no_final_newline(tmp_path: Path) -> None:
     path.write_bytes(b'USUBJID;AESEQ;AETERM\r\nS-001;1;"Nausea; severe"\r\nS-002;2;Rash')
     frame = read_csv(path).frame
     assert frame.rows() == [(1, "S-001", "1", "Nausea; severe"), (2, "S-002", "2", "Rash")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_large_xpt_is_streamed_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str) -> None:
+    """An XPT file above XPT_WHOLE_MAX_BYTES is read in chunks (a program-scale file read whole
+    needs GBs): the chunks together are the whole-file read, row numbers counting on, and the
+    encoding (auto) settled on the first chunk."""
+    import etl.readers as readers
+
+    term = "MXdigkeit" if encoding == "cp1252" else "Müdigkeit"
+    df = pl.DataFrame({
+        "USUBJID": [f"S-{i:03d}" for i in range(23)], "AESEQ": [float(i) for i in range(1, 24)],
+        "AETERM": [term if i % 5 == 0 else "Fatigue" for i in range(23)],
+    })
+    path = tmp_path / "ae.xpt"
+    pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5, table_name="AE")
+    if encoding == "cp1252":  # same length in cp1252: swap the placeholder's bytes in place
+        path.write_bytes(path.read_bytes().replace(b"MXdigkeit", "Müdigkeit".encode("cp1252")))
+    whole = read_file(path).frame
+    monkeypatch.setattr(readers, "XPT_WHOLE_MAX_BYTES", 0)
+    batches = list(iter_batches(path, batch_rows=5))
+    assert len(batches) == 5
+    streamed = pl.concat(batches)
+    assert streamed.equals(whole)
+    assert streamed["_ROW"].to_list() == list(range(1, 24)) and streamed["AETERM"][0] == "Müdigkeit"
+
+
+def test_large_xpt_that_stops_decoding_late_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches before the bad chunk are already loaded, so the encoding cannot change mid-file:
+    the load stops (the current cut stays) with a message naming the row and --encoding."""
+    import etl.readers as readers
+
+    df = pl.DataFrame({"USUBJID": [f"S-{i:03d}" for i in range(23)],
+                       "AETERM": ["MXdigkeit" if i == 20 else "Fatigue" for i in range(23)]})
+    path = tmp_path / "ae.xpt"
+    pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5, table_name="AE")
+    path.write_bytes(path.read_bytes().replace(b"MXdigkeit", "Müdigkeit".encode("cp1252")))
+    monkeypatch.setattr(readers, "XPT_WHOLE_MAX_BYTES", 0)
+    with pytest.raises(BadInputError, match=r"ae\.xpt: cannot be read as SAS XPT from row 21 on .*--encoding"):
+        list(iter_batches(path, batch_rows=5))
+    assert pl.concat(list(iter_batches(path, "cp1252", batch_rows=5)))["AETERM"][20] == "Müdigkeit"
