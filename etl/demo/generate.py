@@ -181,31 +181,34 @@ def _format_events(name: str, date_col: str, cols: list[str]) -> Callable[[pl.Da
     return fmt
 
 
-# the files in the order they are written (and listed in _truth.json); lb is formatted in pieces
-_FORMATTERS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
-    "dm": _format_dm, "ae": _format_ae, "ex": _format_ex, "sv": _format_sv, "vs": _format_vs,
-    "ds": _format_events("ds", "DSSTDT", ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT"]),
-    "rs": _format_events("rs", "RSDT", ["RSSEQ", "RSTESTCD", "RSTEST", "RSSTRESC", "RSEVAL", "VISIT"]),
-    "tr": _format_events("tr", "TRDT", ["TRSEQ", "TRLNKID", "TRTESTCD", "TRTEST", "TRSTRESN", "TRSTRESU", "VISIT"]),
+def _whole(fmt: Callable[[pl.DataFrame], pl.DataFrame]) -> Callable[[pl.DataFrame], Iterator[pl.DataFrame]]:
+    return lambda frame: iter([fmt(frame)])
+
+
+# the domains in the order their files are written (and listed in _truth.json); each formatter
+# gives the text in pieces: one for all but lb
+_FORMATTERS: dict[str, Callable[[pl.DataFrame], Iterator[pl.DataFrame]]] = {
+    "dm": _whole(_format_dm), "ae": _whole(_format_ae), "ex": _whole(_format_ex), "sv": _whole(_format_sv),
+    "lb": _format_lb, "vs": _whole(_format_vs),
+    "ds": _whole(_format_events("ds", "DSSTDT", ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT"])),
+    "rs": _whole(_format_events("rs", "RSDT", ["RSSEQ", "RSTESTCD", "RSTEST", "RSSTRESC", "RSEVAL", "VISIT"])),
+    "tr": _whole(_format_events("tr", "TRDT", ["TRSEQ", "TRLNKID", "TRTESTCD", "TRTEST", "TRSTRESN", "TRSTRESU", "VISIT"])),
 }
 
 
 def _formatted(frames: dict[str, pl.DataFrame]) -> Iterator[tuple[str, Iterator[pl.DataFrame]]]:
     """Final SDTM columns as text (ISO 8601 dates), rows in their file order: one domain at a time,
     each typed frame released once it is formatted (at 50,000 subjects the lab frame alone is GBs)."""
-    for name in ("dm", "ae", "ex", "sv", "lb", "vs", "ds", "rs", "tr"):
+    for name, fmt in _FORMATTERS.items():
         if "_ISSUE" not in frames[name].columns:
             frames[name] = frames[name].with_columns(pl.lit(None, pl.String).alias("_ISSUE"))
-        if name == "lb":
-            yield name, _format_lb(frames.pop(name))
-            continue
-        out = _FORMATTERS[name](frames.pop(name))  # the formatter holds the only reference to the typed frame
-        if name == "ae":
-            suppae = _format_suppae(out)
-            yield "ae", iter([out.drop("AEDLT")])
-            yield "suppae", iter([suppae])
+        pieces = fmt(frames.pop(name))  # the formatter holds the only reference to the typed frame
+        if name == "ae":  # SUPPAE is made from AE's AEDLT, which then leaves AE
+            (ae,) = pieces
+            yield "ae", iter([ae.drop("AEDLT")])
+            yield "suppae", iter([_format_suppae(ae)])
         else:
-            yield name, iter([out])
+            yield name, pieces
 
 
 _KEY = {"dm": "USUBJID", "ae": "AESEQ", "ex": "EXSEQ", "sv": "VISITNUM", "lb": "LBSEQ", "vs": "VSSEQ", "ds": "DSSEQ", "rs": "RSSEQ", "tr": "TRSEQ"}
