@@ -19,6 +19,7 @@ ADLB_COLUMNS = [
     "AVAL", "AVALU", "ANRLO", "ANRHI", "LBORRES", "LBSTRESU", "BASE", "BNRIND", "ABLFL",
     "ATOXGRL", "ATOXGRH", "ATOXDSCL", "ATOXDSCH", "GRADE_REASON", "_FILE", "_ROW",
 ]
+ADLB_TYPES = {"LBSEQ": pl.Int64, "VISITNUM": pl.Float64, "_ROW": pl.Int64}  # the other optional inputs are text
 
 
 def derive_baseline(frame: pl.DataFrame) -> pl.DataFrame:
@@ -50,7 +51,9 @@ def derive_adlb(lb: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame) -> pl
     frame = derive_baseline(frame)
     frame = grade_labs(frame)
     frame = assign_cycle(frame, "ADT", adcyc)
+    # a column the export lacks is still written with its type (a NULL-typed column would change
+    # the table's schema from one export to the next)
     for col in ADLB_COLUMNS:
         if col not in frame.columns:
-            frame = frame.with_columns(pl.lit(None).alias(col))
+            frame = frame.with_columns(pl.lit(None, ADLB_TYPES.get(col, pl.String)).alias(col))
     return frame.select(ADLB_COLUMNS)

@@ -18,6 +18,7 @@ ADVS_COLUMNS = [
     "USUBJID", "VSSEQ", "PARAMCD", "PARAM", "VISITNUM", "VISIT", "VSTPT", "VSPOS", "ADT", "ADY", "CYCLE", "CYCLEDY",
     "AVAL", "AVALU", "AGE", "BPCAT", "BPCATP", "BPCATN", "BPCATRSN", "_FILE", "_ROW",
 ]
+ADVS_TYPES = {"VSSEQ": pl.Int64, "VISITNUM": pl.Float64, "_ROW": pl.Int64}  # the other optional inputs are text
 
 
 def derive_advs(vs: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
@@ -34,7 +35,8 @@ def derive_advs(vs: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
     frame = frame.with_columns(compute_study_day(pl.col("ADT"), pl.col("RFSTDT")).alias("ADY"))
     frame = bp_category(frame, protocol.blood_pressure)
     frame = assign_cycle(frame, "ADT", adcyc)
+    # a column the export lacks (VSTPT, VSPOS, ...) is still written with its type
     for col in ADVS_COLUMNS:
         if col not in frame.columns:
-            frame = frame.with_columns(pl.lit(None).alias(col))
+            frame = frame.with_columns(pl.lit(None, ADVS_TYPES.get(col, pl.String)).alias(col))
     return frame.select(ADVS_COLUMNS)

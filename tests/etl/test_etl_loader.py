@@ -242,3 +242,18 @@ def test_trial_before_first_dose_loads_header_only_files(tmp_path: Path, protoco
     adsl = table(db, "adam.adsl").sort("USUBJID")
     assert adsl["SAFFL"].to_list() == ["N", "N"] and adsl["DLTEVLFL"].to_list() == ["N", "N"]
     assert table(db, "adam.adae").height == 0
+
+
+def test_no_column_is_null_typed(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """An optional column the export lacks (VSTPT, VSPOS, LBCAT ...) keeps its type in the cut:
+    a NULL-typed column would change the table's schema from one export to the next."""
+    _, db = load(make_export(), tmp_path, protocol)
+    with duckdb.connect(str(db), read_only=True) as con:
+        null_typed = con.execute(
+            "SELECT table_schema || '.' || table_name || '.' || column_name FROM information_schema.columns "
+            "WHERE data_type = '\"NULL\"' OR data_type = 'NULL'"
+        ).fetchall()
+        advs = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                "WHERE table_schema = 'adam' AND table_name = 'advs'").fetchall())
+    assert null_typed == []
+    assert advs["VSTPT"] == "VARCHAR" and advs["VSPOS"] == "VARCHAR"
