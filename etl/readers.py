@@ -82,9 +82,19 @@ def detect_encoding(path: Path) -> str:
     for other code pages.
     """
     with path.open("rb") as fh:
-        head = fh.read(4)
+        head = fh.read(256)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # e.g. Excel's "Unicode text"; the codec reads the byte order from the BOM
+    # UTF-16 without a BOM: an ASCII header has a NUL beside every character (NUL is valid UTF-8)
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 8 and odd.count(0) == len(odd) and 0 not in even:
+        return "utf-16-le"
+    if len(head) >= 8 and even.count(0) == len(even) and 0 not in odd:
+        return "utf-16-be"
     if _is_utf8(path):
         return "utf-8"
     with path.open("rb") as fh:
@@ -117,8 +127,10 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: int) -> None:
-    """A file whose last line ends without a newline and has too few fields was cut off."""
+def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: int, name: str) -> None:
+    """A file whose last line ends without a newline and has too few fields was cut off.
+
+    `path` is the file parsed (perhaps a transcoded copy), `name` the export file's name."""
     size = path.stat().st_size
     with path.open("rb") as fh:
         fh.seek(max(0, size - 65536))
@@ -126,12 +138,36 @@ def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: i
     if not tail or tail.endswith(b"\n"):
         return
     last = tail.rsplit(b"\n", 1)[-1].decode(encoding, errors="replace")
-    fields = next(csv.reader(io.StringIO(last), delimiter=delimiter), [])
+    try:
+        fields = next(csv.reader(io.StringIO(last), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise BadInputError(f"{name}: cannot be parsed as CSV (last line: {exc})") from exc
     if len(fields) < n_columns or last.count('"') % 2 == 1:
         raise BadInputError(
-            f"{path.name}: the file is truncated: its last line has {len(fields)} of {n_columns} fields "
+            f"{name}: the file is truncated: its last line has {len(fields)} of {n_columns} fields "
             "and no line end (export interrupted?)"
         )
+
+
+def _has_cr_line_ends(path: Path) -> bool:
+    """Lines that end in CR alone (classic Mac, Excel's "CSV (Macintosh)"): the header ends so."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    cr, lf = head.find(b"\r"), head.find(b"\n")
+    return cr >= 0 and (lf < 0 or cr < lf - 1)
+
+
+def _cr_to_lf(path: Path, target: Path) -> Path:
+    """A copy of `path` with its line ends (CR, CRLF) as LF, the only line end Polars knows."""
+    with path.open("rb") as src, target.open("wb") as dst:
+        pending = b""
+        while chunk := src.read(_CHUNK):
+            chunk = pending + chunk
+            # a CR at the end of a chunk may be the first half of a CRLF
+            chunk, pending = (chunk[:-1], b"\r") if chunk.endswith(b"\r") else (chunk, b"")
+            dst.write(chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        dst.write(pending.replace(b"\r", b"\n"))
+    return target
 
 
 @dataclass(frozen=True)
@@ -152,6 +188,8 @@ def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
         source = path
         if enc.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig", "ascii"):
             source = _transcode_to_utf8(path, enc, Path(tmp))
+        if _has_cr_line_ends(source):
+            source = _cr_to_lf(source, Path(tmp) / (path.name + ".lf"))
         with source.open("r", encoding="utf-8-sig", errors="replace") as fh:
             first = fh.readline()
             # Excel writes (and reads) 'sep=;' as a first line naming the delimiter
@@ -163,7 +201,7 @@ def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
         delimiter = declared.group(1) if declared else sniff_delimiter(first)
         header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
         check_column_names(header, path)
-        _check_not_truncated(source, "utf-8", delimiter, len(header))
+        _check_not_truncated(source, "utf-8", delimiter, len(header), path.name)
         yield _CsvSource(source, enc, delimiter, len(header), Path(tmp), 1 if declared else 0)
 
 

@@ -1,0 +1,80 @@
+"""Messy but plausible exports: line ends, encodings, odd values. Real files in tmp_path, no mocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from etl_sample_export import AE, BASE_TABLES, csv_text
+
+from etl.loader import load_export
+from safetyboard.cli import main
+from safetyboard.errors import BadInputError
+from safetyboard.protocol import Protocol
+
+
+def table(db: Path, name: str) -> pl.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(f"SELECT * FROM {name}").pl()
+
+
+def load(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object):
+    db = tmp_path / "cuts" / "current.duckdb"
+    result = load_export(folder, db, protocol, run_checks=False, **kw)
+    for name, st in result.domains.items():
+        assert st.rows_read == st.rows_loaded + st.rows_quarantined, name
+    return result, db
+
+
+def export_with(tmp_path: Path, domain: str, data: bytes, name: str | None = None) -> Path:
+    """The sample export as CSV, with `domain`'s file replaced by `data` (bytes as written)."""
+    folder = tmp_path / "export"
+    folder.mkdir(exist_ok=True)
+    for d, rows in BASE_TABLES.items():
+        if d != domain:
+            (folder / f"{d}.csv").write_text(csv_text(rows), encoding="utf-8")
+    (folder / (name or f"{domain}.csv")).write_bytes(data)
+    return folder
+
+
+AE_TEXT = csv_text(AE)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        AE_TEXT.replace("\n", "\r").encode(),  # classic Mac / Excel "CSV (Macintosh)"
+        AE_TEXT.encode("utf-16"),  # with a BOM: Excel's "Unicode text"
+        AE_TEXT.encode("utf-16-le"),  # no BOM
+        AE_TEXT.encode("utf-16-be"),
+    ],
+    ids=["cr-line-ends", "utf-16-bom", "utf-16-le", "utf-16-be"],
+)
+def test_line_ends_and_utf16_load_like_the_plain_file(tmp_path: Path, protocol: Protocol, data: bytes) -> None:
+    _, db = load(export_with(tmp_path, "ae", data), tmp_path, protocol)
+    ae = table(db, "raw.ae").sort("_ROW")
+    assert ae["AETERM"].to_list() == ["Hypertension", "Nausea"]
+    assert ae["AESTDTC"].to_list() == ["2026-01-10", "2026-01"]
+    assert ae["_ROW"].to_list() == [1, 2]
+
+
+def test_truncated_transcoded_file_is_named_as_in_the_export(tmp_path: Path, protocol: Protocol) -> None:
+    data = (AE_TEXT + "S-001,2,Fièvre").encode("cp1252")  # cut off mid-row, and not UTF-8
+    with pytest.raises(BadInputError, match=r"^ae\.csv: the file is truncated"):
+        load(export_with(tmp_path, "ae", data), tmp_path, protocol)
+
+
+def test_cr_line_ends_with_a_short_row_name_its_line(tmp_path: Path, protocol: Protocol) -> None:
+    data = (AE_TEXT + "S-002,2,Fatigue\n").replace("\n", "\r").encode()
+    result, db = load(export_with(tmp_path, "ae", data), tmp_path, protocol)
+    q = table(db, "meta.quarantine")
+    assert q.select("row_number", "reason").rows() == [(3, "malformed_row")]
+    assert "line 4" in q["detail"][0]
+    assert result.domains["ae"].rows_loaded == 2
+
+
+def test_cli_exit_code_on_cr_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = export_with(tmp_path, "ae", AE_TEXT.replace("\n", "\r").encode())
+    assert main(["load", str(folder), "--db", str(tmp_path / "c.duckdb"), "--no-checks", "--json"]) == 0
