@@ -57,16 +57,21 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFram
     g = pl.col("AETOXGRN")
     frame = adae.with_columns(term.alias("_TERM"))
 
-    # grade 3 thrombocytopenia needs a bleeding event overlapping it (same subject)
+    # grade 3 thrombocytopenia needs a bleeding event overlapping it (same subject): the intervals
+    # overlap whichever began first (DOMAIN.md 4 "with bleeding"; a bleed already going on when the
+    # platelets fell counts). An unknown end date is not shown to have ended, so it runs on.
     bleeding = frame.filter(_term_in(protocol, "bleeding") & pl.col("ASTDT").is_not_null()).select(
-        "USUBJID", pl.col("ASTDT").alias("_BST")
+        "USUBJID", pl.col("ASTDT").alias("_BST"), pl.col("AENDT").alias("_BEN")
     )
     plt3 = frame.filter(_term_in(protocol, "thrombocytopenia") & (g == 3)).select(
         "USUBJID", "ASTDT", "AENDT"
     ).unique()
     with_bleed = (
         plt3.join(bleeding, on="USUBJID")
-        .filter((pl.col("_BST") >= pl.col("ASTDT")) & (pl.col("AENDT").is_null() | (pl.col("_BST") <= pl.col("AENDT"))))
+        .filter(
+            (pl.col("_BEN").is_null() | (pl.col("_BEN") >= pl.col("ASTDT")))
+            & (pl.col("AENDT").is_null() | (pl.col("_BST") <= pl.col("AENDT")))
+        )
         .select("USUBJID", "ASTDT", "AENDT")
         .unique()
         .with_columns(pl.lit(True).alias("_BLEED"))

@@ -157,3 +157,39 @@ def test_event_without_onset_date_is_undecided_not_cleared(tmp_path, protocol: P
     assert ae["ASTDT"].to_list() == [None, None]
     assert ae["DLTWINFL"].to_list() == [None, None]
     assert ae["DLTCFL"].to_list() == [None, "N"]  # a grade 4 neutropenia of unknown onset may be a DLT
+
+
+def _candidates(protocol: Protocol, aes: list[tuple[str, int, int, int | None]]) -> pl.DataFrame:
+    """derive_dlt_candidates on hand-made ADAE rows (term, grade, start offset, end offset) of one subject."""
+    import datetime as dt
+
+    from etl.derive.dlt_rules import derive_dlt_candidates
+
+    day0 = dt.date(2026, 1, 5)
+    rows = [{"USUBJID": "S1", "AEDECOD": t, "AETERM": t, "AETOXGRN": g, "ASTDT": day0 + dt.timedelta(days=s),
+             "AENDT": None if e is None else day0 + dt.timedelta(days=e),
+             "ADURN": None if e is None else e - s + 1, "DLTWINFL": "Y"} for t, g, s, e in aes]
+    schema = {"USUBJID": pl.String, "AEDECOD": pl.String, "AETERM": pl.String, "AETOXGRN": pl.Int64,
+              "ASTDT": pl.Date, "AENDT": pl.Date, "ADURN": pl.Int32, "DLTWINFL": pl.String}
+    return derive_dlt_candidates(pl.DataFrame(rows, schema=schema), protocol)
+
+
+@pytest.mark.parametrize(("bleed", "flag"), [
+    ((12, 16), "Y"),     # bleeding began before the grade 3 thrombocytopenia and was still going on
+    ((12, None), "Y"),   # bleeding without an end date: not shown to have stopped
+    ((16, 16), "Y"),     # bleeding during it
+    ((20, 25), "Y"),     # bleeding starting on its last day
+    ((10, 13), "N"),     # bleeding over before it began
+    ((21, 21), "N"),     # bleeding after it ended
+])
+def test_grade3_thrombocytopenia_with_an_overlapping_bleed(protocol: Protocol, bleed: tuple, flag: str) -> None:
+    # README: "grade 3 thrombocytopenia with an overlapping bleeding event" (DOMAIN.md 4: "grade 3
+    # thrombocytopenia with bleeding"): the two intervals overlap, whichever began first
+    out = _candidates(protocol, [(PLT, 3, 14, 20), ("EPISTAXIS", 1, *bleed)])
+    assert out["DLTCFL"][0] == flag
+    assert out["DLTRULE"][0] == ("PLT_G3_BLEEDING" if flag == "Y" else None)
+
+
+def test_grade3_thrombocytopenia_without_end_date_overlaps_any_later_bleed(protocol: Protocol) -> None:
+    out = _candidates(protocol, [(PLT, 3, 14, None), ("EPISTAXIS", 1, 30, 30), ("FATIGUE", 1, 2, 3)])
+    assert out["DLTRULE"].to_list() == ["PLT_G3_BLEEDING", None, None]
