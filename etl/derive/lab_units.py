@@ -21,7 +21,9 @@ def lab_parameters() -> pl.DataFrame:
 
 
 def _norm_unit(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars().str.replace_all(r"\s+", "").str.replace_all("µ", "u").str.to_lowercase()
+    # micro: U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU (NFKC folds the first into the second)
+    return (expr.str.strip_chars().str.replace_all(r"\s+", "").str.replace_all("[\u00b5\u03bc]", "u")
+            .str.to_lowercase())
 
 
 def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:

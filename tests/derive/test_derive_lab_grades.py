@@ -113,3 +113,12 @@ def test_parameter_without_criterion_has_a_reason() -> None:
     out = graded([lab("GLUC", 5.0, "mmol/L", 3.9, 5.6)])
     assert out["ATOXGRL"][0] is None and out["ATOXGRH"][0] is None
     assert out["GRADE_REASON"][0] == "no CTCAE v5 criterion for GLUC"
+
+
+@pytest.mark.parametrize("unit", ["umol/L", "\u00b5mol/L", "\u03bcmol/L", "\u00b5mol/l", " \u03bcmol / L"])
+def test_micro_sign_and_greek_mu_are_the_same_unit(unit: str) -> None:
+    # U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU both mean micro (Unicode NFKC maps one to
+    # the other); exports use either, and a creatinine in umol/L must be graded whichever is typed
+    out = graded([lab("CREAT", 600.0, unit, 45, 90)])  # > 6 x ULN: grade 4 without a baseline
+    assert out["UNITRSN"][0] is None and out["AVALU"][0] == "umol/L"
+    assert out["ATOXGRH"][0] == 4 and out["GRADE_REASON"][0] is None
