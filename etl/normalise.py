@@ -35,7 +35,9 @@ QUARANTINE_SCHEMA = {
 }
 
 INVALID_DATE_FLAG = "X"  # <VAR>_DTF when the text is not a valid ISO 8601 date (date unknown)
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# ASCII digits only: the regex engine's \d also matches other scripts' digits ('١٢'), which the cast
+# to a number does not read
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,10 @@ def normalise_domain(
             outputs += [(col, col), (f"{col}_DT", f"{col}_DT"), (f"{col}_DTF", f"{col}_DTF")]
         elif is_seq(col) or is_numeric(col):
             as_float = pl.col(col).cast(pl.Float64, strict=False)
-            bad = pl.col(col).is_not_null() & ~pl.col(col).str.contains(_NUMBER)
+            # a number too large for a double ('1e999') reads as infinity: not a usable value either
+            bad = pl.col(col).is_not_null() & (
+                ~pl.col(col).str.contains(_NUMBER) | ~as_float.is_finite().fill_null(False)
+            )
             if is_seq(col) or col in spec.strict_numeric or col in spec.key_columns:
                 add("non_numeric", bad, lambda col=col: pl.format(f"{col} '{{}}' is not a number", pl.col(col)))
             else:
@@ -122,7 +127,11 @@ def normalise_domain(
                 not_whole = as_float.is_not_null() & (as_float != as_float.round(0))
                 add("non_numeric", not_whole,
                     lambda col=col: pl.format(f"{col} '{{}}' is not a whole number", pl.col(col)))
-                as_float = as_float.cast(pl.Int64, strict=False)
+                # integer text directly (a double would round '12345678901234567'), else a whole '1.0'
+                as_int = pl.coalesce(pl.col(col).cast(pl.Int64, strict=False), as_float.cast(pl.Int64, strict=False))
+                add("non_numeric", as_float.is_not_null() & (as_float == as_float.round(0)) & as_int.is_null(),
+                    lambda col=col: pl.format(f"{col} '{{}}' is out of range for a sequence number", pl.col(col)))
+                as_float = as_int
             # typed under a helper name: the text stays for the quarantine record and the details
             typed.append(as_float.alias(f"_T{len(outputs)}"))
             outputs.append((f"_T{len(outputs)}", col))

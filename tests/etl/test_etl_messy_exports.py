@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from etl_sample_export import AE, BASE_TABLES, csv_text
+from etl_sample_export import AE, BASE_TABLES, LB, csv_text
 
 from etl.loader import load_export
 from safetyboard.cli import main
@@ -78,3 +78,46 @@ def test_cr_line_ends_with_a_short_row_name_its_line(tmp_path: Path, protocol: P
 def test_cli_exit_code_on_cr_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = export_with(tmp_path, "ae", AE_TEXT.replace("\n", "\r").encode())
     assert main(["load", str(folder), "--db", str(tmp_path / "c.duckdb"), "--no-checks", "--json"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "reason_detail"),
+    [
+        ("١٢", "is not a number"),  # Arabic-Indic digits: matched \d, then cast to null without a word
+        ("1e999", "is not a number"),  # reads as infinity
+    ],
+)
+def test_strict_numeric_that_does_not_read_as_a_number_is_quarantined(
+    tmp_path: Path, protocol: Protocol, value: str, reason_detail: str
+) -> None:
+    lb = [dict(LB[0], LBSTRESN=value), *LB[1:]]
+    _, db = load(export_with(tmp_path, "lb", csv_text(lb).encode()), tmp_path, protocol)
+    q = table(db, "meta.quarantine")
+    assert q.select("row_number", "reason").rows() == [(1, "non_numeric")]
+    assert reason_detail in q["detail"][0]
+    assert table(db, "raw.lb")["LBSTRESN"].null_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("seq", "loaded", "detail"),
+    [
+        ("12345678901234567", 12345678901234567, None),  # beyond a double's 53 bits: kept exactly
+        ("1.0", 1, None),
+        ("99999999999999999999", None, "out of range"),  # was loaded with AESEQ NULL
+        ("1e20", None, "out of range"),
+    ],
+)
+def test_seq_values_are_exact_or_quarantined(
+    tmp_path: Path, protocol: Protocol, seq: str, loaded: int | None, detail: str | None
+) -> None:
+    ae = [dict(AE[0], AESEQ=seq), *AE[1:]]
+    _, db = load(export_with(tmp_path, "ae", csv_text(ae).encode()), tmp_path, protocol)
+    raw = table(db, "raw.ae")
+    assert raw["AESEQ"].null_count() == 0
+    q = table(db, "meta.quarantine")
+    if loaded is None:
+        assert q.select("row_number", "reason").rows() == [(1, "non_numeric")]
+        assert detail in q["detail"][0]
+    else:
+        assert q.height == 0
+        assert raw.filter(pl.col("_ROW") == 1)["AESEQ"].to_list() == [loaded]
