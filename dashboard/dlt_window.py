@@ -2,7 +2,9 @@
 
 Window length is the protocol's [dlt] window_days (registry: first two cycles, 42 days from C1D1).
 A cohort is ready for the escalation review when every patient in it has completed the window or
-had a DLT (DLTWCFL = Y or DLTFL = Y; DOMAIN.md 4: a DLT makes the patient evaluable early).
+had a DLT (DLTWCFL = Y or DLTFL = Y; DOMAIN.md 4: a DLT makes the patient evaluable early). Patients
+without a protocol dose level (DOSELVL null: their arm is not a dose level) are no cohort of the
+escalation: they are listed, never ready for review.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+
+from dashboard.queries import UNASSIGNED
 
 
 def lanes(subjects: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
@@ -26,7 +30,7 @@ def lanes(subjects: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
         ((cut - pl.col("TRTSDT")).dt.total_days() + 1).cast(pl.Int64).alias("CUTDY"),
         pl.col("DLTWREM").fill_null(0).cast(pl.Int64),
         status.alias("EVAL"),
-        pl.col("DOSELVLC").fill_null("(unassigned)"),
+        pl.col("DOSELVLC").fill_null(UNASSIGNED),
     ).sort("DOSELVL", "COHORTN", "TRTSDT", "USUBJID", nulls_last=True)
 
 
@@ -42,7 +46,9 @@ def cohort_status(lanes_df: pl.DataFrame) -> pl.DataFrame:
             (pl.col("DLTFL") == "Y").sum().cast(pl.Int64).alias("with_dlt"),
             pl.col("DLTWREM").max().alias("max_days_remaining"),
         )
-        .with_columns((pl.col("window_complete") == pl.col("patients")).alias("ready_for_review"))
+        .with_columns(
+            ((pl.col("window_complete") == pl.col("patients")) & pl.col("DOSELVL").is_not_null()).alias("ready_for_review")
+        )
         .sort("DOSELVL", "COHORTN", nulls_last=True)
         .drop("DOSELVL", "COHORTN")
     )

@@ -40,6 +40,40 @@ def unassigned_subjects(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> l
     return from_cut.unassigned_subjects(con, protocol)
 
 
+def unassigned_summary(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> pl.DataFrame:
+    """The treated subjects without a protocol dose level, with the reason (adam.adsl DOSELVLRSN):
+    USUBJID, DOSELVLC, ARMCD, reason. One row per subject; the page summarises them in one message."""
+    unassigned = unassigned_subjects(con, protocol)
+    schema = {"USUBJID": pl.String, "DOSELVLC": pl.String, "ARMCD": pl.String, "reason": pl.String}
+    if not unassigned:
+        return pl.DataFrame(schema=schema)
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'adam' AND table_name = 'adsl'"
+    ).fetchall()}
+    arm = "coalesce(ACTARMCD, ARMCD)" if {"ACTARMCD", "ARMCD"} <= cols else ("ARMCD" if "ARMCD" in cols else "NULL")
+    reason = "DOSELVLRSN" if "DOSELVLRSN" in cols else "NULL"
+    detail = con.sql(
+        f"SELECT USUBJID, {arm} AS ARMCD, {reason} AS reason FROM adam.adsl "
+        "WHERE USUBJID IN (SELECT unnest(CAST(? AS VARCHAR[])))",
+        params=[[u for u, _ in unassigned]],
+    ).pl()
+    frame = pl.DataFrame({"USUBJID": [u for u, _ in unassigned], "DOSELVLC": [c for _, c in unassigned]},
+                         schema={"USUBJID": pl.String, "DOSELVLC": pl.String})
+    out = frame.join(detail.cast({"ARMCD": pl.String, "reason": pl.String}), on="USUBJID", how="left")
+    return out.with_columns(
+        pl.col("reason").fill_null(pl.format("dose level '{}' is not a protocol level", pl.col("DOSELVLC").fill_null("")))
+    ).select(list(schema)).sort("USUBJID")
+
+
+def unassigned_message(summary: pl.DataFrame) -> str:
+    """One sentence for the page: how many treated subjects are not counted, and why (by reason)."""
+    by_reason = summary.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
+    reasons = "; ".join(f"{r} ({n})" for r, n in by_reason.iter_rows())
+    n = summary.height
+    return (f"{n} treated subject{'s' if n != 1 else ''} ha{'ve' if n != 1 else 's'} no protocol dose level and "
+            f"{'are' if n != 1 else 'is'} not counted at any level: {reasons}.")
+
+
 def evaluate(levels: Sequence[LevelCounts], current: int | None, protocol: Protocol,
              design: str | None = None, target: float | None = None) -> EscalationResult:
     design = (design or protocol.design).lower()

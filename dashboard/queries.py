@@ -97,6 +97,12 @@ def quarantine(con: duckdb.DuckDBPyConnection, cut_id: str) -> pl.DataFrame:
 
 
 # ---------------------------------------------------------------- subjects
+# a subject whose arm is not a protocol dose level (DOSELVLC null, reason in DOSELVLRSN) is shown under
+# this label in every table and figure by dose level: never left out of a median or a share
+UNASSIGNED = "(unassigned)"
+_DOSE_LABEL = f"coalesce(s.DOSELVLC, '{UNASSIGNED}') AS DOSELVLC"
+
+
 def subjects(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """adam.adsl rows of the filtered subjects (the columns the pages use)."""
     pred, params = subject_predicate(filters)
@@ -134,7 +140,7 @@ def subjects_per_dose(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Da
     pred, params = subject_predicate(filters)
     return _frame(
         con,
-        "SELECT DOSELVL, coalesce(DOSELVLC, '(unassigned)') AS DOSELVLC, count(*) AS subjects, "
+        f"SELECT DOSELVL, coalesce(DOSELVLC, '{UNASSIGNED}') AS DOSELVLC, count(*) AS subjects, "
         "count(*) FILTER (WHERE SAFFL = 'Y') AS treated, count(*) FILTER (WHERE DLTEVLFL = 'Y') AS dlt_evaluable, "
         "count(*) FILTER (WHERE DLTFL = 'Y') AS with_dlt "
         f"FROM adam.adsl WHERE {pred} GROUP BY ALL ORDER BY DOSELVL NULLS LAST",
@@ -144,7 +150,7 @@ def subjects_per_dose(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Da
 
 # ---------------------------------------------------------------- adverse events
 _AE_COLS = (
-    "e.USUBJID, s.DOSELVL, s.DOSELVLC, s.COHORT, e.AESEQ, e.AETERM, e.AEDECOD, e.AEBODSYS, e.AETOXGRN, "
+    f"e.USUBJID, s.DOSELVL, {_DOSE_LABEL}, s.COHORT, e.AESEQ, e.AETERM, e.AEDECOD, e.AEBODSYS, e.AETOXGRN, "
     "e.ASTDT, e.AENDT, e.ASTDY, e.AENDY, e.CYCLE, e.TRTEMFL, e.AESER, e.DLTFL, e.DLTCFL, e.DLTRULE"
 )
 
@@ -165,7 +171,7 @@ def dlt_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFram
     pred, params = subject_predicate(filters, "s")
     return _frame(
         con,
-        "SELECT e.USUBJID, s.DOSELVLC, e.AESEQ, e.AEDECOD, e.AETERM, e.AETOXGRN, e.ASTDY, e.DLTRULE, "
+        f"SELECT e.USUBJID, {_DOSE_LABEL}, e.AESEQ, e.AEDECOD, e.AETERM, e.AETOXGRN, e.ASTDY, e.DLTRULE, "
         "e.DLTCFL, e.DLTFL FROM adam.adae e JOIN adam.adsl s USING (USUBJID) "
         f"WHERE (e.DLTCFL = 'Y' OR e.DLTFL = 'Y') AND {pred} ORDER BY s.DOSELVL, e.USUBJID, e.ASTDY, e.AESEQ",
         params,
@@ -195,7 +201,7 @@ def blood_pressure(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataF
     pred, params = subject_predicate(filters, "s")
     return _frame(
         con,
-        "SELECT v.USUBJID, s.DOSELVL, s.DOSELVLC, v.PARAMCD, v.ADT, v.ADY, v.CYCLE, v.AVAL, v.BPCAT "
+        f"SELECT v.USUBJID, s.DOSELVL, {_DOSE_LABEL}, v.PARAMCD, v.ADT, v.ADY, v.CYCLE, v.AVAL, v.BPCAT "
         "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
         f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {_PLAUSIBLE_BP} AND {pred} "
         "ORDER BY s.DOSELVL, v.USUBJID, v.ADY",
@@ -208,7 +214,7 @@ def hypertension_events(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.
     pred, params = subject_predicate(filters, "s")
     return _frame(
         con,
-        "SELECT e.USUBJID, s.DOSELVLC, e.AESEQ, e.AEDECOD, e.AETOXGRN, e.ASTDY, e.CYCLE "
+        f"SELECT e.USUBJID, {_DOSE_LABEL}, e.AESEQ, e.AEDECOD, e.AETOXGRN, e.ASTDY, e.CYCLE "
         "FROM adam.adae e JOIN adam.adsl s USING (USUBJID) "
         f"WHERE upper(e.AEDECOD) LIKE '%HYPERTENSION%' AND {pred} ORDER BY e.USUBJID, e.ASTDY",
         params,
@@ -294,10 +300,10 @@ def bp_median(con: duckdb.DuckDBPyConnection, filters: Filters, x: str) -> pl.Da
     xcol = _BP_X[x]
     return _frame(
         con,
-        f"SELECT s.DOSELVLC, v.PARAMCD, {xcol} AS {x}, median(v.AVAL) AS AVAL, count(DISTINCT v.USUBJID) AS n "
+        f"SELECT {_DOSE_LABEL}, v.PARAMCD, {xcol} AS {x}, median(v.AVAL) AS AVAL, count(DISTINCT v.USUBJID) AS n "
         "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
         f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND {xcol} IS NOT NULL AND {_PLAUSIBLE_BP} "
-        f"AND {pred} GROUP BY ALL ORDER BY s.DOSELVLC, v.PARAMCD, {x}",
+        f"AND {pred} GROUP BY ALL ORDER BY DOSELVLC, v.PARAMCD, {x}",
         [*_plausible_bp(), *params],
     )
 
@@ -308,7 +314,7 @@ def bp_high_share(con: duckdb.DuckDBPyConnection, filters: Filters, sbp_min: flo
     pred, params = subject_predicate(filters, "s")
     return _frame(
         con,
-        "WITH p AS (SELECT s.DOSELVLC, v.CYCLE, v.USUBJID, "
+        f"WITH p AS (SELECT {_DOSE_LABEL}, v.CYCLE, v.USUBJID, "
         "bool_or((v.PARAMCD = 'SYSBP' AND v.AVAL >= ?) OR (v.PARAMCD = 'DIABP' AND v.AVAL >= ?)) AS high "
         "FROM adam.advs v JOIN adam.adsl s USING (USUBJID) "
         f"WHERE v.PARAMCD IN ('SYSBP', 'DIABP') AND v.AVAL IS NOT NULL AND v.CYCLE IS NOT NULL AND {_PLAUSIBLE_BP} "

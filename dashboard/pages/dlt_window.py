@@ -19,7 +19,8 @@ cohorts = dlt_window.cohort_status(lanes)
 c1, c2, c3 = st.columns(3)
 c1.metric("Treated patients", lanes.height)
 c2.metric("Inside the DLT window now", lanes.filter(pl.col("EVAL") == "in window").height)
-c3.metric("Cohorts ready for review", f"{cohorts['ready_for_review'].sum()} / {cohorts.height}")
+in_design = cohorts.filter(pl.col("DOSELVLC") != dlt_window.UNASSIGNED)  # patients without a dose level are no cohort
+c3.metric("Cohorts ready for review", f"{in_design['ready_for_review'].sum()} / {in_design.height}")
 
 ui.table(cohorts, "cohort_status", f"Per cohort: complete (all patients through day {window} or with a DLT) "
          "and ready for the escalation review")

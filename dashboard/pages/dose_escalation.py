@@ -22,9 +22,11 @@ except (ValueError, ArithmeticError) as exc:  # show the engine's problem, not a
     st.error(f"The escalation engine could not evaluate this cut: {exc!r}. Counts per level: "
              + ", ".join(f"{lv.label} {lv.n_dlt}/{lv.n_evaluable}" for lv in levels))
     st.stop()
-unassigned = ui.call("unassigned_subjects", lambda con: ev.unassigned_subjects(con, protocol))
-for usubjid, code in unassigned:
-    st.error(f"Treated subject {usubjid} has dose level {code!r}, not a protocol level: not counted at any level.")
+unassigned = ui.call("unassigned_summary", lambda con: ev.unassigned_summary(con, protocol))
+if unassigned.height:  # one message, however many (a study whose arms are not dose levels has hundreds)
+    st.error(ev.unassigned_message(unassigned))
+    with st.expander(f"Treated subjects without a protocol dose level ({unassigned.height})"):
+        ui.table(unassigned, "unassigned_subjects")
 frame = ev.levels_frame(result, protocol)
 current_code = ev.code_of(result.current, protocol)
 next_code = ev.code_of(result.next_level, protocol)

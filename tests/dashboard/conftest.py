@@ -45,3 +45,13 @@ def app_env(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("SAFETYBOARD_DB", str(db))
     yield use
     os.environ.pop("SAFETYBOARD_DB", None)
+
+
+@pytest.fixture(scope="session")
+def pilot_cut_db(tmp_path_factory: pytest.TempPathFactory, pilot_dir: Path, protocol) -> Path:
+    """The real CDISC pilot loaded (no checks): a study whose arms are not dose levels."""
+    from etl.loader import load_export
+
+    db = tmp_path_factory.mktemp("pilot-cut") / "current.duckdb"
+    assert load_export(pilot_dir, db, protocol, run_checks=False).status == "ok"
+    return db

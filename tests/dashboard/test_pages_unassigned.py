@@ -1,0 +1,66 @@
+"""Pages on a study whose arms are not protocol dose levels (the real CDISC pilot): subjects without a
+dose level are shown under one label, counted in every figure, summarised once, and are no cohort."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from streamlit.testing.v1 import AppTest
+
+from dashboard import dlt_window, queries
+from dashboard.figures.blood_pressure import bp_figure
+from dashboard.filters import Filters
+from tests.dashboard.conftest import APP
+
+
+def _run(page: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _treated_without_level(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM adam.adsl WHERE SAFFL = 'Y' AND DOSELVLC IS NULL").fetchone()[0]
+
+
+def test_escalation_page_summarises_unassigned_subjects_once(pilot_cut_db: Path, app_env):
+    n = _treated_without_level(pilot_cut_db)
+    assert n > 100  # the pilot's placebo and xanomeline arms are not dose levels
+    app_env(pilot_cut_db)
+    at = _run("dashboard/pages/dose_escalation.py")
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1, errors[:3]
+    assert errors[0].startswith(f"{n} treated subjects have no protocol dose level")
+    assert "arm 'PBO' is not a protocol dose level" in errors[0]
+    listed = [d.value for d in at.dataframe if "USUBJID" in d.value.columns and "reason" in d.value.columns]
+    assert listed and len(listed[0]) == n  # every subject listed, none dropped
+
+
+def test_bp_figures_keep_subjects_without_a_dose_level(pilot_cut_db: Path):
+    with duckdb.connect(str(pilot_cut_db), read_only=True) as con:
+        median = queries.bp_median(con, Filters(), "CYCLE")
+        share = queries.bp_high_share(con, Filters(), 160, 100)
+        rows = queries.blood_pressure(con, Filters())
+    assert median.height and median["DOSELVLC"].unique().to_list() == [queries.UNASSIGNED]
+    assert share["DOSELVLC"].null_count() == 0 and rows["DOSELVLC"].null_count() == 0
+    fig = bp_figure(median, [[140.0, 90.0]], x="CYCLE", per_patient=False)
+    drawn = [t for t in fig.data if t.name == queries.UNASSIGNED and t.y is not None and len(t.y)]
+    assert drawn, "the median line of the subjects without a dose level is missing"
+
+
+def test_unassigned_subjects_are_no_cohort_ready_for_review(pilot_cut_db: Path, app_env):
+    with duckdb.connect(str(pilot_cut_db), read_only=True) as con:
+        subjects = queries.subjects(con, Filters())
+    status = dlt_window.cohort_status(dlt_window.lanes(subjects, None))
+    unassigned = status.filter(pl.col("DOSELVLC") == queries.UNASSIGNED)
+    assert unassigned.height == 1 and unassigned["ready_for_review"].to_list() == [False]
+    app_env(pilot_cut_db)
+    at = _run("dashboard/pages/dlt_window.py")
+    ready = {m.label: m.value for m in at.metric}["Cohorts ready for review"]
+    assert ready == "0 / 0"
