@@ -60,21 +60,29 @@ def decide(n: Sequence[int], y: Sequence[int], current: int, labels: Sequence[st
         return Step("stay", d, f"{at}: cohort of 3 not complete -> complete it at {labels[d]}")
     if nd < FULL:
         if nd == 3 and yd == 0:
-            return _escalate(n, d, labels, f"{at}: 0/3")
+            return _escalate(n, y, d, labels, f"{at}: 0/3")
         return Step("stay", d, f"{at}: <= 1 DLT in fewer than 6 -> treat 3 more at {labels[d]} (expand to 6)")
-    return _escalate(n, d, labels, f"{at}: <= 1/6")  # n >= 6 and not toxic here
+    return _escalate(n, y, d, labels, f"{at}: <= 1/6")  # n >= 6 and not toxic here
 
 
-def _escalate(n: Sequence[int], d: int, labels: Sequence[str], why: str) -> Step:
+def _escalate(n: Sequence[int], y: Sequence[int], d: int, labels: Sequence[str], why: str) -> Step:
+    # A dose below the current one can have become too toxic after the trial moved up (a DLT
+    # adjudicated late). The table looks at the current dose only, so the step is unchanged, but
+    # the MTD cannot lie above a too-toxic dose (select_mtd): say so instead of naming this dose.
+    lower = [i for i in range(d) if _toxic(n[i], y[i])]
+    note = (f"; note: {labels[lower[0]]} below has {y[lower[0]]}/{n[lower[0]]} DLT ({_too_many(n[lower[0]])}),"
+            " so no dose from it upwards can be the MTD") if lower else ""
+    mtd_here = f"; {labels[d]} is the MTD" if select_mtd(n, y) == d else ""
     if d == len(n) - 1:
         if n[d] < FULL:
-            return Step("stay", d, f"{why} at the highest dose -> expand {labels[d]} to 6")
-        return Step("stop", None, f"{why} at the highest dose -> stop; {labels[d]} is the MTD")
+            return Step("stay", d, f"{why} at the highest dose -> expand {labels[d]} to 6{note}")
+        return Step("stop", None, f"{why} at the highest dose -> stop{mtd_here}{note}")
     if n[d + 1] > 0:  # escalate only into an untested dose (bcrm threep3 / Chang 2006)
+        tested = f"{labels[d + 1]} already tested ({y[d + 1]}/{n[d + 1]} DLT)"
         if n[d] < FULL:
-            return Step("stay", d, f"{why}; {labels[d + 1]} already tested (>= 2 DLT) -> expand {labels[d]} to 6")
-        return Step("stop", None, f"{why}; {labels[d + 1]} already tested -> stop; {labels[d]} is the MTD")
-    return Step("escalate", d + 1, f"{why} -> escalate to {labels[d + 1]}")
+            return Step("stay", d, f"{why}; {tested} -> expand {labels[d]} to 6{note}")
+        return Step("stop", None, f"{why}; {tested} -> stop{mtd_here}{note}")
+    return Step("escalate", d + 1, f"{why} -> escalate to {labels[d + 1]}{note}")
 
 
 def _too_many(n: int) -> str:

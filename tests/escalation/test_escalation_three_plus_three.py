@@ -75,3 +75,33 @@ def test_beyond_six_patients_the_rate_decides() -> None:
     assert select_mtd([6, 12, 0], [0, 2, 0]) == 1  # 2/12 = 1/6 is acceptable
     assert select_mtd([6, 12, 0], [0, 3, 0]) == 0  # 3/12 > 1/6
     assert decide([6, 12, 0], [0, 3, 0], 1, L).decision == "stop"  # DL1 already has 6
+
+
+@pytest.mark.parametrize(
+    ("n", "y", "current", "decision"),
+    [
+        ([6, 6], [2, 1], 1, "stop"),        # DL1 became 2/6 after the trial moved up (late DLT)
+        ([6, 6, 3], [2, 0, 2], 1, "stop"),  # came down from DL3, DL1 too toxic meanwhile
+        ([6, 6, 0], [2, 1, 0], 1, "escalate"),
+    ],
+)
+def test_reason_never_names_an_mtd_that_select_mtd_rejects(n: list[int], y: list[int], current: int,
+                                                           decision: str) -> None:
+    # the step follows the table at the current dose; the MTD is select_mtd's (none above a dose
+    # with >= 2 DLT), and the sentence the DMC reads must not name another one
+    step = decide(n, y, current, L)
+    assert step.decision == decision
+    assert select_mtd(n, y) is None
+    assert "is the MTD" not in step.reason
+    assert "DL1 below has 2/6 DLT" in step.reason
+
+
+def test_reason_names_the_dose_above_factually_when_it_is_not_too_toxic() -> None:
+    # --current below a tested dose that is not (or no longer) too toxic: the table still does not
+    # go back up, but the reason must not call it '>= 2 DLT' nor name the current dose as MTD
+    step = decide([6, 7, 0], [0, 0, 0], 0, L)
+    assert step.decision == "stop"
+    assert "DL2 already tested (0/7 DLT)" in step.reason and "is the MTD" not in step.reason
+    assert select_mtd([6, 7, 0], [0, 0, 0]) == 1
+    step = decide([6, 3, 0], [1, 2, 0], 0, L)
+    assert "DL2 already tested (2/3 DLT) -> stop; DL1 is the MTD" in step.reason
