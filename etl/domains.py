@@ -36,10 +36,12 @@ SPECS: dict[str, DomainSpec] = {
     "vs": DomainSpec(
         "vs", ("USUBJID", "VSSEQ", "VSTESTCD"), ("USUBJID", "VSSEQ"), ("VSDTC",), ("VSSTRESN",)
     ),
+    # the dose and its date make the exposure, cycles and DLT window (etl/derive needs them)
     "ex": DomainSpec(
-        "ex", ("USUBJID", "EXSEQ", "EXTRT"), ("USUBJID", "EXSEQ"), ("EXSTDTC",), ("EXDOSE",)
+        "ex", ("USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXSTDTC"), ("USUBJID", "EXSEQ"), ("EXSTDTC",), ("EXDOSE",)
     ),
-    "sv": DomainSpec("sv", ("USUBJID", "VISITNUM"), ("USUBJID", "VISITNUM"), ("SVSTDTC",)),
+    # a visit without its date is no visit to the schedule derivation
+    "sv": DomainSpec("sv", ("USUBJID", "VISITNUM", "SVSTDTC"), ("USUBJID", "VISITNUM"), ("SVSTDTC",)),
     "ds": DomainSpec("ds", ("USUBJID", "DSSEQ"), ("USUBJID", "DSSEQ")),
     "rs": DomainSpec("rs", ("USUBJID", "RSSEQ"), ("USUBJID", "RSSEQ")),
     "tr": DomainSpec("tr", ("USUBJID", "TRSEQ"), ("USUBJID", "TRSEQ"), (), ("TRSTRESN",)),

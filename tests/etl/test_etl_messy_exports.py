@@ -121,3 +121,17 @@ def test_seq_values_are_exact_or_quarantined(
     else:
         assert q.height == 0
         assert raw.filter(pl.col("_ROW") == 1)["AESEQ"].to_list() == [loaded]
+
+
+@pytest.mark.parametrize(("domain", "column"), [("ex", "EXDOSE"), ("ex", "EXSTDTC"), ("sv", "SVSTDTC")])
+def test_a_column_the_derivations_need_is_a_required_column(
+    tmp_path: Path, protocol: Protocol, capsys: pytest.CaptureFixture[str], domain: str, column: str
+) -> None:
+    sv = [{"USUBJID": "S-001", "VISITNUM": "101", "VISIT": "C1D1", "SVSTDTC": "2026-01-05"}]
+    rows = [{k: v for k, v in r.items() if k != column} for r in ({"ex": BASE_TABLES["ex"], "sv": sv}[domain])]
+    folder = export_with(tmp_path, domain, csv_text(rows).encode())
+    db = tmp_path / "cuts" / "current.duckdb"
+    code = main(["load", str(folder), "--db", str(db), "--no-checks"])
+    assert code == 2  # was 1: a ColumnNotFoundError from the derivations
+    assert f"{domain}.csv: required column(s) missing: {column}" in capsys.readouterr().err
+    assert not db.exists()
