@@ -122,3 +122,22 @@ def test_micro_sign_and_greek_mu_are_the_same_unit(unit: str) -> None:
     out = graded([lab("CREAT", 600.0, unit, 45, 90)])  # > 6 x ULN: grade 4 without a baseline
     assert out["UNITRSN"][0] is None and out["AVALU"][0] == "umol/L"
     assert out["ATOXGRH"][0] == 4 and out["GRADE_REASON"][0] is None
+
+
+@pytest.mark.parametrize(("value", "unit"), [
+    (0.45, "10*9/L"), (0.45, "10E9/L"), (0.45, "x10E9/L"), (0.45, "10^3/uL"), (0.45, "10E3/uL"), (0.45, "K/uL"),
+    (0.45, "x10^3/uL"), (0.45, "10^3/mm3"), (450, "cells/uL"), (450, "/uL"), (450, "cells/mm3"),
+])
+def test_neutrophil_count_spellings_are_converted_and_graded(value: float, unit: str) -> None:
+    # UCUM '10*9/L', E notation and the US thousands-per-microlitre spellings all mean a count the
+    # criteria grade in 10^9/L: 0.45 x 10^9/L neutrophils is grade 4 (< 0.5; CTCAE v5)
+    lln = 1.8 if value < 1 else 1800
+    out = graded([lab("NEUT", value, unit, lln, lln * 4)])
+    assert out["UNITRSN"][0] is None and out["AVALU"][0] == "10^9/L"
+    assert out["AVAL"][0] == pytest.approx(0.45) and out["ATOXGRL"][0] == 4
+
+
+def test_transaminase_in_microkatal_is_converted_to_u_per_l() -> None:
+    out = graded([lab("ALT", 3.5, "ukat/L", 0.1, 0.6)])  # 210 U/L against ULN 36: > 5 x ULN, no baseline
+    assert out["AVAL"][0] == pytest.approx(210) and out["ANRHI"][0] == pytest.approx(36)
+    assert out["AVALU"][0] == "U/L" and out["UNITRSN"][0] is None
