@@ -101,9 +101,28 @@ def to_text(doc: dict[str, Any]) -> str:
     ]
     if doc.get("cut_id"):
         lines.append(f"Cut: {doc['cut_id']}")
-    for usubjid, code in doc.get("unassigned", []):
-        lines.append(f"WARNING: treated subject {usubjid} has dose level {code!r}, not a protocol level: not counted")
+    lines += unassigned_warnings(doc.get("unassigned", []))
     return "\n".join(lines)
+
+
+MAX_LISTED = 10  # subjects named one by one in the text output; --json lists them all
+
+
+def unassigned_warnings(unassigned: list) -> list[str]:
+    """The warning about treated subjects without a protocol dose level: one line per subject for a
+    few, else one summary line by dose-level code (a study whose arms are not dose levels has hundreds)."""
+    if not unassigned:
+        return []
+    if len(unassigned) <= MAX_LISTED:
+        return [f"WARNING: treated subject {u} has dose level {c!r}, not a protocol level: not counted"
+                for u, c in unassigned]
+    codes: dict[str, int] = {}
+    for _u, c in unassigned:
+        label = "no dose level" if c is None else repr(c)
+        codes[label] = codes.get(label, 0) + 1
+    by_code = ", ".join(f"{c} ({n})" for c, n in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])))
+    return [f"WARNING: {len(unassigned)} treated subjects have a dose level that is not a protocol level "
+            f"and are not counted: {by_code}; --json lists them under 'unassigned'"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,10 +155,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(to_text(doc))
-    for usubjid, code in extra.get("unassigned", []):
-        if args.json:
-            print(f"WARNING: treated subject {usubjid} has dose level {code!r}, not a protocol level: not counted",
-                  file=sys.stderr)
+    if args.json:
+        for line in unassigned_warnings(extra.get("unassigned", [])):
+            print(line, file=sys.stderr)
     return 0
 
 
