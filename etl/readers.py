@@ -340,21 +340,26 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
             )
 
 
-# a date-time as a typed cell prints it ('2026-01-05 00:00:00', '2026-01-05 08:30:00.000000')
-_CELL_DATETIME = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?$"
+# a date-time as a typed cell prints it ('2026-01-05 00:00:00', '2026-01-05 08:30:00.000000'; a
+# time-zone-aware one, as Spark writes, with its offset: '2026-01-05 08:30:00.000000+00:00')
+_CELL_DATETIME = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$"
 
 
 def _iso_datetime_text(col: pl.Expr) -> pl.Expr:
     """Date-time cells (XLSX date cells, Parquet/XPT datetimes) as ISO 8601 text.
 
-    A date cell carries no time of day: midnight becomes the date alone, other times '<date>T<time>'.
+    A date cell carries no time of day: midnight becomes the date alone, other times
+    '<date>T<time>' with the fraction of a second (without trailing zeros) and the offset, if any.
     """
     date_part = col.str.extract(_CELL_DATETIME, 1)
     time_part = col.str.extract(_CELL_DATETIME, 2)
+    fraction = col.str.extract(_CELL_DATETIME, 3).str.strip_chars_end("0")
+    fraction = pl.when(fraction.is_null() | (fraction == "")).then(pl.lit("")).otherwise("." + fraction)
+    zone = col.str.extract(_CELL_DATETIME, 4).fill_null("")
     return (
         pl.when(date_part.is_null()).then(col)
-        .when(time_part.is_in(["00:00", "00:00:00"])).then(date_part)
-        .otherwise(date_part + "T" + time_part)
+        .when(time_part.is_in(["00:00", "00:00:00"]) & (fraction == "")).then(date_part)
+        .otherwise(date_part + "T" + time_part + fraction + zone)
     )
 
 

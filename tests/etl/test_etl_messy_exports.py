@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -135,3 +136,19 @@ def test_a_column_the_derivations_need_is_a_required_column(
     assert code == 2  # was 1: a ColumnNotFoundError from the derivations
     assert f"{domain}.csv: required column(s) missing: {column}" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_time_zone_aware_and_sub_second_parquet_datetimes_stay_valid_dates(tmp_path: Path, protocol: Protocol) -> None:
+    # Spark writes timestamps adjusted to UTC: Polars reads them as Datetime(time_zone="UTC")
+    lb = pl.DataFrame(LB).with_columns(
+        pl.Series("LBDTC", [dt.datetime(2026, 1, 5, 23, 0), dt.datetime(2026, 1, 19, 8, 30, 7, 250000),
+                            dt.datetime(2026, 1, 12)]).dt.replace_time_zone("UTC")
+    )
+    folder = export_with(tmp_path, "lb", b"", name="lb.csv")
+    (folder / "lb.csv").unlink()
+    lb.with_columns(pl.col("LBDTC").dt.convert_time_zone("Asia/Shanghai").alias("LBDTC")).write_parquet(folder / "lb.parquet")
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["lb"].rows_quarantined == 0  # every row was invalid_date
+    raw = table(db, "raw.lb").sort("_ROW")
+    assert raw["LBDTC"].to_list() == ["2026-01-06T07:00:00+08:00", "2026-01-19T16:30:07.25+08:00", "2026-01-12T08:00:00+08:00"]
+    assert raw["LBDTC_DT"].to_list() == [dt.date(2026, 1, 6), dt.date(2026, 1, 19), dt.date(2026, 1, 12)]
