@@ -110,9 +110,19 @@ def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> l
     if not source.is_dir():
         raise BadInputError(f"{source}: not a folder (an export is a folder with one file per domain)")
     files = []
+    by_stem: dict[str, Path] = {}
     for path in sorted(source.iterdir()):
         if not path.is_file() or path.name.startswith((".", "_")) or path.suffix.lower() not in FORMATS:
             continue
+        # one file per dataset: ae.csv beside AE.xpt (or AE.CSV) is the same data twice, not a split
+        # domain (lbch/lbhe are named apart); loading both would turn every row into a duplicate_key
+        stem = (mapping.domain_for_stem(path.stem) or path.stem).lower()
+        if stem in by_stem:
+            raise BadInputError(
+                f"{source}: {by_stem[stem].name} and {path.name} are both dataset {stem.upper()}: an export has one "
+                "file per dataset (remove one; split domains are named apart, e.g. lbch.xpt and lbhe.xpt)"
+            )
+        by_stem[stem] = path
         domain, supp = _domain_of(path.stem, mapping)
         files.append(SourceFile(path, domain, supp, _sha256(path) if hash_files else ""))
     present = {f.domain for f in files if not f.supp}

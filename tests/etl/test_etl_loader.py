@@ -257,3 +257,21 @@ def test_no_column_is_null_typed(make_export, tmp_path: Path, protocol: Protocol
                                 "WHERE table_schema = 'adam' AND table_name = 'advs'").fetchall())
     assert null_typed == []
     assert advs["VSTPT"] == "VARCHAR" and advs["VSPOS"] == "VARCHAR"
+
+
+@pytest.mark.parametrize("second", ["AE.CSV", "ae.xpt", "ae.parquet"])
+def test_two_files_of_one_dataset_stop_the_load(tmp_path: Path, protocol: Protocol, make_export, second: str) -> None:
+    # ae.csv beside AE.xpt is the same data twice: loaded as a split domain, every row would become a
+    # duplicate_key in quarantine and the real problem would not be named
+    export = make_export()
+    target = export / second
+    if second.endswith(".xpt"):
+        pyreadstat.write_xport(pl.read_csv(export / "ae.csv", infer_schema=False).to_pandas(), str(target))
+    elif second.endswith(".parquet"):
+        pl.read_csv(export / "ae.csv", infer_schema=False).write_parquet(target)
+    else:
+        target.write_bytes((export / "ae.csv").read_bytes())
+    db = tmp_path / "cuts" / "current.duckdb"
+    with pytest.raises(BadInputError, match=rf"{second if second < 'ae.csv' else 'ae.csv'} and .* are both dataset AE"):
+        load_export(export, db, protocol, run_checks=False)
+    assert not db.exists()
