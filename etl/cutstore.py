@@ -17,6 +17,10 @@ from pathlib import Path
 
 import duckdb
 
+from safetyboard.errors import BadInputError
+
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
 
 def archive_dir(db: Path) -> Path:
     return db.parent / f"{db.stem}.cuts"
@@ -51,10 +55,14 @@ def _fsync(path: Path) -> None:
 def publish(tmp: Path, db: Path, previous_cut_id: str | None) -> None:
     """Make `tmp` (a closed, checkpointed DuckDB file) the current cut at `db`."""
     _fsync(tmp)
-    if db.exists() and previous_cut_id:
+    name = previous_cut_id
+    if name is None and db.exists() and db.stat().st_size and current_cut_id(db) is None:
+        # a current file without a readable cut (damaged, or no load's) is kept, never lost
+        name = f"unreadable-{int(db.stat().st_mtime)}"
+    if db.exists() and name:
         archive = archive_dir(db)
         archive.mkdir(parents=True, exist_ok=True)
-        kept = archive / f"{previous_cut_id}.duckdb"
+        kept = archive / f"{name}.duckdb"
         if not kept.exists():
             try:
                 os.link(db, kept)
@@ -86,6 +94,18 @@ def remove_stale_temps(db: Path) -> list[Path]:
     return removed
 
 
+def _check_is_cut_file(db: Path) -> None:
+    """--db must name a DuckDB file (or nothing yet): a load never replaces another kind of file."""
+    if db.is_dir():
+        raise BadInputError(f"--db {db}: is a folder, not a DuckDB file")
+    if not db.exists() or db.stat().st_size == 0:
+        return
+    with db.open("rb") as fh:
+        head = fh.read(12)
+    if head[8:12] != _DUCKDB_MAGIC:
+        raise BadInputError(f"--db {db}: the file exists and is not a DuckDB database; not replaced")
+
+
 @contextlib.contextmanager
 def new_cut_file(db: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
     """Yield (temp path, read-write connection). On error the temp file is removed.
@@ -93,6 +113,7 @@ def new_cut_file(db: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
     The caller publishes with :func:`publish` after the block; the connection is checkpointed and
     closed on a clean exit.
     """
+    _check_is_cut_file(db)
     db.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(db)
     remove_stale_temps(db)

@@ -152,3 +152,23 @@ def test_time_zone_aware_and_sub_second_parquet_datetimes_stay_valid_dates(tmp_p
     raw = table(db, "raw.lb").sort("_ROW")
     assert raw["LBDTC"].to_list() == ["2026-01-06T07:00:00+08:00", "2026-01-19T16:30:07.25+08:00", "2026-01-12T08:00:00+08:00"]
     assert raw["LBDTC_DT"].to_list() == [dt.date(2026, 1, 6), dt.date(2026, 1, 19), dt.date(2026, 1, 12)]
+
+
+def test_db_path_naming_another_kind_of_file_is_not_replaced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = export_with(tmp_path, "ae", AE_TEXT.encode())
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the data manager's notes\n")
+    assert main(["load", str(folder), "--db", str(notes), "--no-checks"]) == 2  # was 0, the notes overwritten
+    assert "not a DuckDB database" in capsys.readouterr().err
+    assert notes.read_text() == "the data manager's notes\n"
+
+
+def test_a_damaged_current_cut_is_kept_aside_not_lost(tmp_path: Path, protocol: Protocol) -> None:
+    folder = export_with(tmp_path, "ae", AE_TEXT.encode())
+    _, db = load(folder, tmp_path, protocol)
+    damaged = db.read_bytes()[:20000]  # a cut cut short: still a DuckDB header, no readable cut
+    db.write_bytes(damaged)
+    load(folder, tmp_path, protocol)
+    kept = list((db.parent / "current.cuts").glob("unreadable-*.duckdb"))
+    assert [p.read_bytes() for p in kept] == [damaged]
+    assert table(db, "raw.ae").height == 2
