@@ -17,7 +17,8 @@ _FULL = (
 )
 _MONTH = r"^(\d{4})-(\d{2})$"
 COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}$"  # YYYY-MM-DD alone: the common case, parsed without the general path
-_YEAR = r"^(\d{4})$"
+# the year alone, or SDTMIG's year and day with the month unknown ('2026---15'): year precision
+_YEAR = r"^(\d{4})(---(0[1-9]|[12]\d|3[01]))?$"
 
 
 def parse_iso_date(column: str, *, end: bool = False, complete_only: bool = False) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -37,10 +38,11 @@ def parse_iso_date(column: str, *, end: bool = False, complete_only: bool = Fals
     year = text.str.contains(_YEAR)
     full_date = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     month_first = (text + "-01").str.to_date("%Y-%m-%d", strict=False)
-    year_first = (text + "-01-01").str.to_date("%Y-%m-%d", strict=False)
+    year_text = text.str.slice(0, 4)
+    year_first = (year_text + "-01-01").str.to_date("%Y-%m-%d", strict=False)
     if end:
         month_date = month_first.dt.month_end()
-        year_date = (text + "-12-31").str.to_date("%Y-%m-%d", strict=False)
+        year_date = (year_text + "-12-31").str.to_date("%Y-%m-%d", strict=False)
     else:
         month_date = month_first
         year_date = year_first

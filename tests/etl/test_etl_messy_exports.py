@@ -172,3 +172,21 @@ def test_a_damaged_current_cut_is_kept_aside_not_lost(tmp_path: Path, protocol: 
     kept = list((db.parent / "current.cuts").glob("unreadable-*.duckdb"))
     assert [p.read_bytes() for p in kept] == [damaged]
     assert table(db, "raw.ae").height == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "start_dt", "end_dt"),
+    [
+        ("2026---15", "2026---20", dt.date(2026, 1, 1), dt.date(2026, 12, 31)),  # SDTMIG: month unknown, day known
+        ("2026---32", "", None, None),  # no such day: still invalid
+    ],
+)
+def test_sdtm_partial_date_with_unknown_month_has_year_precision(
+    tmp_path: Path, protocol: Protocol, start: str, end: str, start_dt: dt.date | None, end_dt: dt.date | None
+) -> None:
+    ae = [dict(AE[0], AESTDTC=start, AEENDTC=end), *AE[1:]]
+    _, db = load(export_with(tmp_path, "ae", csv_text(ae).encode()), tmp_path, protocol)
+    row = table(db, "raw.ae").filter(pl.col("_ROW") == 1).row(0, named=True)
+    assert row["AESTDTC"] == start
+    assert (row["AESTDTC_DT"], row["AEENDTC_DT"]) == (start_dt, end_dt)
+    assert row["AESTDTC_DTF"] == ("M" if start_dt else "X")  # was 'X' (invalid) for a valid SDTM date
