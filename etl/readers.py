@@ -183,6 +183,11 @@ class _CsvSource:
 @contextlib.contextmanager
 def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
     """The file as UTF-8 (transcoded into a temp file if needed), its encoding and delimiter."""
+    with path.open("rb") as fh:
+        head = fh.read(32)
+    for magic, kind in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            raise BadInputError(f"{path.name}: is {kind} file, not CSV text (name it after its format)")
     enc = detect_encoding(path) if encoding == "auto" else encoding
     with tempfile.TemporaryDirectory(prefix="sb-csv-") as tmp:
         source = path
@@ -205,6 +210,9 @@ def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
         yield _CsvSource(source, enc, delimiter, len(header), Path(tmp), 1 if declared else 0)
 
 
+# the first bytes of binary formats that a .csv name sometimes hides (a workbook saved as .csv)
+_BINARY_MAGIC = {b"PK\x03\x04": "an XLSX (ZIP)", b"PAR1": "a Parquet", b"HEADER RECORD*******": "a SAS XPT",
+                 b"\xd0\xcf\x11\xe0": "an old Excel (.xls)"}
 _SEP_LINE = re.compile(r"^sep=(.)\r?\n?$", re.IGNORECASE)
 
 
@@ -473,9 +481,10 @@ def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
     try:
         # read without a header, so that the header row is seen as written (the reader would
         # rename a repeated name AETERM, AETERM_1) and the sheet is parsed once
-        raw = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0)
+        raw = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0, raise_if_empty=False)
     except Exception as exc:
-        raise BadInputError(f"{path.name}: cannot be read as XLSX ({exc})") from exc
+        reason = str(exc).strip().split("\n", 1)[0]  # the engine's first line; the rest is its traceback
+        raise BadInputError(f"{path.name}: cannot be read as XLSX ({reason})") from exc
     if raw.height == 0:
         raise BadInputError(f"{path.name}: the first sheet is empty (no header row)")
     header = ["" if v is None else str(v) for v in raw.row(0)]

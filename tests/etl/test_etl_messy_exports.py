@@ -190,3 +190,25 @@ def test_sdtm_partial_date_with_unknown_month_has_year_precision(
     assert row["AESTDTC"] == start
     assert (row["AESTDTC_DT"], row["AEENDTC_DT"]) == (start_dt, end_dt)
     assert row["AESTDTC_DTF"] == ("M" if start_dt else "X")  # was 'X' (invalid) for a valid SDTM date
+
+
+def test_binary_file_named_csv_is_named_as_such(tmp_path: Path, protocol: Protocol) -> None:
+    folder = export_with(tmp_path, "ae", b"", name="ae.csv")
+    pl.DataFrame(AE).write_excel(folder / "ae.csv")  # a workbook saved under a .csv name
+    with pytest.raises(BadInputError, match=r"^ae\.csv: is an XLSX \(ZIP\) file, not CSV text"):  # was 'cannot be decoded as cp1252'
+        load(folder, tmp_path, protocol)
+
+
+def test_xlsx_with_an_empty_first_sheet_says_so(tmp_path: Path, protocol: Protocol) -> None:
+    import xlsxwriter
+
+    folder = export_with(tmp_path, "ae", AE_TEXT.encode())
+    book = xlsxwriter.Workbook(str(folder / "sv.xlsx"))
+    book.add_worksheet("Notes")
+    sheet = book.add_worksheet("SV")
+    for j, value in enumerate(["USUBJID", "VISITNUM", "SVSTDTC"]):
+        sheet.write(0, j, value)
+    book.close()
+    # was "cannot be read as XLSX (empty Excel sheet ... set `raise_if_empty=False`)"
+    with pytest.raises(BadInputError, match=r"^sv\.xlsx: the first sheet is empty \(no header row\)$"):
+        load(folder, tmp_path, protocol)
