@@ -56,6 +56,10 @@ class Frame:
     checks: tuple[Check, ...]
     params: dict[str, Any] = field(default_factory=dict)
     requires: tuple[str, ...] = ()  # tables that must exist (else the frame is skipped with a reason)
+    # SQL giving one boolean: does the check apply to this study at all? When false the frame is skipped
+    # with `not_applicable` as the reason (e.g. no visit follows the protocol schedule), not run per record.
+    applies: str | None = None
+    not_applicable: str = ""
 
 
 def _num_key(col: str) -> str:
@@ -97,11 +101,13 @@ def _cols_or_null(cols: list[str], names: tuple[str, ...]) -> str:
     return ", ".join(f'"{n}"' if n in cols else f'NULL::VARCHAR AS "{n}"' for n in names)
 
 
-AE_OPTIONAL = ("AETOXGR", "AESER", "AETERM", "AEDECOD", "AESTDTC", "AEENDTC", "AESTDTC_DTF", "AEENDTC_DTF")
+AE_OPTIONAL = ("AETOXGR", "AESER", "AETERM", "AEDECOD", "AESEV", "AESTDTC", "AEENDTC", "AESTDTC_DTF", "AEENDTC_DTF")
 
 
 def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
     dates = ", ".join(f'"{n}"' if n in cols else f'NULL::DATE AS "{n}"' for n in ("AESTDTC_DT", "AEENDTC_DT"))
+    # an export without the AETOXGR column: every AE is ungraded; the message says the cause is the export
+    no_grade_column = "''" if "AETOXGR" in cols else "'; the AE export has no AETOXGR column'"
     sql = f"""
     WITH ae AS (SELECT USUBJID, AESEQ, _FILE, _ROW, {_cols_or_null(cols, AE_OPTIONAL)}, {dates} FROM raw.ae)
     SELECT 'AE' AS domain, USUBJID, 'AESEQ=' || AESEQ AS record_key, _FILE, _ROW, AETOXGR, AESER,
@@ -110,13 +116,16 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
            NOT (coalesce(AESTDTC_DTF, '') = 'X' OR coalesce(AEENDTC_DTF, '') = 'X') AS ok_ae_date_invalid,
            'date not valid ISO 8601, kept with the date unknown (DLT window undecided): AESTDTC '''
                || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '') || '''' AS msg_ae_date_invalid,
-           'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') AS msg_ae_grade_missing,
+           'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') || coalesce(' (AESEV ' || AESEV || ')', '')
+               || {no_grade_column} AS msg_ae_grade_missing,
            'AETOXGR ''' || coalesce(AETOXGR, '') || ''' is not a CTCAE grade 1-5 (' || coalesce(AETERM, '?') || ')'
                AS msg_ae_grade_invalid,
            'AESER ''' || coalesce(AESER, '') || ''' is not Y or N' AS msg_ae_serious_invalid,
            'AEENDTC ' || coalesce(AEENDTC, '') || ' is before AESTDTC ' || coalesce(AESTDTC, '') AS msg_ae_dates_inverted,
-           'partial date: AESTDTC ''' || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '')
-               || ''' (imputed; confirm with the site)' AS msg_ae_date_partial
+           'partial date: ' || concat_ws(', ',
+               CASE WHEN AESTDTC_DTF IN ('D', 'M') THEN 'AESTDTC ''' || coalesce(AESTDTC, '') || '''' END,
+               CASE WHEN AEENDTC_DTF IN ('D', 'M') THEN 'AEENDTC ''' || coalesce(AEENDTC, '') || '''' END)
+               || ' (imputed; confirm with the site)' AS msg_ae_date_partial
     FROM ae"""
     return Frame("ae", "AE", sql, "raw.ae", (
         Check("ae_grade_missing", "not_null", "AETOXGR"),
@@ -141,35 +150,78 @@ def dlt_frame() -> Frame:
     return Frame("dlt", "AE", sql, "adam.adae", (Check("dlt_flag_mismatch", "flag"),), requires=("adam.adae",))
 
 
-def dm_frame(protocol: Protocol) -> Frame:
-    # protocol [eligibility] age_min/age_max (registry minimumAge 12, maximumAge 65)
-    sql = """
+def enrolled_sql(cfg: ChecksConfig, tables: dict[str, list[str]]) -> str:
+    """SQL selecting the USUBJIDs the eligibility checks judge: every DM subject except those never enrolled
+    (ARMCD / ARMNRS a screen-failure value of data/checks.toml [not_enrolled]) and not treated (ADSL TRTSDT).
+    Uses the parameters $ne_armcd and $ne_armnrs (see `enrolled_params`)."""
+    dm = tables.get("raw.dm", [])
+    tests = [f'list_contains($ne_{c.lower()}, upper(trim("{c}")))' for c in ("ARMCD", "ARMNRS") if c in dm]
+    if not tests:
+        return "SELECT USUBJID FROM raw.dm"
+    treated = ""
+    if "TRTSDT" in tables.get("adam.adsl", []):
+        treated = " OR USUBJID IN (SELECT USUBJID FROM adam.adsl WHERE TRTSDT IS NOT NULL)"
+    return f"SELECT USUBJID FROM raw.dm WHERE NOT coalesce({' OR '.join(tests)}, false){treated}"
+
+
+def enrolled_params(cfg: ChecksConfig) -> dict[str, list[str]]:
+    return {"ne_armcd": list(cfg.not_enrolled.get("ARMCD", [])) or [""],
+            "ne_armnrs": list(cfg.not_enrolled.get("ARMNRS", [])) or [""]}
+
+
+def dm_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> Frame:
+    # protocol [eligibility] age_min/age_max (registry minimumAge 12, maximumAge 65); enrolled subjects only
+    sql = f"""
     SELECT 'DM' AS domain, USUBJID, 'USUBJID=' || USUBJID AS record_key, _FILE, _ROW,
            coalesce(AGE BETWEEN $age_min AND $age_max, false) AS ok_eligibility_age,
            CASE WHEN AGE IS NULL THEN 'AGE missing (eligibility ' || $age_min || '-' || $age_max || ' not verifiable)'
                 ELSE 'AGE ' || AGE || ' outside the eligible ' || $age_min || '-' || $age_max END AS msg_eligibility_age
-    FROM raw.dm"""
+    FROM raw.dm WHERE USUBJID IN ({enrolled_sql(cfg, tables)})"""
     el = protocol.raw["eligibility"]
     return Frame("dm", "DM", sql, "raw.dm", (Check("eligibility_age", "flag"),),
-                 {"age_min": el["age_min"], "age_max": el["age_max"]}, ("raw.dm",))
+                 {"age_min": el["age_min"], "age_max": el["age_max"], **enrolled_params(cfg)}, ("raw.dm",))
 
 
-def screening_bp_frame(protocol: Protocol) -> Frame:
-    # protocol [eligibility]: SBP >= 140 or DBP >= 90 at screening excludes (registry exclusion 8)
-    sql = """
-    SELECT 'VS' AS domain, USUBJID, 'VSSEQ=' || VSSEQ AS record_key, _FILE, _ROW,
-           NOT coalesce((VSTESTCD = 'SYSBP' AND VSSTRESN >= $sbp) OR (VSTESTCD = 'DIABP' AND VSSTRESN >= $dbp), false)
-               AS ok_eligibility_bp,
-           'screening ' || VSTESTCD || ' ' || VSSTRESN || ' mmHg at ' || coalesce(VISIT, '?')
-               || ' (exclusion: SBP >= ' || $sbp || ' or DBP >= ' || $dbp || ')' AS msg_eligibility_bp
-    FROM raw.vs
-    WHERE VSTESTCD IN ('SYSBP', 'DIABP')
-      AND list_has_any([upper(VISIT), split_part(upper(VISIT), ' ', 1)], $screen)"""
+def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> Frame:
+    """protocol [eligibility]: SBP >= 140 or DBP >= 90 at screening excludes (registry exclusion 8).
+
+    One row per enrolled subject with screening BP readings (an exclusion is a fact about the subject, not about
+    each of the 6-18 readings a screening visit takes: positions, repeats, screening 1 and 2). The finding
+    points at the first reading that meets the exclusion (date, then VSSEQ) and names the highest SBP and DBP."""
+    date = '"VSDTC_DT"' if "VSDTC_DT" in tables.get("raw.vs", []) else "NULL::DATE"
+    sql = f"""
+    WITH bp AS (
+        SELECT USUBJID, VSSEQ, _FILE, _ROW, VSTESTCD, VSSTRESN, coalesce(VISIT, '?') AS VISIT, {date} AS DT,
+               coalesce((VSTESTCD = 'SYSBP' AND VSSTRESN >= $sbp) OR (VSTESTCD = 'DIABP' AND VSSTRESN >= $dbp), false)
+                   AS bad
+        FROM raw.vs
+        WHERE VSTESTCD IN ('SYSBP', 'DIABP')
+          AND list_has_any([upper(VISIT), split_part(upper(VISIT), ' ', 1)], $screen)
+          AND USUBJID IN ({enrolled_sql(cfg, tables)})),
+    subj AS (
+        SELECT USUBJID,
+               first(VSSEQ ORDER BY NOT bad, DT NULLS LAST, VSSEQ) AS VSSEQ,
+               first(_FILE ORDER BY NOT bad, DT NULLS LAST, VSSEQ) AS _FILE,
+               first(_ROW ORDER BY NOT bad, DT NULLS LAST, VSSEQ) AS _ROW,
+               count(*) FILTER (WHERE bad) AS n_bad, count(*) AS n,
+               max(VSSTRESN) FILTER (WHERE VSTESTCD = 'SYSBP') AS sbp_max,
+               first(VISIT || coalesce(' ' || CAST(DT AS VARCHAR), '') || ', VSSEQ=' || VSSEQ
+                     ORDER BY VSSTRESN DESC, DT NULLS LAST, VSSEQ) FILTER (WHERE VSTESTCD = 'SYSBP') AS sbp_at,
+               max(VSSTRESN) FILTER (WHERE VSTESTCD = 'DIABP') AS dbp_max,
+               first(VISIT || coalesce(' ' || CAST(DT AS VARCHAR), '') || ', VSSEQ=' || VSSEQ
+                     ORDER BY VSSTRESN DESC, DT NULLS LAST, VSSEQ) FILTER (WHERE VSTESTCD = 'DIABP') AS dbp_at
+        FROM bp GROUP BY USUBJID)
+    SELECT 'VS' AS domain, USUBJID, 'VSSEQ=' || VSSEQ AS record_key, _FILE, _ROW, n_bad = 0 AS ok_eligibility_bp,
+           'screening BP meets the exclusion (SBP >= ' || $sbp || ' or DBP >= ' || $dbp || ') in ' || n_bad || ' of '
+               || n || ' screening reading(s): highest SBP ' || coalesce(CAST(sbp_max AS VARCHAR) || ' (' || sbp_at || ')', '-')
+               || ', highest DBP ' || coalesce(CAST(dbp_max AS VARCHAR) || ' (' || dbp_at || ')', '-') || ' mmHg'
+               AS msg_eligibility_bp
+    FROM subj"""
     el = protocol.raw["eligibility"]
     screen = [s.upper() for s in protocol.raw["schedule"]["visits"]["screening_names"]]
     return Frame("screening_bp", "VS", sql, "raw.vs", (Check("eligibility_bp", "flag"),),
-                 {"sbp": el["screening_sbp_max_exclusive"], "dbp": el["screening_dbp_max_exclusive"], "screen": screen},
-                 ("raw.vs",))
+                 {"sbp": el["screening_sbp_max_exclusive"], "dbp": el["screening_dbp_max_exclusive"], "screen": screen,
+                  **enrolled_params(cfg)}, ("raw.vs", "raw.dm"))
 
 
 def vs_frame() -> Frame:
@@ -184,21 +236,27 @@ def vs_frame() -> Frame:
 
 
 def lb_frame() -> Frame:
-    # DOMAIN.md 6: a result without its normal range cannot get grade 1 (CTCAE <LLN / >ULN);
-    # units: data/criteria/lab_parameters.csv (registered as _ck_lab_units)
+    # DOMAIN.md 6: a result without its normal range cannot get grade 1 (CTCAE <LLN / >ULN). Only the limit
+    # the test's CTCAE grade needs is required (data/criteria/ctcae_v5_lab.csv, registered as _ck_lab_ranges:
+    # LBSTNRLO for <LLN, LBSTNRHI for >ULN); a test graded without a range (urinalysis, morphology, ...) is
+    # not judged. Units: data/criteria/lab_parameters.csv (registered as _ck_lab_units)
     sql = """
     SELECT 'LB' AS domain, l.USUBJID, 'LBSEQ=' || l.LBSEQ AS record_key, l._FILE, l._ROW,
-           NOT (l.LBSTRESN IS NOT NULL AND (l.LBSTNRLO IS NULL OR l.LBSTNRHI IS NULL)) AS ok_lab_range_missing,
+           NOT (l.LBSTRESN IS NOT NULL AND ((coalesce(r.needs_lo, false) AND l.LBSTNRLO IS NULL)
+                                            OR (coalesce(r.needs_hi, false) AND l.LBSTNRHI IS NULL))) AS ok_lab_range_missing,
            (l.LBSTRESN IS NULL OR u.units IS NULL OR coalesce(list_contains(u.units, l.LBSTRESU), false))
                AS ok_lab_unit_unexpected,
-           l.LBTESTCD || ' ' || l.LBSTRESN || ': normal range missing (LBSTNRLO '
-               || coalesce(CAST(l.LBSTNRLO AS VARCHAR), 'missing') || ', LBSTNRHI '
-               || coalesce(CAST(l.LBSTNRHI AS VARCHAR), 'missing') || ')' AS msg_lab_range_missing,
+           l.LBTESTCD || ' ' || l.LBSTRESN || ': '
+               || CASE WHEN r.needs_lo AND l.LBSTNRLO IS NULL AND r.needs_hi AND l.LBSTNRHI IS NULL
+                       THEN 'LBSTNRLO and LBSTNRHI missing (grade 1 <LLN / >ULN not gradable)'
+                       WHEN r.needs_lo AND l.LBSTNRLO IS NULL THEN 'LBSTNRLO missing (grade 1 <LLN not gradable)'
+                       ELSE 'LBSTNRHI missing (grade 1 >ULN not gradable)' END AS msg_lab_range_missing,
            l.LBTESTCD || ' unit ''' || coalesce(l.LBSTRESU, '') || ''' is not one of ' || array_to_string(u.units, ', ')
                AS msg_lab_unit_unexpected
     FROM raw.lb l
     LEFT JOIN (SELECT LBTESTCD, list(unit) AS units FROM _ck_lab_units GROUP BY LBTESTCD) u
-           ON upper(l.LBTESTCD) = u.LBTESTCD"""
+           ON upper(l.LBTESTCD) = u.LBTESTCD
+    LEFT JOIN _ck_lab_ranges r ON upper(l.LBTESTCD) = r.LBTESTCD"""
     return Frame("lb", "LB", sql, "raw.lb", (Check("lab_range_missing", "flag"), Check("lab_unit_unexpected", "flag")),
                  requires=("raw.lb",))
 
@@ -320,58 +378,118 @@ def missing_visit_frame(protocol: Protocol) -> Frame:
                AS msg_visit_missing
     FROM missing GROUP BY USUBJID, VISITNUM"""
     days = sorted(protocol.windows)
+    # a study whose SV has no visit of the protocol schedule (C<n>D<d>, or a name the protocol config maps)
+    # is not judged on that schedule: every cycle of every subject would 'miss' its D8 and D15
+    applies = "SELECT EXISTS (SELECT 1 FROM adam.adsv WHERE VISITTYP = 'SCHEDULED' AND coalesce(MISSFL, 'N') <> 'Y')"
     return Frame("visits_missing", "SV", sql, "adam.adsv", (Check("visit_missing", "flag"),),
                  {"cut_id": None, "days": days, "late": [protocol.windows[d][1] for d in days], "anchor": protocol.anchor},
-                 ("adam.adsv", "adam.adcyc", "adam.adsl", "meta.loads"))
+                 ("adam.adsv", "adam.adcyc", "adam.adsl", "meta.loads"), applies,
+                 "no SV visit is a scheduled visit of the protocol (C<n>D<d> or a name mapped in the protocol "
+                 "config), so none can be missing; map the study's visit names in the protocol config")
 
 
-def exposure_frame(protocol: Protocol) -> Frame:
+def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> Frame:
     # DOMAIN.md 6 / 4: inside the DLT window (adam.adsl DLTWEND, protocol [dlt] window_days) every planned
     # nal-IRI infusion (protocol [schedule] irinotecan_days of each cycle, from the cycle's day 1) up to the
     # window end, the cut date and the last dose must have an EX record (adam.adex IRIINF per cycle).
     # The last dose is the later of ADSL TRTEDT and the last nal-IRI record (a TRTEDT before the last
     # infusion would otherwise hide a gap before it). greatest/least ignore NULLs in DuckDB.
-    sql = """
+    # An infusion planned while an AE held the drug is not expected (the dose was withheld; EX records only
+    # doses given): AEACN in data/checks.toml interrupted_actions, from the AE's onset to its end (ongoing:
+    # open) and, when it began in this cycle, to the cycle's end (an infusion missed within a cycle is not
+    # made up; the next cycle restarts at D1); withdrawn_actions, from the onset on.
+    if "AEACN" in tables.get("adam.adae", []):
+        holds = """SELECT USUBJID, AESEQ, ASTDT AS hs,
+                          CASE WHEN list_contains($withdrawn, upper(trim(AEACN))) THEN DATE '9999-12-31'
+                               ELSE coalesce(AENDT, DATE '9999-12-31') END AS he
+                   FROM adam.adae WHERE ASTDT IS NOT NULL
+                     AND list_contains(list_concat($interrupted, $withdrawn), upper(trim(AEACN)))"""
+    else:
+        holds = "SELECT NULL::VARCHAR AS USUBJID, NULL::BIGINT AS AESEQ, NULL::DATE AS hs, NULL::DATE AS he WHERE false"
+    sql = f"""
     WITH cut AS (SELECT max(cut_date) AS cut_date FROM meta.loads WHERE cut_id = $cut_id),
     iri AS (SELECT USUBJID, max(EXSTDTC_DT) AS last_iri FROM raw.ex
-            WHERE list_contains($iri, upper(EXTRT)) GROUP BY USUBJID),
+            WHERE list_contains($iri, upper(trim(EXTRT))) GROUP BY USUBJID),
+    holds AS ({holds}),
     cyc AS (
         SELECT x.USUBJID, x.CYCLE, x.CYSTDT, coalesce(x.IRIINF, 0) AS given,
                least(s.DLTWEND, coalesce(greatest(s.TRTEDT, i.last_iri), s.DLTWEND),
                      coalesce((SELECT cut_date FROM cut), s.DLTWEND)) AS upto
         FROM adam.adex x JOIN adam.adsl s USING (USUBJID) LEFT JOIN iri i USING (USUBJID)
-        WHERE s.DLTWEND IS NOT NULL AND x.CYSTDT IS NOT NULL AND x.CYSTDT <= s.DLTWEND)
+        WHERE s.DLTWEND IS NOT NULL AND x.CYSTDT IS NOT NULL AND x.CYSTDT <= s.DLTWEND),
+    planned AS (
+        SELECT c.USUBJID, c.CYCLE, c.CYSTDT + CAST(t.day - 1 AS INTEGER) AS pdt,
+               (SELECT min(h.AESEQ) FROM holds h WHERE h.USUBJID = c.USUBJID
+                  AND h.hs <= c.CYSTDT + CAST(t.day - 1 AS INTEGER)
+                  AND (h.he >= c.CYSTDT + CAST(t.day - 1 AS INTEGER) OR h.hs >= c.CYSTDT)) AS held_by
+        FROM cyc c CROSS JOIN (SELECT unnest($days) AS day) t
+        WHERE c.CYSTDT + CAST(t.day - 1 AS INTEGER) <= c.upto),
+    counted AS (
+        SELECT c.*, count(p.pdt) FILTER (WHERE p.held_by IS NULL) AS expected,
+               count(p.pdt) FILTER (WHERE p.held_by IS NOT NULL) AS held,
+               string_agg(DISTINCT 'AESEQ=' || p.held_by, ', ') AS held_by
+        FROM cyc c LEFT JOIN planned p USING (USUBJID, CYCLE) GROUP BY ALL)
     SELECT 'EX' AS domain, USUBJID, 'CYCLE=' || CYCLE AS record_key, NULL::VARCHAR AS _FILE, NULL::BIGINT AS _ROW,
            given >= expected AS ok_exposure_gap_in_dlt_window,
            'cycle ' || CYCLE || ': ' || given || ' nal-IRI infusion(s) recorded, ' || expected
-               || ' planned by ' || upto || ' (DLT window)' AS msg_exposure_gap_in_dlt_window
-    FROM (SELECT *, (SELECT count(*) FROM unnest($days) AS t(day) WHERE CYSTDT + CAST(day - 1 AS INTEGER) <= upto)
-                 AS expected FROM cyc)"""
+               || ' planned by ' || upto || ' (DLT window)'
+               || CASE WHEN held > 0 THEN '; ' || held || ' more planned while the drug was held (' || held_by || ')'
+                       ELSE '' END AS msg_exposure_gap_in_dlt_window
+    FROM counted"""
     days = list(protocol.raw["schedule"]["irinotecan_days"])
+    iri = [d.upper() for d in protocol.drugs.get("irinotecan", ())]
+    # a study without any nal-IRI record (other drugs) has no infusion schedule to miss
+    applies = "SELECT EXISTS (SELECT 1 FROM raw.ex WHERE list_contains($iri, upper(trim(EXTRT))))"
     return Frame("exposure", "EX", sql, "adam.adex", (Check("exposure_gap_in_dlt_window", "flag"),),
-                 {"days": days, "cut_id": None, "iri": [d.upper() for d in protocol.drugs.get("irinotecan", ())]},
-                 ("adam.adex", "adam.adsl", "meta.loads", "raw.ex"))
+                 {"days": days, "cut_id": None, "iri": iri,
+                  "interrupted": [str(a).upper() for a in cfg.param("exposure_gap_in_dlt_window", "interrupted_actions")] or [""],
+                  "withdrawn": [str(a).upper() for a in cfg.param("exposure_gap_in_dlt_window", "withdrawn_actions")] or [""]},
+                 ("adam.adex", "adam.adsl", "meta.loads", "raw.ex"), applies,
+                 "no EX record of nal-IRI (EXTRT " + " / ".join(iri) + " of protocol [drugs] irinotecan) in this cut, "
+                 "so there is no infusion schedule to check")
 
 
 def lab_ae_frame(cfg: ChecksConfig) -> Frame:
-    # a lab-derived CTCAE grade >= min_grade (adam.adlb ATOXGRL/ATOXGRH) needs an AE of a matching term
-    # (data/checks.toml [lab_ae_terms]) and grade >= min_grade within +-days; and the reverse for lab-type AEs
+    """A lab-derived CTCAE grade >= min_grade (adam.adlb ATOXGRL/ATOXGRH) needs an AE of a matching term
+    (data/checks.toml [lab_ae_terms]) and grade >= min_grade within +-days; and the reverse for lab-type AEs.
+
+    Lab side, per episode, not per result: results of one parameter and direction at grade >= min_grade
+    that follow each other within `days` are one episode (one AE is expected for it, not one per draw); the
+    finding points at the episode's first result. An AE of the matching term in the window whose grade is
+    unknown leaves the question undecided: no mismatch (ae_grade_missing lists that AE)."""
     sql = """
     WITH labs AS (
         SELECT USUBJID, LBSEQ, _FILE, _ROW, ADT, PARAMCD || '_L' AS k, ATOXGRL AS g FROM adam.adlb WHERE ATOXGRL >= $g
         UNION ALL
         SELECT USUBJID, LBSEQ, _FILE, _ROW, ADT, PARAMCD || '_H' AS k, ATOXGRH AS g FROM adam.adlb WHERE ATOXGRH >= $g),
-    aes AS (
+    starts AS (
+        SELECT *, CASE WHEN ADT - lag(ADT) OVER (PARTITION BY USUBJID, k ORDER BY ADT NULLS LAST, LBSEQ) <= $days
+                       THEN 0 ELSE 1 END AS new_ep
+        FROM labs),
+    episodes AS (
+        SELECT *, sum(new_ep) OVER (PARTITION BY USUBJID, k ORDER BY ADT NULLS LAST, LBSEQ) AS ep FROM starts),
+    termed AS (
         SELECT a.USUBJID, a.AESEQ, a._FILE, a._ROW, a.ASTDT, coalesce(a.AENDT, a.ASTDT) AS endt, a.AEDECOD,
                a.AETOXGRN, t.k
         FROM adam.adae a JOIN _ck_lab_terms t ON upper(a.AEDECOD) = t.term
-        WHERE a.AETOXGRN >= $g AND a.ASTDT IS NOT NULL)
-    SELECT 'LB' AS domain, l.USUBJID, 'LBSEQ=' || l.LBSEQ AS record_key, l._FILE, l._ROW,
-           EXISTS (SELECT 1 FROM aes a WHERE a.USUBJID = l.USUBJID AND a.k = l.k
-                   AND l.ADT BETWEEN a.ASTDT - $days AND a.endt + $days) AS ok_lab_ae_grade_mismatch,
-           'lab grade ' || l.g || ' (' || l.k || ') on ' || coalesce(CAST(l.ADT AS VARCHAR), '?')
+        WHERE a.ASTDT IS NOT NULL AND (a.AETOXGRN >= $g OR a.AETOXGRN IS NULL)),
+    aes AS (SELECT * FROM termed WHERE AETOXGRN >= $g),
+    judged AS (
+        SELECT l.*,
+               EXISTS (SELECT 1 FROM termed a WHERE a.USUBJID = l.USUBJID AND a.k = l.k
+                       AND (a.AETOXGRN >= $g OR a.AETOXGRN IS NULL)
+                       AND l.ADT BETWEEN a.ASTDT - $days AND a.endt + $days) AS matched
+        FROM episodes l)
+    SELECT 'LB' AS domain, USUBJID, 'LBSEQ=' || first(LBSEQ ORDER BY ADT NULLS LAST, LBSEQ) AS record_key,
+           first(_FILE ORDER BY ADT NULLS LAST, LBSEQ) AS _FILE, first(_ROW ORDER BY ADT NULLS LAST, LBSEQ) AS _ROW,
+           bool_or(matched) AS ok_lab_ae_grade_mismatch,
+           'lab grade ' || CASE WHEN min(g) = max(g) THEN CAST(max(g) AS VARCHAR) ELSE min(g) || '-' || max(g) END
+               || ' (' || k || ') '
+               || CASE WHEN count(*) = 1 THEN 'on ' || coalesce(CAST(min(ADT) AS VARCHAR), '?')
+                       ELSE 'from ' || coalesce(CAST(min(ADT) AS VARCHAR), '?') || ' to ' || coalesce(CAST(max(ADT) AS VARCHAR), '?')
+                            || ' (' || count(*) || ' results: ' || string_agg('LBSEQ=' || LBSEQ, ', ' ORDER BY ADT, LBSEQ) || ')' END
                || ' without a matching AE of grade >= ' || $g || ' within ' || $days || ' days' AS msg_lab_ae_grade_mismatch
-    FROM labs l
+    FROM judged GROUP BY USUBJID, k, ep
     UNION ALL
     SELECT 'AE', a.USUBJID, 'AESEQ=' || a.AESEQ, a._FILE, a._ROW,
            bool_or(EXISTS (SELECT 1 FROM labs l WHERE l.USUBJID = a.USUBJID AND l.k = a.k
@@ -385,8 +503,9 @@ def lab_ae_frame(cfg: ChecksConfig) -> Frame:
 
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
-    frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol), screening_bp_frame(protocol), vs_frame(), lb_frame(),
-              visit_frame(), missing_visit_frame(protocol), exposure_frame(protocol), lab_ae_frame(cfg)]
+    frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
+              screening_bp_frame(protocol, cfg, tables), vs_frame(), lb_frame(), visit_frame(), missing_visit_frame(protocol),
+              exposure_frame(protocol, cfg, tables), lab_ae_frame(cfg)]
     for d in cfg.param("record_duplicate", "domains"):
         frame = duplicate_frame(d, tables.get(f"raw.{d}", []))
         if frame:

@@ -93,22 +93,37 @@ def _register_lookups(con: duckdb.DuckDBPyConnection, cfg: ChecksConfig) -> list
                                       schema={"LBTESTCD": pl.String, "unit": pl.String}, orient="row"),
         "_ck_lab_terms": pl.DataFrame([(k, t) for k, terms in cfg.lab_ae_terms.items() for t in terms],
                                       schema={"k": pl.String, "term": pl.String}, orient="row"),
+        "_ck_lab_ranges": pl.DataFrame([(k, lo, hi) for k, (lo, hi) in cfg.lab_range_needs.items()],
+                                       schema={"LBTESTCD": pl.String, "needs_lo": pl.Boolean, "needs_hi": pl.Boolean},
+                                       orient="row"),
     }
     for name, frame in lookups.items():
         con.register(name, frame)
     return list(lookups)
 
 
+def _params(frame: Frame, cut_id: str, sql: str) -> dict[str, Any] | None:
+    """The frame's parameters that `sql` uses ($cut_id is this cut)."""
+    params = {k: (cut_id if k == "cut_id" else v) for k, v in frame.params.items()}
+    return {k: v for k, v in params.items() if f"${k}" in sql} or None
+
+
+def frame_applies(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str) -> bool:
+    """False when the frame's check does not apply to this study (Frame.applies)."""
+    if frame.applies is None:
+        return True
+    rows = con.sql(frame.applies, params=_params(frame, cut_id, frame.applies)).fetchall()
+    return bool(rows and rows[0][0])
+
+
 def collect_frame(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str, max_rows: int,
                   sizes: dict[str, int]) -> pl.DataFrame:
     """The frame's rows; for a large source table only the rows that break one of its rules."""
-    params = {k: (cut_id if k == "cut_id" else v) for k, v in frame.params.items()}
     sql = frame.sql
     sources = (frame.source,) if isinstance(frame.source, str) else frame.source
     if sum(sizes.get(t, 0) for t in sources) > max_rows:
         sql = f"SELECT * FROM ({sql}) WHERE " + " OR ".join(c.violation() for c in frame.checks)
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    return con.sql(sql, params=used or None).pl()
+    return con.sql(sql, params=_params(frame, cut_id, sql)).pl()
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, *,
@@ -140,6 +155,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
                 skipped[frame.name] = f"table(s) {', '.join(missing)} not in this cut"
                 continue
             try:
+                if not frame_applies(con, frame, cut_id):
+                    skipped[frame.name] = f"not applicable: {frame.not_applicable}"
+                    continue
                 collected.append((frame, collect_frame(con, frame, cut_id, cfg.gx_max_rows, sizes)))
             except duckdb.Error as exc:  # e.g. a column the check needs is absent from this export
                 skipped[frame.name] = f"cannot run: {str(exc).splitlines()[0]}"  # reported, never silent

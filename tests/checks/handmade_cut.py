@@ -17,7 +17,7 @@ D = dt.date
 CUT_DATE = D(2026, 6, 30)
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "raw.dm": {"USUBJID": pl.String, "SITEID": pl.String, "AGE": pl.Float64, "DTHDTC": pl.String,
+    "raw.dm": {"USUBJID": pl.String, "SITEID": pl.String, "ARMCD": pl.String, "AGE": pl.Float64, "DTHDTC": pl.String,
                "DTHDTC_DT": pl.Date, "DTHDTC_DTF": pl.String, "_FILE": pl.String, "_ROW": pl.Int64},
     "raw.ae": {"USUBJID": pl.String, "AESEQ": pl.Int64, "AETERM": pl.String, "AEDECOD": pl.String,
                "AETOXGR": pl.String, "AESER": pl.String, "AESTDTC": pl.String, "AESTDTC_DT": pl.Date,
@@ -31,13 +31,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                "_FILE": pl.String, "_ROW": pl.Int64},
     "raw.sv": {"USUBJID": pl.String, "VISITNUM": pl.Float64, "VISIT": pl.String, "SVSTDTC_DT": pl.Date,
                "_FILE": pl.String, "_ROW": pl.Int64},
-    "raw.ex": {"USUBJID": pl.String, "EXSEQ": pl.Int64, "EXTRT": pl.String, "EXSTDTC_DT": pl.Date,
+    "raw.ex": {"USUBJID": pl.String, "EXSEQ": pl.Int64, "EXTRT": pl.String, "EXSTDTC": pl.String, "EXSTDTC_DT": pl.Date,
                "_FILE": pl.String, "_ROW": pl.Int64},
     "adam.adsl": {"USUBJID": pl.String, "SITEID": pl.String, "TRTSDT": pl.Date, "TRTEDT": pl.Date,
                   "DLTWEND": pl.Date, "DTHDT": pl.Date},
     "adam.adae": {"USUBJID": pl.String, "AESEQ": pl.Int64, "AETERM": pl.String, "AEDECOD": pl.String,
-                  "AETOXGRN": pl.Int8, "ASTDT": pl.Date, "AENDT": pl.Date, "DLTFL": pl.String, "DLTCFL": pl.String,
-                  "DLTRULE": pl.String, "_FILE": pl.String, "_ROW": pl.Int64},
+                  "AETOXGRN": pl.Int8, "AEACN": pl.String, "ASTDT": pl.Date, "AENDT": pl.Date, "DLTFL": pl.String,
+                  "DLTCFL": pl.String, "DLTRULE": pl.String, "_FILE": pl.String, "_ROW": pl.Int64},
     "adam.adlb": {"USUBJID": pl.String, "LBSEQ": pl.Int64, "PARAMCD": pl.String, "ADT": pl.Date,
                   "ATOXGRL": pl.Int8, "ATOXGRH": pl.Int8, "_FILE": pl.String, "_ROW": pl.Int64},
     "adam.adsv": {"USUBJID": pl.String, "VISITNUM": pl.Float64, "VISIT": pl.String, "VISITTYP": pl.String,
@@ -111,6 +111,14 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
             {"USUBJID": "P-02", "LBSEQ": 2, "LBTESTCD": "PLAT", "LBSTRESN": 200.0, "LBSTRESU": "mg/dL",
              "LBSTNRLO": 150.0, "LBSTNRHI": 400.0},
         ],
+        "raw.ex": [
+            {"USUBJID": s, "EXSEQ": i + 1, "EXTRT": "IRINOTECAN LIPOSOME", "EXSTDTC": day.isoformat(), "EXSTDTC_DT": day,
+             "_FILE": "ex.csv", "_ROW": row}
+            for row, (s, i, day) in enumerate(
+                [("P-01", i, d) for i, d in enumerate([c1, D(2026, 1, 12), D(2026, 1, 19), D(2026, 1, 26), D(2026, 2, 2),
+                                                       D(2026, 2, 9)])]
+                + [("P-02", i, d) for i, d in enumerate([c1, D(2026, 1, 12), D(2026, 2, 9)])], start=1)
+        ],
         "raw.sv": [{"USUBJID": "X-98", "VISITNUM": 101.0, "VISIT": "C1D1", "SVSTDTC_DT": c1, "_FILE": "sv.csv", "_ROW": 9}],
         "adam.adsl": [
             {"USUBJID": s, "SITEID": site, "TRTSDT": c1, "TRTEDT": D(2026, 6, 1), "DLTWEND": D(2026, 2, 15)}
@@ -162,7 +170,7 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "record_after_death": {("P-03", "AESEQ=1")},
     "subject_unknown": {("X-99", "AESEQ=1"), ("X-98", "VISITNUM=101")},
     "eligibility_age": {("P-02", "USUBJID=P-02")},
-    "eligibility_bp": {("P-02", "VSSEQ=1"), ("P-02", "VSSEQ=2")},
+    "eligibility_bp": {("P-02", "VSSEQ=1")},  # one per subject: its first screening reading that excludes
     "vs_implausible": {("P-02", "VSSEQ=4")},
     "lab_range_missing": {("P-02", "LBSEQ=1")},
     "lab_unit_unexpected": {("P-02", "LBSEQ=2")},

@@ -77,16 +77,50 @@ def test_demo_run_recorded_without_exceptions(demo_cut_db: Path, demo_findings) 
     assert Path(run["data_docs"]).is_file()
 
 
-def test_pilot_runs_and_flags_every_ungraded_ae(tmp_path: Path, pilot_dir: Path, protocol) -> None:
-    db = tmp_path / "pilot" / "current.duckdb"
+@pytest.fixture(scope="module")
+def pilot_cut(tmp_path_factory: pytest.TempPathFactory, pilot_dir: Path, protocol) -> tuple[dict, Path]:
+    db = tmp_path_factory.mktemp("pilot") / "current.duckdb"
     result = load_export(pilot_dir, db, protocol)
-    summary = result.findings
+    return result.findings, db
+
+
+def _pilot_findings(db: Path, check_id: str) -> pl.DataFrame:
+    with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
+        return con.sql("SELECT * FROM meta.findings WHERE check_id = $c", params={"c": check_id}).pl()
+
+
+def test_pilot_runs_and_flags_every_ungraded_ae(pilot_cut) -> None:
+    summary, db = pilot_cut
     json.dumps(summary)  # JSON-able, as the loader prints it
     with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
         n_ae = con.execute("SELECT count(*) FROM raw.ae").fetchall()[0][0]
     assert n_ae > 0 and summary["by_check"]["ae_grade_missing"]["open"] == n_ae  # the pilot has no AETOXGR
-    assert summary["gx_exceptions"] == [] and summary["skipped"] == {}
+    assert "no AETOXGR column" in _pilot_findings(db, "ae_grade_missing")["message"][0]
+    assert summary["gx_exceptions"] == []
     assert summary["by_severity"]["error"] >= n_ae
+
+
+def test_pilot_schedule_checks_not_applicable(pilot_cut) -> None:
+    """The pilot's visits are WEEK n (no C<n>D<d>) and its drug is xanomeline (no nal-IRI): the visit and
+    infusion schedules of the protocol do not apply (were 2694 'missing' C<n>D8/D15 visits and 475 'gaps')."""
+    summary, _ = pilot_cut
+    assert set(summary["skipped"]) == {"visits_missing", "exposure"}
+    assert all(why.startswith("not applicable: ") for why in summary["skipped"].values())
+    assert summary["by_check"].get("visit_missing", {}).get("open", 0) == 0
+    assert summary["by_check"].get("exposure_gap_in_dlt_window", {}).get("open", 0) == 0
+
+
+def test_pilot_real_study_findings_are_per_problem(pilot_cut) -> None:
+    summary, db = pilot_cut
+    with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
+        screen_failures = {r[0] for r in con.execute("SELECT USUBJID FROM raw.dm WHERE upper(ARMCD) = 'SCRNFAIL'").fetchall()}
+    assert screen_failures
+    for check_id in ("eligibility_age", "eligibility_bp"):
+        found = _pilot_findings(db, check_id)
+        assert not set(found["usubjid"]) & screen_failures, check_id  # a screen failure is not a protocol deviation
+        assert found["usubjid"].n_unique() == found.height, check_id  # one per subject (was 1389 BP readings)
+    # urinalysis and morphology results (KETONES, UROBIL, ANISO, ...) are not graded against a range
+    assert summary["by_check"]["lab_range_missing"]["open"] == 0
 
 
 def test_importing_the_checks_does_not_import_gx() -> None:

@@ -53,7 +53,7 @@ def test_summary_counts(handmade_run) -> None:
     run, _ = handmade_run
     summary = run.summary()
     by_check = summary["by_check"]
-    assert by_check["eligibility_bp"]["open"] == 2 and by_check["eligibility_bp"]["severity"] == "error"
+    assert by_check["eligibility_bp"]["open"] == 1 and by_check["eligibility_bp"]["severity"] == "error"
     n_err = sum(len(v) for k, v in EXPECTED.items() if by_check[k]["severity"] == "error")
     assert summary["by_severity"]["error"] == n_err
     assert summary["open"] == sum(len(v) for v in EXPECTED.values())

@@ -1,0 +1,163 @@
+"""Checks judged as a data manager would on real studies they were not written for (CDISC pilot, pharmaverse):
+one finding per problem, not per measurement; no finding where the rule cannot apply. Small hand-made cuts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from checks.runner import CheckRun, run_checks
+from tests.checks.handmade_cut import base_rows, write_cut
+
+D = dt.date
+
+
+def _run(protocol, rows: dict[str, list[dict[str, Any]]]) -> CheckRun:
+    con = duckdb.connect()
+    try:
+        write_cut(con, rows)
+        return run_checks(con, protocol, "C1")
+    finally:
+        con.close()
+
+
+def _hits(run: CheckRun, check_id: str) -> pl.DataFrame:
+    return run.findings.filter(pl.col("check_id") == check_id).sort("usubjid", "record_key")
+
+
+def _vs(subj: str, seq: int, test: str, value: float, visit: str, day: dt.date) -> dict[str, Any]:
+    return {"USUBJID": subj, "VSSEQ": seq, "VSTESTCD": test, "VSSTRESN": value, "VISIT": visit,
+            "VISITNUM": 1.0 if visit.endswith("1") else 2.0, "VSDTC_DT": day, "_FILE": "vs.csv", "_ROW": 100 + seq}
+
+
+def test_eligibility_bp_is_one_finding_per_subject_not_per_reading(protocol) -> None:
+    """CDISC pilot: 3 positions x 2 screening visits = 12 BP readings per subject; 1389 findings over 195
+    subjects. The exclusion is one fact about the subject: one finding, at its first excluding reading."""
+    rows = base_rows()
+    s1, s2 = D(2026, 1, 1), D(2026, 1, 3)
+    rows["raw.vs"] = [r for r in rows["raw.vs"] if r["USUBJID"] != "P-02"] + [
+        _vs("P-02", 1, "DIABP", 85.0, "SCREENING 1", s1), _vs("P-02", 2, "DIABP", 92.0, "SCREENING 1", s1),
+        _vs("P-02", 3, "DIABP", 80.0, "SCREENING 2", s2),
+        _vs("P-02", 7, "SYSBP", 150.0, "SCREENING 1", s1), _vs("P-02", 8, "SYSBP", 155.0, "SCREENING 1", s1),
+        _vs("P-02", 9, "SYSBP", 142.0, "SCREENING 2", s2),
+        _vs("P-02", 20, "SYSBP", 170.0, "C1D1", D(2026, 1, 5)),  # on treatment: not an eligibility reading
+    ]
+    got = _hits(_run(protocol, rows), "eligibility_bp")
+    assert got.select("usubjid", "record_key").rows() == [("P-02", "VSSEQ=2")]  # first excluding reading by date, VSSEQ
+    finding = got.row(0, named=True)
+    assert (finding["file"], finding["row_number"]) == ("vs.csv", 102)
+    assert "in 4 of 6 screening reading(s)" in finding["message"]
+    assert "highest SBP 155.0 (SCREENING 1 2026-01-01, VSSEQ=8)" in finding["message"]
+    assert "highest DBP 92.0 (SCREENING 1 2026-01-01, VSSEQ=2)" in finding["message"]
+
+
+def test_eligibility_not_judged_on_screen_failures(protocol) -> None:
+    """CDISC pilot: 43 of the 260 age findings were screen failures (ARMCD 'Scrnfail'): a subject excluded at
+    screening is the screening working, not a deviation. A treated subject is always judged."""
+    rows = base_rows()
+    rows["raw.dm"] += [
+        {"USUBJID": "P-04", "SITEID": "01", "ARMCD": "Scrnfail", "AGE": 80.0, "_FILE": "dm.csv", "_ROW": 4},
+        {"USUBJID": "P-05", "SITEID": "01", "ARMCD": "SCRNFAIL", "AGE": 70.0, "_FILE": "dm.csv", "_ROW": 5},
+    ]
+    rows["adam.adsl"].append({"USUBJID": "P-05", "SITEID": "01", "TRTSDT": D(2026, 1, 5)})  # treated anyway
+    rows["raw.vs"] += [_vs("P-04", 1, "SYSBP", 160.0, "SCREENING", D(2026, 1, 1)),
+                       _vs("P-05", 1, "SYSBP", 160.0, "SCREENING", D(2026, 1, 1))]
+    run = _run(protocol, rows)
+    assert set(_hits(run, "eligibility_age")["usubjid"]) == {"P-02", "P-05"}
+    assert set(_hits(run, "eligibility_bp")["usubjid"]) == {"P-02", "P-05"}
+
+
+def test_lab_range_missing_only_for_the_limit_the_grade_needs(protocol) -> None:
+    """CDISC pilot: 2041 findings, all on urinalysis and morphology results (KETONES, UROBIL, ANISO, ...)
+    that have no numeric range and no CTCAE grade. Neutrophils are graded <LLN, ALT >ULN."""
+    rows = base_rows()
+
+    def lb(seq: int, test: str, lo: float | None, hi: float | None) -> dict[str, Any]:
+        return {"USUBJID": "P-02", "LBSEQ": seq, "LBTESTCD": test, "LBSTRESN": 1.0, "LBSTRESU": None,
+                "LBSTNRLO": lo, "LBSTNRHI": hi}
+
+    rows["raw.lb"] = [r for r in rows["raw.lb"] if r["USUBJID"] != "P-02"] + [
+        lb(10, "KETONES", None, None), lb(11, "ANISO", None, None),  # not graded: no finding
+        lb(12, "NEUT", 1.8, None),  # <LLN needs LBSTNRLO only
+        lb(13, "NEUT", None, 7.5),
+        lb(14, "ALT", 0.0, None),  # >ULN needs LBSTNRHI
+        lb(15, "SODIUM", None, None),  # graded both ways
+    ]
+    got = _hits(_run(protocol, rows), "lab_range_missing")
+    assert got["record_key"].to_list() == ["LBSEQ=13", "LBSEQ=14", "LBSEQ=15"]
+    messages = dict(zip(got["record_key"], got["message"], strict=True))
+    assert "LBSTNRLO missing" in messages["LBSEQ=13"] and "LBSTNRHI" not in messages["LBSEQ=13"]
+    assert "LBSTNRHI missing" in messages["LBSEQ=14"]
+    assert "LBSTNRLO and LBSTNRHI missing" in messages["LBSEQ=15"]
+
+
+def test_visit_missing_not_applicable_when_no_visit_follows_the_schedule(protocol) -> None:
+    """CDISC pilot: visits are SCREENING 1, BASELINE, WEEK 2, ... (none C<n>D<d>); the cycles derived from the
+    first dose still 'expected' C<n>D8 and C<n>D15: 2694 findings. The check says why it did not run."""
+    rows = base_rows()
+    rows["adam.adsv"] = [{"USUBJID": s, "VISITNUM": 4.0, "VISIT": "WEEK 2", "VISITTYP": "OTHER", "ADT": D(2026, 1, 19),
+                          "_FILE": "sv.csv", "_ROW": 1} for s in ("P-01", "P-02")]
+    run = _run(protocol, rows)
+    assert _hits(run, "visit_missing").height == 0
+    assert run.skipped["visits_missing"].startswith("not applicable: no SV visit is a scheduled visit")
+
+
+def test_exposure_gap_not_applicable_without_any_nal_iri(protocol) -> None:
+    """CDISC pilot (xanomeline / placebo): every subject 'missed' every infusion of cycles 1-2: 475 findings."""
+    rows = base_rows()
+    rows["raw.ex"] = [{"USUBJID": "P-01", "EXSEQ": 1, "EXTRT": "XANOMELINE", "EXSTDTC": "2026-01-05",
+                       "EXSTDTC_DT": D(2026, 1, 5)}]
+    run = _run(protocol, rows)
+    assert _hits(run, "exposure_gap_in_dlt_window").height == 0
+    assert run.skipped["exposure"].startswith("not applicable: no EX record of nal-IRI")
+
+
+def test_exposure_gap_excuses_infusions_withheld_for_an_ae(protocol) -> None:
+    """Demo: 11 of the 13 findings were infusions withheld after a DLT (AEACN DRUG INTERRUPTED): the dose was
+    not given, which is what EX shows. A gap before the AE is still found."""
+    rows = base_rows()
+    # P-01 cycle 2 (D1 01-26): only D1 given; neutropenia from 01-30 to 02-01 interrupted the drug, and the
+    # D8 (02-02) and D15 (02-09) infusions of that cycle were not given
+    rows["raw.ex"] = [r for r in rows["raw.ex"] if not (r["USUBJID"] == "P-01" and r["EXSTDTC_DT"] > D(2026, 1, 26))]
+    for r in rows["adam.adex"]:
+        if r["USUBJID"] == "P-01" and r["CYCLE"] == 2:
+            r["IRIINF"] = 1
+    rows["adam.adae"].append({"USUBJID": "P-01", "AESEQ": 5, "AEDECOD": "Neutrophil count decreased", "AETOXGRN": 2,
+                              "AEACN": "DRUG INTERRUPTED", "ASTDT": D(2026, 1, 30), "AENDT": D(2026, 2, 1),
+                              "DLTFL": "N", "DLTCFL": "N"})
+    # P-02 cycle 1 (D1 01-05, D8 given, D15 01-19 missing): an interruption that began in cycle 2 does not excuse it
+    rows["adam.adae"].append({"USUBJID": "P-02", "AESEQ": 10, "AEDECOD": "Diarrhoea", "AETOXGRN": 2,
+                              "AEACN": "DRUG INTERRUPTED", "ASTDT": D(2026, 2, 10), "AENDT": D(2026, 2, 12),
+                              "DLTFL": "N", "DLTCFL": "N"})
+    got = _hits(_run(protocol, rows), "exposure_gap_in_dlt_window")
+    assert got.select("usubjid", "record_key").rows() == [("P-02", "CYCLE=1")]
+
+    for r in rows["adam.adae"]:  # the same AE with the dose not changed explains nothing
+        if r["USUBJID"] == "P-01" and r["AESEQ"] == 5:
+            r["AEACN"] = "DOSE NOT CHANGED"
+    got = _hits(_run(protocol, rows), "exposure_gap_in_dlt_window")
+    assert got.select("usubjid", "record_key").rows() == [("P-01", "CYCLE=2"), ("P-02", "CYCLE=1")]
+
+
+def test_lab_ae_mismatch_once_per_episode_and_not_for_an_ungraded_ae(protocol) -> None:
+    """CDISC pilot: four grade-3 bilirubin draws in ten days were four findings, although an (ungraded)
+    hyperbilirubinaemia AE began on the second draw's date: one episode, and undecided, not a mismatch."""
+    rows = base_rows()
+
+    def lab(seq: int, day: dt.date, subj: str = "P-01") -> dict[str, Any]:
+        return {"USUBJID": subj, "LBSEQ": seq, "PARAMCD": "BILI", "ADT": day, "ATOXGRL": 0, "ATOXGRH": 3,
+                "_FILE": "lb.csv", "_ROW": seq}
+
+    rows["adam.adlb"] += [lab(40, D(2026, 4, 1)), lab(41, D(2026, 4, 4)), lab(42, D(2026, 4, 7)), lab(43, D(2026, 4, 10)),
+                          lab(44, D(2026, 5, 20)),  # a second episode, six weeks later
+                          lab(50, D(2026, 4, 1), "P-03"), lab(51, D(2026, 4, 4), "P-03")]
+    rows["adam.adae"].append({"USUBJID": "P-03", "AESEQ": 30, "AEDECOD": "HYPERBILIRUBINAEMIA", "AETOXGRN": None,
+                              "ASTDT": D(2026, 4, 4), "DLTFL": None, "DLTCFL": None})
+    got = _hits(_run(protocol, rows), "lab_ae_grade_mismatch").filter(pl.col("usubjid") != "P-02")
+    assert got.select("usubjid", "record_key").rows() == [("P-01", "LBSEQ=40"), ("P-01", "LBSEQ=44")]
+    first = got.row(0, named=True)
+    assert "from 2026-04-01 to 2026-04-10 (4 results: LBSEQ=40, LBSEQ=41, LBSEQ=42, LBSEQ=43)" in first["message"]
+    assert first["row_number"] == 40
