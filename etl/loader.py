@@ -25,7 +25,7 @@ import polars as pl
 import safetyboard
 from etl import cutstore
 from etl.csv_rows import RaggedRow, describe
-from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, spec_for
+from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, is_numeric, is_seq, spec_for
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import QUARANTINE_SCHEMA, normalise_domain
 from etl.readers import FORMATS, iter_batches
@@ -243,33 +243,64 @@ class _Supp:
         return cls(domain, supp, quarantine, qnams)
 
     def attach(self, parent: pl.DataFrame) -> pl.DataFrame:
-        for idvar, qnams in sorted(self.qnams.items()):
-            if idvar and idvar not in parent.columns:
+        """QNAM columns joined onto the parent batch (raw text: keys compared as normalise will type them).
+
+        Record-level values (IDVAR set) come first; a subject-level value (IDVAR empty) of the same QNAM
+        only fills records that have none. A QNAM that is already a column of the parent file is not
+        attached (the parent's own value stays; the SUPP row goes to quarantine as supp_clash).
+        """
+        original = set(parent.columns)
+        # record-level before subject-level (IDVAR "" sorts last here)
+        for idvar, qnams in sorted(self.qnams.items(), key=lambda kv: (kv[0] == "", kv[0])):
+            if idvar and idvar not in original:
                 continue
             keys = ["USUBJID", idvar] if idvar else ["USUBJID"]
-            part = self.rows.filter(pl.col("IDVAR") == idvar)
-            if idvar:
-                part = part.with_columns(pl.col("IDVARVAL").alias(idvar))
-            left = parent.select(pl.col(k).cast(pl.String) for k in keys).unique()
-            matched = part.join(left, on=keys, how="semi")
+            part = self.rows.filter((pl.col("IDVAR") == idvar) & ~pl.col("QNAM").is_in(list(original)))
+            if part.height == 0:
+                continue
+            part = part.with_columns(_join_key("USUBJID", "USUBJID"), _join_key("IDVARVAL", idvar, "_K1"))
+            names = ["_K0", "_K1"][: len(keys)]
+            left = parent.select(_join_key(k, k, n) for k, n in zip(keys, names, strict=True)).unique()
+            matched = part.join(left, on=names, how="semi")
             self.matched.update(matched["_SID"].to_list())
-            wide = matched.pivot(on="QNAM", index=keys, values="QVAL", aggregate_function="first")
-            for q in qnams:
+            wide = matched.pivot(on="QNAM", index=names, values="QVAL", aggregate_function="first")
+            added = [q for q in qnams if q not in original]
+            for q in added:
                 if q not in wide.columns:
                     wide = wide.with_columns(pl.lit(None, pl.String).alias(q))
-            wide = wide.drop([c for c in wide.columns if c not in keys and c in parent.columns])
-            parent = parent.join(wide, left_on=[pl.col(k).cast(pl.String) for k in keys], right_on=keys, how="left", maintain_order="left")
-            parent = parent.drop([c for c in parent.columns if c.endswith("_right")])
+            wide = wide.select(*names, *[pl.col(q).alias(f"_S_{q}") for q in added])
+            parent = parent.with_columns(_join_key(k, k, n) for k, n in zip(keys, names, strict=True))
+            parent = parent.join(wide, on=names, how="left", maintain_order="left").drop(names)
+            parent = parent.with_columns(
+                (pl.coalesce(q, f"_S_{q}") if q in parent.columns else pl.col(f"_S_{q}")).alias(q) for q in added
+            ).drop([f"_S_{q}" for q in added])
         return parent
 
     def orphans(self, parent_columns: set[str]) -> pl.DataFrame:
         rest = self.rows.filter(~pl.col("_SID").is_in(list(self.matched)))
+        name = f"SUPP{self.domain.upper()}"
+        clash = pl.col("QNAM").is_in(list(parent_columns))
+        clashes = _quarantine_rows(
+            rest.filter(clash).drop("_SID"), name, "supp_clash",
+            pl.format(f"QNAM {{}} is already a column of {self.domain.upper()}: the {self.domain.upper()} value is kept",
+                      pl.col("QNAM")),
+        )
+        rest = rest.filter(~clash)
         detail = pl.when(pl.lit(not parent_columns)).then(pl.lit(f"no {self.domain.upper()} file in the export")).when(
             (pl.col("IDVAR") != "") & ~pl.col("IDVAR").is_in(list(parent_columns))
         ).then(pl.format("IDVAR {} is not a column of the parent domain", pl.col("IDVAR"))).otherwise(
             pl.format("no parent record {}={} for subject {}", pl.col("IDVAR"), pl.col("IDVARVAL"), pl.col("USUBJID"))
         )
-        return _quarantine_rows(rest.drop("_SID"), f"SUPP{self.domain.upper()}", "orphan_supp", detail)
+        return pl.concat([clashes, _quarantine_rows(rest.drop("_SID"), name, "orphan_supp", detail)])
+
+
+def _join_key(column: str, parent_column: str, name: str = "_K0") -> pl.Expr:
+    """A SUPP join value as the parent's column will be typed: trimmed text, or for a --SEQ or numeric
+    column the number ('1', '1.0' and ' 1 ' are the same AESEQ), so no SUPP row is orphaned by spelling."""
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    if is_seq(parent_column) or is_numeric(parent_column):
+        return text.cast(pl.Float64, strict=False).alias(name)
+    return text.alias(name)
 
 
 def _remove_duplicates(con: duckdb.DuckDBPyConnection, domain: str) -> pl.DataFrame:

@@ -275,3 +275,39 @@ def test_two_files_of_one_dataset_stop_the_load(tmp_path: Path, protocol: Protoc
     with pytest.raises(BadInputError, match=rf"{second if second < 'ae.csv' else 'ae.csv'} and .* are both dataset AE"):
         load_export(export, db, protocol, run_checks=False)
     assert not db.exists()
+
+
+def _supp(usubjid: str, idvar: str, idvarval: str, qnam: str, qval: str) -> dict[str, str]:
+    return {"STUDYID": "NCT07479732", "RDOMAIN": "AE", "USUBJID": usubjid, "IDVAR": idvar, "IDVARVAL": idvarval,
+            "QNAM": qnam, "QLABEL": qnam, "QVAL": qval}
+
+
+def test_supp_keys_match_as_the_parent_is_typed(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    # AESEQ '1.0' / IDVARVAL ' 1' and a padded USUBJID are the same record once typed: the investigator's
+    # DLT flag must reach its AE, not be quarantined as an orphan
+    ae = [dict(AE[0], AESEQ="1.0"), dict(AE[1], USUBJID=" S-002 ")]
+    folder = make_export(ae=ae)
+    write_csv(folder / "suppae.csv", [_supp("S-001", "AESEQ", " 1", "AEDLT", "Y"), _supp("S-002", "AESEQ", "1", "AEDLT", "N")])
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {}
+    assert table(db, "raw.ae").sort("USUBJID")["AEDLT"].to_list() == ["Y", "N"]
+
+
+def test_record_level_supp_wins_over_subject_level_and_clash_is_quarantined(
+    tmp_path: Path, protocol: Protocol, make_export
+) -> None:
+    ae = [*AE, dict(AE[0], AESEQ="2", AETERM="Fatigue", AEDECOD="FATIGUE")]
+    folder = make_export(ae=ae)
+    write_csv(folder / "suppae.csv", [
+        _supp("S-001", "AESEQ", "1", "AEDLT", "N"),   # record level
+        _supp("S-001", "", "", "AEDLT", "Y"),          # subject level: fills S-001's AESEQ 2 only
+        _supp("S-002", "AESEQ", "1", "AETERM", "Vomiting"),  # QNAM that is an AE column already
+    ])
+    result, db = load(folder, tmp_path, protocol)
+    raw_ae = table(db, "raw.ae").sort("USUBJID", "AESEQ")
+    assert raw_ae["AEDLT"].to_list() == ["N", "Y", None]
+    assert raw_ae["AETERM"].to_list() == ["Hypertension", "Fatigue", "Nausea"]  # the AE's own value kept
+    st = result.domains["suppae"]
+    assert (st.rows_read, st.rows_loaded, st.rows_quarantined, st.reasons) == (3, 2, 1, {"supp_clash": 1})
+    q = quarantine(db).filter(pl.col("reason") == "supp_clash")
+    assert q["detail"].to_list() == ["QNAM AETERM is already a column of AE: the AE value is kept"]
