@@ -112,8 +112,11 @@ def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> l
     files = []
     by_stem: dict[str, Path] = {}
     for path in sorted(source.iterdir()):
-        if not path.is_file() or path.name.startswith((".", "_")) or path.suffix.lower() not in FORMATS:
+        if path.name.startswith((".", "_")) or path.suffix.lower() not in FORMATS:
             continue
+        if not path.is_file():  # named like a data file but none: say so rather than skip it
+            what = "a broken link" if path.is_symlink() and not path.exists() else "not a regular file"
+            raise BadInputError(f"{path}: is {what}; an export's data files must be readable files")
         # one file per dataset: ae.csv beside AE.xpt (or AE.CSV) is the same data twice, not a split
         # domain (lbch/lbhe are named apart); loading both would turn every row into a duplicate_key
         stem = (mapping.domain_for_stem(path.stem) or path.stem).lower()

@@ -311,3 +311,16 @@ def test_record_level_supp_wins_over_subject_level_and_clash_is_quarantined(
     assert (st.rows_read, st.rows_loaded, st.rows_quarantined, st.reasons) == (3, 2, 1, {"supp_clash": 1})
     q = quarantine(db).filter(pl.col("reason") == "supp_clash")
     assert q["detail"].to_list() == ["QNAM AETERM is already a column of AE: the AE value is kept"]
+
+
+@pytest.mark.parametrize("kind", ["folder", "broken link"])
+def test_a_data_file_name_that_is_no_file_stops_the_load(tmp_path: Path, protocol: Protocol, make_export,
+                                                         kind: str) -> None:
+    # skipped without a word, a folder named ae.csv would read as 'AE missing' or lose a whole domain
+    folder = make_export()
+    if kind == "folder":
+        (folder / "cm.csv").mkdir()
+    else:
+        (folder / "cm.csv").symlink_to(tmp_path / "nowhere.csv")
+    with pytest.raises(BadInputError, match=rf"cm\.csv: is {'not a regular file' if kind == 'folder' else 'a broken link'}"):
+        load(folder, tmp_path, protocol)
