@@ -95,6 +95,45 @@ def _positive(value: float, dotted: str, path: Path) -> float:
     return value
 
 
+def _mmhg_pair(raw: dict[str, Any], dotted: str, path: Path) -> None:
+    pair = _get(raw, dotted, list, path)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in pair):
+        raise ProtocolError(f"{path}: key '{dotted}' must be [SBP, DBP] in mmHg, got {pair!r}")
+
+
+def _validate_blood_pressure(raw: dict[str, Any], path: Path) -> None:
+    """[blood_pressure]: the category thresholds BPCAT and the pages use, as [SBP, DBP] pairs."""
+    for key in ("adult_cat1", "adult_cat2", "adult_cat3", "adolescent_cat1", "adolescent_cat2"):
+        _mmhg_pair(raw, f"blood_pressure.{key}", path)
+    _positive(_get(raw, "blood_pressure.adolescent_age_max", float, path), "blood_pressure.adolescent_age_max", path)
+    lines = raw["blood_pressure"].get("reference_lines", [])
+    if not isinstance(lines, list):
+        raise ProtocolError(f"{path}: key 'blood_pressure.reference_lines' must list [SBP, DBP] pairs, got {lines!r}")
+    for i, line in enumerate(lines):
+        if not isinstance(line, list) or len(line) != 2 or any(
+            isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in line
+        ):
+            raise ProtocolError(f"{path}: key 'blood_pressure.reference_lines[{i}]' must be [SBP, DBP] in mmHg, got {line!r}")
+
+
+def _validate_escalation(raw: dict[str, Any], path: Path) -> None:
+    """[escalation]: the design settings the engine reads (BOIN: Liu & Yuan 2015; R BOIN get.oc)."""
+    cohort = int(_positive(_get(raw, "escalation.cohort_size", int, path), "escalation.cohort_size", path))
+    if raw["escalation"].get("max_per_dose") is not None:
+        most = _get(raw, "escalation.max_per_dose", int, path)
+        if most < cohort:
+            raise ProtocolError(f"{path}: key 'escalation.max_per_dose' must be >= cohort_size ({cohort}), got {most}")
+    saf = _get(raw, "escalation.p_saf_factor", float, path)
+    tox = _get(raw, "escalation.p_tox_factor", float, path)
+    if not 0 < saf < 1 < tox:
+        raise ProtocolError(f"{path}: keys 'escalation.p_saf_factor' and 'escalation.p_tox_factor' must satisfy "
+                            f"0 < p_saf_factor < 1 < p_tox_factor, got {saf!r} and {tox!r}")
+    cutoff = _get(raw, "escalation.elimination_cutoff", float, path)
+    if not 0 < cutoff < 1:
+        raise ProtocolError(f"{path}: key 'escalation.elimination_cutoff' must be between 0 and 1, got {cutoff!r}")
+    _get(raw, "escalation.extrasafe", bool, path)
+
+
 def load_protocol(path: str | Path | None = None) -> Protocol:
     """Read and validate a protocol TOML; raise ProtocolError naming the file and key."""
     p = Path(path) if path is not None else DEFAULT_PROTOCOL
@@ -146,6 +185,9 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     target = _get(raw, "escalation.target", float, p)
     if not 0 < target < 1:
         raise ProtocolError(f"{p}: key 'escalation.target' must be between 0 and 1, got {target!r}")
+
+    _validate_blood_pressure(raw, p)
+    _validate_escalation(raw, p)
 
     levels_raw = _get(raw, "dose_levels", list, p)
     if not levels_raw:
