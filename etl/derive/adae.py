@@ -62,5 +62,5 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
     )
     frame = assign_cycle(frame, "ASTDT", adcyc)
     frame = derive_dlt_candidates(frame, protocol)
-    frame = add_delay_rule(frame, delays)
+    frame = add_delay_rule(frame, delays, protocol.cycle_length_days)
     return frame.drop("TRTSDT", "TRTEDT", "RFSTDT")

@@ -117,22 +117,33 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFram
     return out.drop("_TERM", "_BLEED", "_FIRED")
 
 
-def add_delay_rule(adae: pl.DataFrame, delays: pl.DataFrame) -> pl.DataFrame:
-    """Mark the AE ongoing at a delayed planned day 1 (highest grade) with DELAY_GT14D.
+# AEACN values (CDISC CT C66767 "Action Taken with Study Treatment") that hold treatment: an AE with
+# one of them is what delayed the next cycle, even when it resolved just before the planned day 1
+HOLDING_ACTIONS = ("DRUG INTERRUPTED", "DRUG WITHDRAWN")
 
-    `delays`: USUBJID, PLAND1DT of the cycles whose delay exceeds the limit inside the window.
+
+def add_delay_rule(adae: pl.DataFrame, delays: pl.DataFrame, cycle_length_days: int) -> pl.DataFrame:
+    """Mark the AE that caused a delayed planned day 1 with DELAY_GT14D (DOMAIN.md 4: a toxicity
+    causing a treatment delay of more than 14 days).
+
+    `delays`: USUBJID, PLAND1DT of the cycles whose delay exceeds the limit inside the window. The
+    cause is, first, an AE whose action taken held treatment (AEACN) and that ran during the cycle
+    before (onset by the planned day 1, not ended before that cycle began); else an AE still ongoing
+    at the planned day 1. Among them the highest grade.
     """
     if delays.height == 0 or adae.height == 0:
         return adae
+    acn = (pl.col("AEACN").str.to_uppercase().str.strip_chars().is_in(list(HOLDING_ACTIONS)).fill_null(False)
+           if "AEACN" in adae.columns else pl.lit(False))
+    started = pl.col("ASTDT") <= pl.col("PLAND1DT")
+    ongoing = pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT"))
+    held = acn & (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT") - pl.duration(days=cycle_length_days)))
     cand = (
         adae.with_row_index("_I")
         .join(delays.select("USUBJID", "PLAND1DT"), on="USUBJID")
-        .filter(
-            (pl.col("ASTDT") <= pl.col("PLAND1DT"))
-            & (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT")))
-            & pl.col("AETOXGRN").is_not_null()
-        )
-        .sort("AETOXGRN", descending=True)
+        .filter(started & (ongoing | held) & pl.col("AETOXGRN").is_not_null())
+        .with_columns(held.alias("_HELD"))
+        .sort(["_HELD", "AETOXGRN", "_I"], descending=[True, True, False])
         .unique(subset=["USUBJID", "PLAND1DT"], keep="first")
         .select("_I")
     )

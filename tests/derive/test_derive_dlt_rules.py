@@ -193,3 +193,27 @@ def test_grade3_thrombocytopenia_with_an_overlapping_bleed(protocol: Protocol, b
 def test_grade3_thrombocytopenia_without_end_date_overlaps_any_later_bleed(protocol: Protocol) -> None:
     out = _candidates(protocol, [(PLT, 3, 14, None), ("EPISTAXIS", 1, 30, 30), ("FATIGUE", 1, 2, 3)])
     assert out["DLTRULE"].to_list() == ["PLT_G3_BLEEDING", None, None]
+
+
+def test_delay_is_attributed_to_the_ae_that_held_treatment() -> None:
+    # grade 3 diarrhoea interrupted treatment and resolved the day before the delayed C2D1; a grade 1
+    # hand-foot reaction was still ongoing: the delay is the diarrhoea's, not the grade 1 event's
+    import datetime as dt
+
+    from etl.derive.dlt_rules import add_delay_rule
+
+    d = dt.date
+    adae = pl.DataFrame({
+        "USUBJID": ["S1", "S1", "S2"], "AESEQ": [2, 3, 1],
+        "AETOXGRN": [3, 1, 2], "AEACN": ["DRUG INTERRUPTED", "DOSE NOT CHANGED", None],
+        "ASTDT": [d(2026, 10, 27), d(2026, 10, 29), d(2026, 1, 20)],
+        "AENDT": [d(2026, 11, 3), d(2026, 11, 15), None],
+        "DLTRULE": ["NONHEME_G3", None, None], "DLTCFL": ["Y", "N", "N"],
+    }, schema_overrides={"AETOXGRN": pl.Int8})
+    delays = pl.DataFrame({"USUBJID": ["S1", "S2"], "PLAND1DT": [d(2026, 11, 4), d(2026, 2, 2)]})
+    out = add_delay_rule(adae, delays, 21)
+    assert out["DLTRULE"].to_list() == ["NONHEME_G3;DELAY_GT14D", None, "DELAY_GT14D"]
+    assert out["DLTCFL"].to_list() == ["Y", "N", "Y"]
+    # without an action taken, the AE ongoing at the planned day 1 is the cause (as before)
+    out = add_delay_rule(adae.drop("AEACN"), delays, 21)
+    assert out["DLTRULE"].to_list() == ["NONHEME_G3", "DELAY_GT14D", "DELAY_GT14D"]
