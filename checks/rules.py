@@ -330,6 +330,37 @@ def unknown_subject_frame(tables: dict[str, list[str]]) -> Frame | None:
     return Frame("unknown_subject", "ALL", sql, "raw.dm", (Check("subject_unknown", "flag"),), requires=("raw.dm",))
 
 
+def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """Optional numeric values that were not numbers ('<5' as LBSTNRLO, '>89' as AGE): loaded as NULL
+    with the text kept in <VAR>_TEXT (etl/normalise.py); one finding per value."""
+    from etl.normalise import TEXT_SUFFIX
+
+    parts, sources = [], []
+    for name, cols in sorted(tables.items()):
+        schema, table = name.split(".")
+        if schema != "raw" or "_ROW" not in cols:
+            continue
+        subject = "t.USUBJID" if "USUBJID" in cols else "NULL::VARCHAR"
+        # DM's record is its subject (architecture.md record keys)
+        key = "'USUBJID=' || t.USUBJID" if table == "dm" and "USUBJID" in cols else _record_key(table, cols, "t")
+        for col in cols:
+            base = col.removesuffix(TEXT_SUFFIX)
+            if col.endswith(TEXT_SUFFIX) and base in cols:
+                parts.append(
+                    f"SELECT '{table.upper()}' AS domain, {subject} AS USUBJID, "
+                    f"{key} AS record_key, t._FILE, t._ROW, '{base}' AS variable, "
+                    f'''t."{col}" AS text FROM raw.{table} t WHERE t."{col}" IS NOT NULL'''
+                )
+                sources.append(name)
+    if not parts:
+        return None
+    message = (f"variable || ' ''' || text || ''' is not a number: loaded as NULL, the text is kept in ' "
+               f"|| variable || '{TEXT_SUFFIX}'")
+    sql = (f"SELECT *, false AS ok_value_not_numeric, {message} AS msg_value_not_numeric "
+           f"FROM ({' UNION ALL '.join(parts)})")
+    return Frame("value_not_numeric", "ALL", sql, tuple(sorted(set(sources))), (Check("value_not_numeric", "flag"),))
+
+
 def visit_frame() -> Frame:
     # adam.adsv (etl/derive/adsv.py): planned date from the schedule anchored on the cycle's day 1,
     # window from protocol [schedule.windows]; OOWFL computed there (DOMAIN.md 6)
@@ -511,7 +542,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
         if frame:
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
-                  unknown_subject_frame(tables)):
+                  unknown_subject_frame(tables), value_not_numeric_frame(tables)):
         if frame:
             frames.append(frame)
     return frames

@@ -1,7 +1,8 @@
 """Typing and quarantine: text records of one domain -> typed raw.<domain> rows + quarantined rows.
 
 Rules (DESIGN.md input contract, docs/architecture.md raw conventions):
-- text trimmed, empty -> NULL; --SEQ -> Int64; other numeric SDTM variables -> Float64;
+- text trimmed, empty -> NULL; --SEQ -> Int64; other numeric SDTM variables -> Float64 (text that is
+  not a number -> NULL, kept as <VAR>_TEXT unless the variable is strict);
 - every --DTC keeps its text and gains <NAME>_DT (imputed date) and <NAME>_DTF (imputation flag);
 - a row is quarantined (never dropped) with the FIRST reason that applies, in this order:
   missing_required (a key column or a required date is empty), invalid_date (a required date's
@@ -34,6 +35,7 @@ QUARANTINE_SCHEMA = {
     "record": pl.String,
 }
 
+TEXT_SUFFIX = "_TEXT"  # <VAR>_TEXT: the text of an optional numeric value that is not a number
 INVALID_DATE_FLAG = "X"  # <VAR>_DTF when the text is not a valid ISO 8601 date (date unknown)
 # ASCII digits only: the regex engine's \d also matches other scripts' digits ('١٢'), which the cast
 # to a number does not read
@@ -100,6 +102,7 @@ def normalise_domain(
 
     typed: list[pl.Expr] = []
     outputs: list[tuple[str, str]] = []  # (column of the computed frame, name in raw.<domain>)
+    kept_text: list[str] = []  # optional numeric columns whose non-numeric text is kept as <VAR>_TEXT
     for col in data_cols:
         if is_date(col):
             date, flag, invalid = parse_iso_date(col, end=is_end_date(col), complete_only=col in complete)
@@ -122,7 +125,12 @@ def normalise_domain(
             if is_seq(col) or col in spec.strict_numeric or col in spec.key_columns:
                 add("non_numeric", bad, lambda col=col: pl.format(f"{col} '{{}}' is not a number", pl.col(col)))
             else:
+                # the value is unusable but the row is not: NULL as the number, and the text is kept
+                # beside it (<VAR>_TEXT, only when the batch has such a value) so nothing is lost and
+                # the check value_not_numeric can list it ('<5' as LBSTNRLO, '>89' as AGE)
                 as_float = pl.when(bad).then(None).otherwise(as_float)
+                typed.append(bad.alias(f"_NN{len(kept_text)}"))
+                kept_text.append(col)
             if is_seq(col):
                 not_whole = as_float.is_not_null() & (as_float != as_float.round(0))
                 add("non_numeric", not_whole,
@@ -153,8 +161,13 @@ def normalise_domain(
     # duplicate keys are found across all batches of a domain by the loader (etl/loader.py
     # _remove_duplicates: the first row in file order is kept)
     good_rows = computed.filter(~pl.col("_BAD"))
+    texts = []
+    if kept_text and good_rows.height:
+        found = good_rows.select(pl.col(f"_NN{i}").fill_null(False).any() for i in range(len(kept_text))).row(0)
+        texts = [pl.when(pl.col(f"_NN{i}")).then(pl.col(c)).alias(f"{c}{TEXT_SUFFIX}")
+                 for i, (c, has) in enumerate(zip(kept_text, found, strict=True)) if has]
     loaded = good_rows.select(
-        *[pl.col(source).alias(name) for source, name in outputs], pl.col("_FILE"), pl.col("_ROW").cast(pl.Int64)
+        *[pl.col(source).alias(name) for source, name in outputs], *texts, pl.col("_FILE"), pl.col("_ROW").cast(pl.Int64)
     )
 
     quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)

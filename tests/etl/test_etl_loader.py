@@ -324,3 +324,22 @@ def test_a_data_file_name_that_is_no_file_stops_the_load(tmp_path: Path, protoco
         (folder / "cm.csv").symlink_to(tmp_path / "nowhere.csv")
     with pytest.raises(BadInputError, match=rf"cm\.csv: is {'not a regular file' if kind == 'folder' else 'a broken link'}"):
         load(folder, tmp_path, protocol)
+
+
+def test_text_in_an_optional_number_is_kept_and_listed(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    # '<5' as a lower limit, '>89' as an age: the number is NULL (the row stays), the text is kept in
+    # <VAR>_TEXT and the check value_not_numeric names the record, so nothing is lost without a word
+    dm = [dict(DM[0], AGE=">89"), DM[1]]
+    lb = [dict(LB[0], LBSTNRLO="<5"), *LB[1:]]
+    folder = make_export(dm=dm, lb=lb)
+    db = tmp_path / "cuts" / "current.duckdb"
+    result = load_export(folder, db, protocol)
+    assert result.domains["lb"].rows_quarantined == 0 and result.domains["dm"].rows_quarantined == 0
+    raw_lb = table(db, "raw.lb").sort("_ROW")
+    assert raw_lb["LBSTNRLO"][0] is None and raw_lb["LBSTNRLO_TEXT"].to_list() == ["<5", *[None] * (len(LB) - 1)]
+    assert table(db, "raw.dm").sort("_ROW")["AGE_TEXT"].to_list() == [">89", None]
+    found = table(db, "meta.findings").filter(pl.col("check_id") == "value_not_numeric").sort("domain")
+    assert found.select("domain", "record_key", "message").rows() == [
+        ("DM", "USUBJID=S-001", "AGE '>89' is not a number: loaded as NULL, the text is kept in AGE_TEXT"),
+        ("LB", "LBSEQ=1", "LBSTNRLO '<5' is not a number: loaded as NULL, the text is kept in LBSTNRLO_TEXT"),
+    ]
