@@ -75,3 +75,21 @@ def subject_predicate(filters: Filters, alias: str = "") -> tuple[str, list[str]
         clauses.append(f'{prefix}"{column}" IN ({", ".join("?" for _ in selected)})')
         params.extend(selected)
     return (" AND ".join(clauses) if clauses else "TRUE"), params
+
+
+def split_known(filters: Filters, options: Mapping[str, Sequence[str]]) -> tuple[Filters, dict[str, tuple[str, ...]]]:
+    """The filters restricted to values that exist in the cut, and the values left out per sidebar label.
+
+    A shared link can name a value no subject of this cut has (a dose level not yet opened, site '3' for
+    '03', a cohort of an older cut); the sidebar cannot hold it, so the caller must say it was left out.
+    """
+    kept: dict[str, tuple[str, ...]] = {}
+    dropped: dict[str, tuple[str, ...]] = {}
+    for f in fields(filters):
+        allowed = set(options.get(f.name, ()))
+        values = getattr(filters, f.name)
+        kept[f.name] = tuple(v for v in values if v in allowed)
+        missing = tuple(v for v in values if v not in allowed)
+        if missing:
+            dropped[FILTER_COLUMNS[f.name][2]] = missing
+    return Filters(**kept), dropped

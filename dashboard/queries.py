@@ -116,6 +116,12 @@ def subjects(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     return _frame(con, f"SELECT {select} FROM adam.adsl WHERE {pred} ORDER BY DOSELVL, COHORTN, USUBJID", params)
 
 
+def subject_count(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
+    """Number of adam.adsl subjects the filters select."""
+    pred, params = subject_predicate(filters)
+    return con.sql(f"SELECT count(*) FROM adam.adsl WHERE {pred}", params=params).fetchall()[0][0]
+
+
 def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Distinct values of each filter column in adam.adsl (for the sidebar)."""
     from dashboard.filters import FILTER_COLUMNS

@@ -19,7 +19,7 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.connection import CutConnection, CutIdentity, MissingCutError, default_db_path
-from dashboard.filters import FILTER_COLUMNS, Filters, from_query_params, to_query_params
+from dashboard.filters import FILTER_COLUMNS, Filters, from_query_params, split_known, to_query_params
 from safetyboard.protocol import Protocol, load_protocol
 
 ENV_PROTOCOL = "SAFETYBOARD_PROTOCOL"
@@ -95,20 +95,31 @@ def filters_sidebar() -> Filters:
 
     Rendered once per run by streamlit_app.py (before the page), so the choice survives page
     changes; Streamlit clears the query string on navigation, so it is written back every run.
+    A value the cut does not have (from the link, or from an earlier cut) cannot be selected: the
+    page says it was left out rather than silently showing more subjects than the link asked for;
+    a choice that matches no subject says so too.
     """
-    from_url = from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
     options = query("filter_options")
+    if not any(f"filter_{f.name}" in st.session_state for f in fields(Filters)):  # first run: read the link
+        from_url = from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
+        known, dropped = split_known(from_url, options)
+        for f in fields(Filters):
+            st.session_state[f"filter_{f.name}"] = list(getattr(known, f.name))
+        st.session_state["_filters_dropped"] = dropped
+        st.session_state["_filters_asked"] = known
+    else:  # keep only values that still exist in this cut (a new cut may lack some)
+        current = Filters(**{f.name: tuple(st.session_state.get(f"filter_{f.name}", ())) for f in fields(Filters)})
+        known, dropped = split_known(current, options)
+        for f in fields(Filters):
+            st.session_state[f"filter_{f.name}"] = list(getattr(known, f.name))
+        if dropped:
+            st.session_state["_filters_dropped"] = dropped
+            st.session_state["_filters_asked"] = known
     chosen: dict[str, tuple[str, ...]] = {}
     st.sidebar.markdown("**Filters** (kept in the link)")
     for f in fields(Filters):
-        key, _column, label = FILTER_COLUMNS[f.name]
-        opts = options.get(f.name, [])
-        widget = f"filter_{f.name}"
-        if widget not in st.session_state:
-            st.session_state[widget] = [v for v in getattr(from_url, f.name) if v in opts]
-        else:  # keep only values that still exist in this cut
-            st.session_state[widget] = [v for v in st.session_state[widget] if v in opts]
-        chosen[f.name] = tuple(st.sidebar.multiselect(label, opts, key=widget))
+        _key, _column, label = FILTER_COLUMNS[f.name]
+        chosen[f.name] = tuple(st.sidebar.multiselect(label, options.get(f.name, []), key=f"filter_{f.name}"))
     filters = Filters(**chosen)
     wanted = to_query_params(filters)
     for key, _col, _label in FILTER_COLUMNS.values():
@@ -117,6 +128,18 @@ def filters_sidebar() -> Filters:
                 st.query_params[key] = wanted[key]
         elif key in st.query_params:
             del st.query_params[key]
+    if filters != st.session_state.get("_filters_asked"):  # the user has chosen since: the note is stale
+        st.session_state["_filters_dropped"] = {}
+    dropped = st.session_state.get("_filters_dropped") or {}
+    if dropped:
+        asked = "; ".join(f"{label} {', '.join(values)}" for label, values in dropped.items())
+        one = sum(map(len, dropped.values())) == 1
+        st.warning(f"No subject of this cut has {asked}: {'that value is' if one else 'those values are'} not "
+                   f"applied, so the pages show **{filters.describe()}**. Check the link or pick from the sidebar.",
+                   icon=":material/filter_alt_off:")
+    if filters.active and query("subject_count", filters) == 0:
+        st.warning(f"No subject matches the filters ({filters.describe()}): every table and figure is empty. "
+                   "Remove a filter in the sidebar.", icon=":material/filter_alt_off:")
     st.session_state["_filters"] = filters
     return filters
 

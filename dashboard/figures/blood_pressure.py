@@ -113,6 +113,9 @@ def bp_figure(
     fig.update_xaxes(title="Study day" if x == "ADY" else "Cycle", row=2, col=1)
     what = "per patient" if per_patient else "median per dose level"
     fig.update_layout(title=f"Blood pressure {what}", height=640, margin={"t": 70, "r": 40})
+    if bp.is_empty():
+        fig.add_annotation(text="No blood-pressure measurement for this selection", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
     return fig
 
 
@@ -146,4 +149,7 @@ def high_bp_share_figure(share: pl.DataFrame, sbp_min: float, dbp_min: float) ->
         title=f"Patients with SBP >= {sbp_min:.0f} or DBP >= {dbp_min:.0f} mmHg, by cycle and dose level",
         xaxis_title="Cycle", yaxis_title="Share of patients measured", yaxis_range=[0, 1.05], height=380,
     )
+    if share.is_empty():
+        fig.add_annotation(text="No blood-pressure measurement for this selection", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
     return fig

@@ -21,6 +21,9 @@ def subjects_per_dose_figure(per_dose: pl.DataFrame) -> go.Figure:
         barmode="group", title="Subjects per dose level", xaxis_title="Dose level", yaxis_title="Subjects",
         height=360, margin={"t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2},
     )
+    if per_dose.is_empty():
+        fig.add_annotation(text="No subject for this selection", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
     return fig
 
 

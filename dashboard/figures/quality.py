@@ -18,7 +18,9 @@ def counts_per_check(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def findings_bar(counts: pl.DataFrame) -> go.Figure:
+def findings_bar(counts: pl.DataFrame, filtered: bool = False) -> go.Figure:
+    """Open findings per check and severity; `filtered`: the sidebar filters restrict the subjects, so an
+    empty chart means none for those subjects, not none in the cut."""
     fig = go.Figure()
     for sev in counts["severity"].unique(maintain_order=True).to_list():
         part = counts.filter(pl.col("severity") == sev)
@@ -29,17 +31,20 @@ def findings_bar(counts: pl.DataFrame) -> go.Figure:
                       height=max(280, 26 * counts["check_id"].n_unique() + 120), margin={"t": 50})
     fig.update_yaxes(autorange="reversed", type="category")
     if counts.is_empty():
-        fig.add_annotation(text="No open findings in this cut", showarrow=False, x=0.5, y=0.5,
+        fig.add_annotation(text="No open findings for the selected subjects" if filtered else "No open findings in this cut", showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper")
     return fig
 
 
-def trend_figure(trend: pl.DataFrame) -> go.Figure:
+def trend_figure(trend: pl.DataFrame, filtered: bool = False) -> go.Figure:
+    """Open findings per cut and severity, for all subjects (the trend does not follow the sidebar filters,
+    and says so when they are active)."""
     fig = go.Figure()
     for sev in trend["severity"].unique(maintain_order=True).to_list():
         part = trend.filter(pl.col("severity") == sev)
         fig.add_scatter(x=part["cut_id"].to_list(), y=part["n"].to_list(), mode="lines+markers", name=str(sev),
                         line={"color": SEVERITY_COLORS.get(str(sev), "#bdbdbd")})
-    fig.update_layout(title="Open findings over cuts", xaxis_title="Cut", yaxis_title="Findings", height=320)
+    title = "Open findings over cuts" + (" (all subjects: the sidebar filters do not apply)" if filtered else "")
+    fig.update_layout(title=title, xaxis_title="Cut", yaxis_title="Findings", height=320)
     fig.update_xaxes(type="category")
     return fig

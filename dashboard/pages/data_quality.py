@@ -20,12 +20,12 @@ c1.metric("Open findings", open_.height)
 c2.metric("New since previous cut", found.filter(pl.col("status") == "new").height)
 c3.metric("Resolved since previous cut", found.filter(pl.col("status") == "resolved").height)
 
-st.plotly_chart(fig.findings_bar(counts), key="findings_bar")
+st.plotly_chart(fig.findings_bar(counts, filtered=filters.active), key="findings_bar")
 ui.table(counts, "findings_per_check", "Open findings per check and severity")
 
 trend = ui.query("findings_trend")
 if trend.height:
-    st.plotly_chart(fig.trend_figure(trend), key="findings_trend")
+    st.plotly_chart(fig.trend_figure(trend, filtered=filters.active), key="findings_trend")
 
 st.subheader("Findings")
 cols = st.columns(4)
