@@ -27,18 +27,35 @@ def worst_grade_matrix(events: pl.DataFrame, row: str) -> pl.DataFrame:
     )
 
 
-def grade_heatmap(matrix: pl.DataFrame, row: str, title: str, max_rows: int = 40) -> go.Figure:
-    """Heatmap of `worst_grade_matrix` output; grades written in the cells, rows in frequency order."""
-    rows = matrix[row].unique(maintain_order=True).to_list()[:max_rows]
+MAX_ROWS = 80  # one row per term or patient stays readable up to about this many (the trial plans 56 patients)
+
+
+def grade_heatmap(matrix: pl.DataFrame, row: str, title: str, max_rows: int = MAX_ROWS) -> go.Figure:
+    """Heatmap of `worst_grade_matrix` output; grades written in the cells, rows in frequency order.
+
+    At most `max_rows` rows are drawn (the most frequent); the title then says how many of how many.
+    Plotly cannot select a heatmap cell, so an invisible marker sits on every cell with events: clicking
+    it selects the point (x = 'C<cycle>', y = the row) for the page's events listing.
+    """
+    all_rows = matrix[row].unique(maintain_order=True).to_list()
+    rows = all_rows[:max_rows]
+    if len(all_rows) > len(rows):
+        what = "terms" if row == "AEDECOD" else "patients"
+        title = f"{title}: the first {len(rows)} of {len(all_rows)} {what} drawn (pick any below)"
     cycles = sorted(matrix["CYCLE"].unique().to_list())
     lookup = {(r, c): (w, n) for r, c, w, n in matrix.select(row, "CYCLE", "worst", "events").iter_rows()}
     z, text = [], []
+    px, py, ptext = [], [], []
     for r in rows:
         zr, tr = [], []
         for c in cycles:
             w, n = lookup.get((r, c), (None, 0))
             zr.append(w if w is not None else (None if n == 0 else 0))
             tr.append("" if n == 0 else (str(w) if w is not None else "?"))
+            if n:
+                px.append(f"C{c}")
+                py.append(r)
+                ptext.append(f"worst grade {w if w is not None else '?'}, {n} event{'s' if n != 1 else ''}")
         z.append(zr)
         text.append(tr)
     fig = go.Figure(
@@ -46,12 +63,22 @@ def grade_heatmap(matrix: pl.DataFrame, row: str, title: str, max_rows: int = 40
             z=z, x=[f"C{c}" for c in cycles], y=rows, text=text, texttemplate="%{text}",
             colorscale=discrete_grade_colorscale(5), zmin=-0.5, zmax=5.5, xgap=2, ygap=2,
             colorbar={"title": "Worst grade", "tickvals": [0, 1, 2, 3, 4, 5], "ticktext": ["?", "1", "2", "3", "4", "5"]},
-            hovertemplate="%{y}, %{x}: worst grade %{text}<extra></extra>",
+            hoverinfo="skip",
         )
     )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", title="Cycle")
-    fig.update_layout(title=title, height=max(300, 22 * len(rows) + 140), margin={"t": 60, "l": 10})
+    fig.add_scatter(
+        x=px, y=py, mode="markers", customdata=ptext, showlegend=False, name="cells",
+        marker={"symbol": "square", "size": 16, "opacity": 0},
+        selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}},
+        hovertemplate="%{y}, %{x}: %{customdata} (click to list them)<extra></extra>",
+    )
+    # fixed ranges: the markers must not pad the axes (most frequent row on top)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=rows,
+                     range=[len(rows) - 0.5, -0.5] if rows else None, autorange=False if rows else "reversed")
+    fig.update_xaxes(type="category", title="Cycle", categoryorder="array", categoryarray=[f"C{c}" for c in cycles],
+                     range=[-0.5, len(cycles) - 0.5] if cycles else None)
+    fig.update_layout(title=title, height=max(300, 22 * len(rows) + 140), margin={"t": 60, "l": 10},
+                      clickmode="event+select")
     if not rows:
         fig.add_annotation(text="No adverse events for this selection", showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper")

@@ -17,7 +17,8 @@ teae = c2.checkbox("Treatment-emergent only (TRTEMFL = Y)", value=True, key="hm_
 level = None if level_pick == levels[0] else level_pick
 counts = ui.query("ae_scope_counts", filters, level, teae)
 st.caption(f"{counts['events']} events; {counts['no_cycle']} without a cycle (listed below, not in the heatmap). "
-           "Colours: lighter = lower grade, darker = higher; the grade is written in each cell.")
+           "Colours: lighter = lower grade, darker = higher; the grade is written in each cell. Click a cell to list "
+           "its events (double-click the chart to clear), or pick the row and cycle below it.")
 
 
 def show(row: str, title: str, key: str) -> None:

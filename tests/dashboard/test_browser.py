@@ -113,3 +113,27 @@ def test_filter_is_kept_in_the_link(page, server):
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
     page.wait_for_timeout(500)
     assert "dose=DL1" in page.url
+
+
+def test_clicking_a_heatmap_cell_lists_its_events(page, server, dash_db: Path):
+    # plotly cannot select a heatmap cell by itself; the page promises "pick a cell to list the events"
+    import duckdb
+
+    from dashboard import queries
+    from dashboard.filters import Filters
+
+    with duckdb.connect(str(dash_db), read_only=True) as con:
+        matrix = queries.worst_grade(con, Filters(), "AEDECOD", None, True)
+    rows = matrix["AEDECOD"].unique(maintain_order=True).to_list()
+    cycles = sorted(matrix["CYCLE"].unique().to_list())
+    cells = {(r, c) for r, c in matrix.select("AEDECOD", "CYCLE").iter_rows()}
+    # a cell other than the first row and cycle (what the page lists before any click)
+    i, j = next((i, j) for i, r in enumerate(rows) for j, c in enumerate(cycles) if (r, c) in cells and i and j)
+    _open(page, f"{server}/toxicity-heatmap")
+    area = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first.bounding_box()
+    x = area["x"] + area["width"] * (j + 0.5) / len(cycles)
+    y = area["y"] + area["height"] * (i + 0.5) / len(rows)
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    expected = f"Events behind {rows[i]}, cycle {cycles[j]}"
+    page.get_by_text(expected).wait_for(timeout=30_000)

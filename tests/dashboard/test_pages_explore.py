@@ -78,3 +78,41 @@ def test_empty_selection_figures_say_why_they_are_empty():
     assert "No open findings in this cut" in _annotations(findings_bar(counts))
     trend = pl.DataFrame({"cut_id": ["c1"], "severity": ["error"], "n": [3]})
     assert "all subjects" in trend_figure(trend, filtered=True).layout.title.text
+
+
+def _matrix(n_rows: int):
+    import polars as pl
+
+    return pl.DataFrame({"USUBJID": [f"P{i:03d}" for i in range(n_rows)], "CYCLE": [1] * n_rows,
+                         "worst": [2] * n_rows, "events": [n_rows - i for i in range(n_rows)]})
+
+
+def test_patient_heatmap_draws_every_patient_of_the_trial():
+    from dashboard.figures.heatmap import grade_heatmap
+
+    # the demo trial has 54 patients with AEs: all drawn (40 were, without a word)
+    fig = grade_heatmap(_matrix(54), "USUBJID", "Worst grade per patient")
+    assert len(fig.data[0].y) == 54 and fig.layout.title.text == "Worst grade per patient"
+
+
+def test_patient_heatmap_says_when_it_draws_only_the_first_rows():
+    from dashboard.figures.heatmap import grade_heatmap
+
+    fig = grade_heatmap(_matrix(90), "USUBJID", "Worst grade per patient", max_rows=80)
+    assert len(fig.data[0].y) == 80
+    assert "the first 80 of 90 patients drawn" in fig.layout.title.text
+
+
+def test_every_heatmap_cell_with_events_can_be_clicked():
+    import polars as pl
+
+    from dashboard.figures.heatmap import grade_heatmap, worst_grade_matrix
+
+    aes = pl.DataFrame({"USUBJID": ["S1", "S1", "S2"], "AEDECOD": ["NAUSEA", "RASH", "NAUSEA"],
+                        "AETOXGRN": [1, None, 3], "CYCLE": [1, 2, 2]})
+    fig = grade_heatmap(worst_grade_matrix(aes, "AEDECOD"), "AEDECOD", "t")
+    # plotly cannot select a heatmap cell: a selectable (invisible) marker sits on each cell with events
+    cells = [t for t in fig.data if t.type == "scatter"]
+    assert len(cells) == 1
+    assert sorted(zip(cells[0].x, cells[0].y, strict=True)) == [("C1", "NAUSEA"), ("C2", "NAUSEA"), ("C2", "RASH")]
+    assert fig.layout.clickmode == "event+select"
