@@ -30,10 +30,14 @@ def _lines(df: pl.DataFrame, group: str, x: str) -> tuple[list, list, list]:
     xs: list = []
     ys: list = []
     names: list = []
+    counts = "n" in df.columns  # medians: how many patients each point is the median of
     for key, g in df.sort(group, x).group_by(group, maintain_order=True):
         xs += [*g[x].to_list(), None]
         ys += [*g["AVAL"].to_list(), None]
-        names += [key[0]] * g.height + [None]
+        if counts:
+            names += [f"{key[0]}, median of {n} patient{'s' if n != 1 else ''}" for n in g["n"].to_list()] + [None]
+        else:
+            names += [key[0]] * g.height + [None]
     return xs, ys, names
 
 
@@ -142,8 +146,12 @@ def high_bp_share_figure(share: pl.DataFrame, sbp_min: float, dbp_min: float) ->
         fig.add_scatter(
             x=g["CYCLE"].to_list(), y=g["share"].to_list(), mode="lines+markers+text", name=str(key[0]),
             line={"color": DOSE_COLORS[i % len(DOSE_COLORS)]},
-            text=[f"{h}/{n}" for h, n in zip(g["high"].to_list(), g["patients"].to_list(), strict=True)],
+            # written only where someone is high: the '0/n' of every dose level at 0 piled up unreadably
+            text=[f"{h}/{n}" if h else "" for h, n in zip(g["high"].to_list(), g["patients"].to_list(), strict=True)],
+            customdata=list(zip(g["high"].to_list(), g["patients"].to_list(), strict=True)),
             textposition="top center",
+            hovertemplate=f"{key[0]}, cycle %{{x}}: %{{customdata[0]}} of %{{customdata[1]}} patients measured"
+                          "<extra></extra>",
         )
     fig.update_layout(
         title=f"Patients with SBP >= {sbp_min:.0f} or DBP >= {dbp_min:.0f} mmHg, by cycle and dose level",

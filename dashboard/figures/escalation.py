@@ -52,7 +52,10 @@ def dlt_rate_figure(
             fig.add_hline(y=value, line_dash=dash, line_color="#252525",
                           annotation_text=f"{label} {value:.3f}", annotation_position="top left")
     # all protocol levels on the axis, including untreated ones, in dose order
-    fig.update_xaxes(categoryorder="array", categoryarray=levels["level"].cast(pl.String).to_list(), type="category")
+    # (a category axis shrinks to the categories with data unless its range is given)
+    all_levels = levels["level"].cast(pl.String).to_list()
+    fig.update_xaxes(categoryorder="array", categoryarray=all_levels, type="category",
+                     range=[-0.5, len(all_levels) - 0.5])
     fig.update_layout(
         title="DLT rate per dose level (evaluable patients, 95% Clopper-Pearson CI)",
         xaxis_title="Dose level", yaxis_title="DLT rate", yaxis_range=[-0.02, 1.02], height=420,

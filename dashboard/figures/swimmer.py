@@ -7,6 +7,22 @@ import polars as pl
 
 from dashboard.figures.grades import grade_color
 
+# (symbol, colour) per drug: a thin tick and a small triangle above the lane, in different colours
+DOSE_MARKERS = [("line-ns-open", "#252525"), ("triangle-down", "#6a51a3"), ("diamond-tall", "#238b45")]
+
+
+def lane_label(status: str, days_left: int | None) -> str:
+    """The short text at the right of a lane: the status (EVAL) and, while the window runs, days left.
+
+    A patient with a DLT inside a window that is still open reads 'DLT, 4 d left' (not '4 d left');
+    a reason for non-evaluability is left to the hover (it does not fit beside the lane).
+    """
+    left = int(days_left or 0)
+    if status == "in window":
+        return f"{left} d left"
+    short = "not evaluable" if status.startswith("not evaluable") else status
+    return f"{short}, {left} d left" if left > 0 else short
+
 
 def swimmer_figure(
     lanes: pl.DataFrame,
@@ -32,11 +48,12 @@ def swimmer_figure(
     )
     # dosing: one tick per dosing record start (and a thin line over its span)
     d = doses.filter(pl.col("STDY") <= window_days)
-    for trt in d["EXTRT"].unique(maintain_order=True).to_list():
+    for i, trt in enumerate(sorted(d["EXTRT"].drop_nulls().unique().to_list())):
         part = d.filter(pl.col("EXTRT") == trt)
+        style = DOSE_MARKERS[i % len(DOSE_MARKERS)]  # one look per drug, told apart in the legend
         fig.add_scatter(
             y=part["USUBJID"].to_list(), x=part["STDY"].to_list(), mode="markers", name=f"Dose: {trt}",
-            marker={"symbol": "line-ns-open", "size": 10, "color": "#525252"},
+            marker={"symbol": style[0], "size": 10, "color": style[1], "line": {"width": 2, "color": style[1]}},
             hovertemplate="%{y} day %{x}: " + str(trt) + "<extra></extra>",
         )
     # AEs in the window coloured by grade, DLTs as a larger open marker
@@ -64,11 +81,12 @@ def swimmer_figure(
         marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "#e6550d"}},
         hovertemplate="%{y}: cut date = day %{x}<extra></extra>",
     )
-    # days remaining, written at the right of each lane
+    # status and days remaining, written at the right of each lane (the full reason is in the hover)
     fig.add_scatter(
         y=order, x=[window_days + 1] * len(order), mode="text", showlegend=False,
-        text=[f"{r} d left" if (r or 0) > 0 else s for r, s in zip(lanes["DLTWREM"].to_list(), lanes["EVAL"].to_list(), strict=True)],
-        textposition="middle right", hoverinfo="skip",
+        text=[lane_label(s, r) for r, s in zip(lanes["DLTWREM"].to_list(), lanes["EVAL"].to_list(), strict=True)],
+        customdata=lanes["EVAL"].to_list(), textposition="middle right",
+        hovertemplate="%{y}: %{customdata}<extra></extra>",
     )
     fig.add_vline(x=window_days, line_dash="dash", line_color="#252525",
                   annotation_text=f"end of DLT window (day {window_days})", annotation_position="top")

@@ -116,3 +116,68 @@ def test_every_heatmap_cell_with_events_can_be_clicked():
     assert len(cells) == 1
     assert sorted(zip(cells[0].x, cells[0].y, strict=True)) == [("C1", "NAUSEA"), ("C2", "NAUSEA"), ("C2", "RASH")]
     assert fig.layout.clickmode == "event+select"
+
+
+def test_dlt_rate_axis_shows_every_protocol_level_also_untreated_ones():
+    import polars as pl
+
+    from dashboard.figures.escalation import dlt_rate_figure
+
+    levels = pl.DataFrame({
+        "level": ["DL-1", "DL1", "DL2", "DL3", "DL4"], "n_evaluable": [0, 8, 40, 0, 0], "n_dlt": [0, 0, 13, 0, 0],
+        "rate": [None, 0.0, 0.325, None, None], "ci_low": [None, 0.0, 0.19, None, None],
+        "ci_high": [None, 0.37, 0.49, None, None], "eliminated": [False] * 5,
+    })
+    fig = dlt_rate_figure(levels, target=0.3)
+    # a category axis shrinks to DL1 and DL2 (the levels with data) unless the range spans all five
+    assert list(fig.layout.xaxis.categoryarray) == ["DL-1", "DL1", "DL2", "DL3", "DL4"]
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 4.5)
+
+
+def test_swimmer_lane_text_keeps_the_dlt_visible_and_fits():
+    import polars as pl
+
+    from dashboard.figures.swimmer import lane_label, swimmer_figure
+
+    assert lane_label("in window", 29) == "29 d left"
+    assert lane_label("DLT", 4) == "DLT, 4 d left"  # was '4 d left': the DLT was hidden
+    assert lane_label("DLT", 0) == "DLT" and lane_label("evaluable", 0) == "evaluable"
+    assert lane_label("not evaluable: apatinib 21/42 days (< 80%)", 0) == "not evaluable"
+    lanes = pl.DataFrame({"USUBJID": ["A", "B"], "DOSELVLC": ["DL2", "DL2"], "CUTDY": [38, 60],
+                          "DLTWREM": [4, 0], "EVAL": ["DLT", "not evaluable: apatinib 21/42 days (< 80%)"]})
+    doses = pl.DataFrame({"USUBJID": ["A", "A", "B"], "EXTRT": ["IRINOTECAN LIPOSOME", "APATINIB", "APATINIB"],
+                          "STDY": [1, 1, 1], "ENDY": [1, 21, 21]})
+    events = pl.DataFrame(schema={"USUBJID": pl.String, "AEDECOD": pl.String, "AETOXGRN": pl.Int64,
+                                  "ASTDY": pl.Int64, "DLT": pl.Boolean})
+    fig = swimmer_figure(lanes, doses, events, 42)
+    text = next(t for t in fig.data if t.type == "scatter" and t.mode == "text")
+    assert list(text.text) == ["DLT, 4 d left", "not evaluable"]
+    assert "apatinib 21/42" in text.customdata[1]  # the full reason in the hover
+    # the two drugs are told apart (they were the same grey tick in the legend)
+    drugs = [t for t in fig.data if (t.name or "").startswith("Dose: ")]
+    assert len(drugs) == 2 and len({(t.marker.symbol, t.marker.color) for t in drugs}) == 2
+
+
+def test_high_bp_share_labels_only_the_points_with_someone_high():
+    import polars as pl
+
+    from dashboard.figures.blood_pressure import high_bp_share_figure
+
+    share = pl.DataFrame({"DOSELVLC": ["DL1", "DL1", "DL2", "DL2"], "CYCLE": [1, 2, 1, 2],
+                          "patients": [8, 7, 33, 30], "high": [0, 2, 0, 0], "share": [0.0, 2 / 7, 0.0, 0.0]})
+    fig = high_bp_share_figure(share, 160, 100)
+    # the '0/8' and '0/33' of two dose levels at 0 were drawn on top of each other
+    assert [list(t.text) for t in fig.data] == [["", "2/7"], ["", ""]]
+    assert list(fig.data[1].customdata[0]) == [0, 33]  # the counts stay in the hover (and the table)
+
+
+def test_bp_median_hover_says_how_many_patients():
+    import polars as pl
+
+    from dashboard.figures.blood_pressure import bp_figure
+
+    med = pl.DataFrame({"DOSELVLC": ["DL2", "DL2"], "PARAMCD": ["SYSBP", "SYSBP"], "CYCLE": [1, 7],
+                        "AVAL": [125.0, 150.0], "n": [47, 1]})
+    fig = bp_figure(med, [[140.0, 90.0]], x="CYCLE", per_patient=False)
+    sbp = next(t for t in fig.data if t.name == "DL2" and t.y is not None and len(t.y) and t.y[0] is not None)
+    assert list(sbp.customdata)[:2] == ["DL2, median of 47 patients", "DL2, median of 1 patient"]
