@@ -15,6 +15,8 @@ import polars as pl
 
 from dashboard.queries import UNASSIGNED
 
+NO_COHORT = "(no cohort)"  # shown for patients without a cohort (their arm is not a dose level), never 'None'
+
 
 def lanes(subjects: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
     """One row per treated subject: CUTDY (study day of the cut date), DLTWREM, EVAL (status text)."""
@@ -31,6 +33,7 @@ def lanes(subjects: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
         pl.col("DLTWREM").fill_null(0).cast(pl.Int64),
         status.alias("EVAL"),
         pl.col("DOSELVLC").fill_null(UNASSIGNED),
+        pl.col("COHORT").cast(pl.String).fill_null(NO_COHORT),
     ).sort("DOSELVL", "COHORTN", "TRTSDT", "USUBJID", nulls_last=True)
 
 
@@ -51,4 +54,5 @@ def cohort_status(lanes_df: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("DOSELVL", "COHORTN", nulls_last=True)
         .drop("DOSELVL", "COHORTN")
+        .with_columns(pl.col("COHORT").fill_null(NO_COHORT))
     )

@@ -121,8 +121,11 @@ def adjudication(dlts: pl.DataFrame) -> pl.DataFrame:
     disagree (one Y, the other N), pending (investigator flag not recorded)."""
     inv = pl.col("DLTFL")
     rule = pl.col("DLTCFL").fill_null("N")
-    return dlts.with_columns(
+    out = dlts.with_columns(
         pl.when(inv.is_null()).then(pl.lit("pending"))
         .when(inv == rule).then(pl.lit("agree"))
         .otherwise(pl.lit("disagree")).alias("ADJUD")
     )
+    if "DLTRULE" in out.columns:  # an event the investigator flagged that no rule caught: say so, not 'None'
+        out = out.with_columns(pl.col("DLTRULE").fill_null(pl.lit("(no rule)")))
+    return out

@@ -166,11 +166,16 @@ def table(df: pl.DataFrame, name: str, caption: str | None = None, height: int |
     """A table with a CSV download button."""
     if caption:
         st.markdown(f"**{caption}**")
-    st.dataframe(df, hide_index=True, width="stretch", height=height or "auto")
+    st.dataframe(df, hide_index=True, width="stretch", height=height or "auto", column_config=_date_columns(df))
     st.download_button(
         f"Download {name}.csv", df.write_csv().encode("utf-8"), file_name=f"{name}.csv", mime="text/csv",
         key=f"dl_csv_{name}",
     )
+
+
+def _date_columns(df: pl.DataFrame) -> dict[str, Any]:
+    """Dates shown as dates: Streamlit draws a Polars Date as '2026-10-12 00:00:00', a time nobody recorded."""
+    return {c: st.column_config.DateColumn(c, format="YYYY-MM-DD") for c, t in df.schema.items() if t == pl.Date}
 
 
 def xlsx_bytes(df: pl.DataFrame) -> bytes:

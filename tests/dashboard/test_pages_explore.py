@@ -181,3 +181,30 @@ def test_bp_median_hover_says_how_many_patients():
     fig = bp_figure(med, [[140.0, 90.0]], x="CYCLE", per_patient=False)
     sbp = next(t for t in fig.data if t.name == "DL2" and t.y is not None and len(t.y) and t.y[0] is not None)
     assert list(sbp.customdata)[:2] == ["DL2, median of 47 patients", "DL2, median of 1 patient"]
+
+
+def test_tables_show_dates_as_dates_and_words_for_missing_values(dash_db: Path, pilot_cut_db: Path, app_env):
+    import json
+
+    import duckdb
+    import polars as pl
+
+    from dashboard import dlt_window, queries
+    from dashboard.escalation_view import adjudication
+
+    app_env(dash_db)
+    at = _run("dashboard/pages/dlt_window.py")
+    at.radio(key="dw_show").set_value("all treated").run()
+    patients = at.dataframe[-1]
+    config = json.loads(patients.proto.columns)
+    # TRTSDT and DLTWEND are dates: drawn as '2026-10-12', not '2026-10-12 00:00:00'
+    for col in ("TRTSDT", "DLTWEND"):
+        assert config[col]["type_config"]["type"] == "date" and config[col]["type_config"]["format"] == "YYYY-MM-DD"
+    # an AE the investigator flagged that no protocol rule caught: '(no rule)', not 'None'
+    listing = adjudication(pl.DataFrame({"DLTRULE": [None, "PLT_G4"], "DLTCFL": ["N", "Y"], "DLTFL": ["Y", "Y"]}))
+    assert listing["DLTRULE"].to_list() == ["(no rule)", "PLT_G4"]
+    # the pilot's patients have no cohort: '(no cohort)', not 'None'
+    with duckdb.connect(str(pilot_cut_db), read_only=True) as con:
+        lanes = dlt_window.lanes(queries.subjects(con, Filters()), None)
+    assert set(lanes["COHORT"]) == {dlt_window.NO_COHORT}
+    assert dlt_window.cohort_status(lanes)["COHORT"].to_list() == [dlt_window.NO_COHORT]
