@@ -17,8 +17,13 @@ counts = fig.counts_per_check(found)
 c1, c2, c3 = st.columns(3)
 open_ = found.filter(pl.col("status").fill_null("new") != "resolved")
 c1.metric("Open findings", open_.height)
-c2.metric("New since previous cut", found.filter(pl.col("status") == "new").height)
-c3.metric("Resolved since previous cut", found.filter(pl.col("status") == "resolved").height)
+new, resolved = found.filter(pl.col("status") == "new").height, found.filter(pl.col("status") == "resolved").height
+if ui.query("loads").filter(pl.col("status") == "ok").height > 1:
+    c2.metric("New since previous cut", new)
+    c3.metric("Resolved since previous cut", resolved)
+else:  # nothing to compare with: every finding is new by definition, say so instead of a 'since'
+    c2.metric("New (first cut: nothing to compare with)", new)
+    c3.metric("Resolved", "-", help="the first cut of this file has no previous cut to compare with")
 
 st.plotly_chart(fig.findings_bar(counts, filtered=filters.active), key="findings_bar")
 ui.table(counts, "findings_per_check", "Open findings per check and severity")

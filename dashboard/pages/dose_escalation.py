@@ -27,6 +27,9 @@ if unassigned.height:  # one message, however many (a study whose arms are not d
     st.error(ev.unassigned_message(unassigned))
     with st.expander(f"Treated subjects without a protocol dose level ({unassigned.height})"):
         ui.table(unassigned, "unassigned_subjects")
+    if not any(lv.n_treated for lv in levels):
+        st.warning("No treated subject is at a protocol dose level: the decision below is the design's starting "
+                   "point, not a decision about these patients.")
 frame = ev.levels_frame(result, protocol)
 current_code = ev.code_of(result.current, protocol)
 next_code = ev.code_of(result.next_level, protocol)

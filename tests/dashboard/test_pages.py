@@ -237,3 +237,13 @@ def test_heatmap_sql_matches_the_polars_definition(dash_db: Path):
             e, "USUBJID", term, cycle).height
     finally:
         con.close()
+
+
+def test_data_quality_says_when_there_is_no_previous_cut(dash_db: Path, two_cut_db: Path, app_env):
+    # on the first cut every finding is 'new' by definition: 'new since previous cut' would mislead
+    app_env(dash_db)
+    labels = [m.label for m in _run(dash_db, "Data quality").metric]
+    assert "New (first cut: nothing to compare with)" in labels and "New since previous cut" not in labels
+    app_env(two_cut_db)
+    labels = [m.label for m in _run(two_cut_db, "Data quality").metric]
+    assert "New since previous cut" in labels and "Resolved since previous cut" in labels

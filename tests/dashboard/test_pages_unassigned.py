@@ -40,6 +40,8 @@ def test_escalation_page_summarises_unassigned_subjects_once(pilot_cut_db: Path,
     assert "arm 'PBO' is not a protocol dose level" in errors[0]
     listed = [d.value for d in at.dataframe if "USUBJID" in d.value.columns and "reason" in d.value.columns]
     assert listed and len(listed[0]) == n  # every subject listed, none dropped
+    # no one is at a protocol level: the decision shown is the design's start, and the page says so
+    assert any("No treated subject is at a protocol dose level" in w.value for w in at.warning)
 
 
 def test_bp_figures_keep_subjects_without_a_dose_level(pilot_cut_db: Path):
