@@ -54,11 +54,12 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def measure(label: str, argv: list[str], env: dict[str, str] | None = None, poll_s: float = 0.02) -> Measurement:
+def measure(label: str, argv: list[str], env: dict[str, str] | None = None, poll_s: float = 0.02,
+            cwd: Path | None = None) -> Measurement:
     """Run argv as a child process; return its wall time, peak RSS and output."""
     full_env = {**os.environ, **(env or {})}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True, cwd=REPO)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True, cwd=cwd or REPO)
     ps = psutil.Process(proc.pid)
     peak = 0
     # the output is drained by two threads so the child never blocks on a full pipe while we poll

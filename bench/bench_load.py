@@ -2,12 +2,14 @@
 read_csv of the same files (the floor), each in a child process, same machine, same run.
 
     .venv/bin/python bench/bench_load.py [--subjects 50000] [--export DIR] [--db PATH] [--keep]
-                                         [--repeats 1] [--profile]
+                                         [--repeats 1] [--profile] [--against REV]
 
 Without --export it uses bench/out/export-N, generating it with `safetyboard demo --subjects N`
 (timed) when it is not there. Scratch databases go under bench/out/ and are removed unless --keep.
 Targets: load wall time <= 2x the floor's; load peak RSS <= 4 GB; demo "in minutes" (<= 10 min).
 --profile also runs one load under cProfile (in a child) and prints the stage breakdown.
+--against REV also times the loader of commit REV (its tree from `git archive`, run with this venv)
+in every repeat, interleaved with the floor and this tree's loader: a before/after on one machine.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,6 +67,19 @@ def _remove_cut(db: Path) -> None:
             p.unlink()
 
 
+def code_of(rev: str) -> Path:
+    """The tree of commit `rev` under bench/out/code-<sha> (git archive; reused when already there)."""
+    repo = BENCH.parent
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", rev], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    tree = OUT / f"code-{sha}"
+    if not (tree / "etl" / "loader.py").exists():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(repo), "archive", sha], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
 def profile(export: Path, db: Path, with_checks: bool) -> dict:
     argv = [PYTHON, str(BENCH / "_profile_load.py"), str(export), str(db)]
     if with_checks:
@@ -81,9 +97,12 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=1, help="runs of load and floor each (median reported)")
     ap.add_argument("--profile", action="store_true", help="also profile one load and print the stage breakdown")
     ap.add_argument("--profile-checks", action="store_true", help="profile a load with the checks on")
+    ap.add_argument("--against", metavar="REV", help="also time the loader of this commit, interleaved")
     args = ap.parse_args()
+    other = code_of(args.against) if args.against else None
 
     export, demo = ensure_export(args.subjects, args.export)
+    export = export.resolve()  # --against runs the other loader from its own folder
     n_files, n_bytes = export_size(export)
     work = OUT / f"load-{args.subjects}"
     work.mkdir(parents=True, exist_ok=True)
@@ -91,11 +110,16 @@ def main() -> int:
     floor_db = work / "floor.duckdb"
 
     print(machine_line() + " (before)")
-    loads, floors = [], []
+    loads, floors, others = [], [], []
+    other_db = work / "against.duckdb"
     for _ in range(args.repeats):
         # a fresh cut each time (no archive of earlier cuts to copy meta from)
         _remove_cut(db)
         floors.append(_run_checked(measure("floor: duckdb read_csv", [PYTHON, str(BENCH / "_floor_duckdb.py"), str(export), str(floor_db)])))
+        if other is not None:  # `python -m` from the other tree: its packages come first on sys.path
+            _remove_cut(other_db)
+            others.append(_run_checked(measure(f"load --no-checks at {args.against}", [
+                PYTHON, "-m", "safetyboard.cli", "load", str(export), "--db", str(other_db), "--no-checks"], cwd=other)))
         loads.append(_run_checked(measure("safetyboard load --no-checks", [SAFETYBOARD, "load", str(export), "--db", str(db), "--no-checks"])))
     load, floor = _best(loads), _best(floors)
     ratio = load.wall_s / floor.wall_s
@@ -110,12 +134,18 @@ def main() -> int:
     rows.append([load.label, f"{load.wall_s:.1f}", fmt_bytes(load_rss),
                  f"<= {LOAD_RATIO_TARGET:.0f}x floor = {LOAD_RATIO_TARGET * floor.wall_s:.1f} s", verdict(ratio <= LOAD_RATIO_TARGET)])
     rows.append(["load / floor wall time", f"{ratio:.2f}x", "", f"<= {LOAD_RATIO_TARGET:.0f}x", verdict(ratio <= LOAD_RATIO_TARGET)])
+    if others:
+        before = _best(others)
+        rows.append([before.label, f"{before.wall_s:.1f}", fmt_bytes(max(m.peak_rss for m in others)),
+                     f"{before.wall_s / floor.wall_s:.2f}x floor", ""])
     rows.append(["load peak RSS", "", fmt_bytes(load_rss), f"<= {fmt_bytes(RSS_TARGET)}", verdict(load_rss <= RSS_TARGET)])
     print_table(["step", "wall s", "peak RSS", "target", "result"], rows)
     print(machine_line() + " (after)")
     if args.repeats > 1:
         print(f"load wall times: {', '.join(f'{m.wall_s:.1f}' for m in loads)} s (median {statistics.median(m.wall_s for m in loads):.1f})")
         print(f"floor wall times: {', '.join(f'{m.wall_s:.1f}' for m in floors)} s")
+        if others:
+            print(f"load wall times at {args.against}: {', '.join(f'{m.wall_s:.1f}' for m in others)} s")
     print(f"(cross-check: largest single child ru_maxrss {fmt_bytes(children_maxrss())})")
     db_size = db.stat().st_size if db.exists() else 0
     print(f"cut file {fmt_bytes(db_size)}, floor file {fmt_bytes(floor_db.stat().st_size)}")
@@ -138,6 +168,7 @@ def main() -> int:
     if not args.keep:
         _remove_cut(db)
         _remove_cut(floor_db)
+        _remove_cut(other_db)
     return 0
 
 
