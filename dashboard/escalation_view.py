@@ -47,9 +47,9 @@ def unassigned_summary(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> pl
     schema = {"USUBJID": pl.String, "DOSELVLC": pl.String, "ARMCD": pl.String, "reason": pl.String}
     if not unassigned:
         return pl.DataFrame(schema=schema)
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'adam' AND table_name = 'adsl'"
-    ).fetchall()}
+    from dashboard.queries import columns_of
+
+    cols = set(columns_of(con, "adam", "adsl"))
     arm = "coalesce(ACTARMCD, ARMCD)" if {"ACTARMCD", "ARMCD"} <= cols else ("ARMCD" if "ARMCD" in cols else "NULL")
     reason = "DOSELVLRSN" if "DOSELVLRSN" in cols else "NULL"
     detail = con.sql(

@@ -95,25 +95,23 @@ def _positive(value: float, dotted: str, path: Path) -> float:
     return value
 
 
-def _mmhg_pair(raw: dict[str, Any], dotted: str, path: Path) -> None:
-    pair = _get(raw, dotted, list, path)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in pair):
+def _mmhg_pair(pair: Any, dotted: str, path: Path) -> None:
+    if not isinstance(pair, list) or len(pair) != 2 or any(
+        isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in pair
+    ):
         raise ProtocolError(f"{path}: key '{dotted}' must be [SBP, DBP] in mmHg, got {pair!r}")
 
 
 def _validate_blood_pressure(raw: dict[str, Any], path: Path) -> None:
     """[blood_pressure]: the category thresholds BPCAT and the pages use, as [SBP, DBP] pairs."""
     for key in ("adult_cat1", "adult_cat2", "adult_cat3", "adolescent_cat1", "adolescent_cat2"):
-        _mmhg_pair(raw, f"blood_pressure.{key}", path)
+        _mmhg_pair(_get(raw, f"blood_pressure.{key}", list, path), f"blood_pressure.{key}", path)
     _positive(_get(raw, "blood_pressure.adolescent_age_max", float, path), "blood_pressure.adolescent_age_max", path)
     lines = raw["blood_pressure"].get("reference_lines", [])
     if not isinstance(lines, list):
         raise ProtocolError(f"{path}: key 'blood_pressure.reference_lines' must list [SBP, DBP] pairs, got {lines!r}")
     for i, line in enumerate(lines):
-        if not isinstance(line, list) or len(line) != 2 or any(
-            isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in line
-        ):
-            raise ProtocolError(f"{path}: key 'blood_pressure.reference_lines[{i}]' must be [SBP, DBP] in mmHg, got {line!r}")
+        _mmhg_pair(line, f"blood_pressure.reference_lines[{i}]", path)
 
 
 def _validate_escalation(raw: dict[str, Any], path: Path) -> None:

@@ -39,14 +39,15 @@ def parse_counts(text: str) -> list[LevelCounts]:
 
 def _design_options(protocol: Any, design: str, target: float) -> dict[str, Any]:
     esc = protocol.escalation
-    opts: dict[str, Any] = {"cohort_size": int(esc.get("cohort_size", 3))}
+    # every key below is required and checked by safetyboard.protocol (no defaults in code)
+    opts: dict[str, Any] = {"cohort_size": int(esc["cohort_size"])}
     if design == "boin":
         opts.update(
             max_per_dose=int(esc["max_per_dose"]) if esc.get("max_per_dose") is not None else None,
-            p_saf=float(esc.get("p_saf_factor", 0.6)) * target,
-            p_tox=float(esc.get("p_tox_factor", 1.4)) * target,
-            cutoff_eli=float(esc.get("elimination_cutoff", 0.95)),
-            extrasafe=bool(esc.get("extrasafe", False)),
+            p_saf=float(esc["p_saf_factor"]) * target,
+            p_tox=float(esc["p_tox_factor"]) * target,
+            cutoff_eli=float(esc["elimination_cutoff"]),
+            extrasafe=bool(esc["extrasafe"]),
         )
     return opts
 

@@ -39,7 +39,7 @@ class Enrolment:
 
 def simulate_enrolment(n: int, protocol: Protocol, rng: np.random.Generator) -> Enrolment:
     esc = protocol.escalation
-    size = int(esc.get("cohort_size", 3))
+    size = int(esc["cohort_size"])  # protocol [escalation] (validated)
     max_per = int(esc.get("max_per_dose", 12))
     n_levels = len(protocol.dose_levels)
     probs = np.resize(np.array(TRUE_DLT_PROBABILITY), n_levels)

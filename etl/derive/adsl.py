@@ -71,7 +71,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         ).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DOSECHK")
     )
     # cohorts: order of first dose within a dose level, in groups of the cohort size
-    size = int(protocol.escalation.get("cohort_size", 3))
+    size = int(protocol.escalation["cohort_size"])  # protocol [escalation] (validated)
     frame = frame.with_columns(
         pl.when(pl.col("DOSELVLC").is_not_null() & pl.col("TRTSDT").is_not_null())
         .then(((pl.col("TRTSDT").rank("ordinal").over("DOSELVLC") - 1) // size + 1).cast(pl.Int32))
