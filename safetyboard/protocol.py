@@ -174,8 +174,14 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
         "grade5_is_dlt", "hypertension_g4", "proteinuria_g3",
     ):
         _get(raw, f"dlt.{key}", bool, p)
+    # DOMAIN.md 4 transient grade 3 lab abnormality (< N h): 0 hours would except nothing
+    _positive(_get(raw, "dlt.transient_lab_max_hours", int, p), "dlt.transient_lab_max_hours", p)
     terms_raw = _get(raw, "dlt.terms", dict, p)
-    terms = {k: tuple(str(t).upper() for t in v) for k, v in terms_raw.items()}
+    _get(raw, "dlt.terms.lab_abnormality", list, p)  # the exception above reads it: required
+    for key, values in terms_raw.items():
+        if not isinstance(values, list) or any(not isinstance(v, str) for v in values):
+            raise ProtocolError(f"{p}: key 'dlt.terms.{key}' must list preferred terms (text), got {values!r}")
+    terms = {k: tuple(t.strip().upper() for t in v) for k, v in terms_raw.items()}
 
     design = _get(raw, "escalation.design", str, p).lower()
     if design not in ("boin", "3+3"):

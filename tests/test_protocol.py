@@ -16,6 +16,7 @@ def test_trial_protocol_loads() -> None:
     assert p.dose_codes == ["DL-1", "DL1", "DL2", "DL3", "DL4"]
     assert p.design == "boin" and p.target == pytest.approx(0.30)
     assert p.planned_irinotecan_in_window == 6
+    assert p.dlt["transient_lab_max_hours"] == 24 and "LIPASE INCREASED" in p.dlt_terms["lab_abnormality"]
     assert len(p.sha256) == 64
 
 
@@ -43,6 +44,14 @@ def test_trial_protocol_loads() -> None:
         ("p_tox_factor = 1.4", "p_tox_factor = 0.9", "escalation.p_tox_factor"),
         ("elimination_cutoff = 0.95", "elimination_cutoff = 95", "escalation.elimination_cutoff"),
         ("extrasafe = false\n", "", "escalation.extrasafe"),
+        # DOMAIN.md 4 transient grade 3 lab abnormality exception
+        ("transient_lab_max_hours = 24", 'transient_lab_max_hours = "24 h"', "dlt.transient_lab_max_hours"),
+        ("transient_lab_max_hours = 24", "transient_lab_max_hours = 0", "dlt.transient_lab_max_hours"),
+        ("transient_lab_max_hours = 24\n", "", "dlt.transient_lab_max_hours"),
+        ("lab_abnormality = [", "lab_abnormalities = [", "dlt.terms.lab_abnormality"),
+        ('lab_abnormality = [\n    "LIPASE INCREASED",', 'lab_abnormality = [\n    42,', "dlt.terms.lab_abnormality"),
+        # a term list given as one text was read as its letters ('P', 'N', ...) and matched nothing
+        ('pneumothorax = ["PNEUMOTHORAX"]', 'pneumothorax = "PNEUMOTHORAX"', "dlt.terms.pneumothorax"),
     ],
 )
 def test_bad_key_is_named(tmp_path: Path, old: str, new: str, key: str) -> None:
