@@ -4,21 +4,52 @@ The original text is always kept; these expressions derive a DATE with an imputa
 (ADaM --DTF convention: 'D' = day imputed, 'M' = month and day imputed, null = none) and a
 validity flag. Start dates impute to the first day of the period, end dates to the last.
 Nothing else is imputed: an impossible date (2026-02-30) or unknown format is invalid.
+
+A date-time written with a space for ISO 8601's 'T' ('2026-01-05 08:30', as SQL, Excel and pandas
+print one) names its day as exactly, and is read as a date-time in every format (an XLSX date cell
+arrives in that form too, and a text cell cannot be told from it); the text is kept as written.
+A plain number ('24111') is invalid: a SAS date (days since 1960-01-01) or an Excel serial date
+is not ISO 8601, and which of them it is cannot be known from the number (NUMBER_DATE_HINT).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
-# date, optionally followed by a time of day and a time-zone designator (ISO 8601 extended format)
+# date, optionally followed by a time of day and a time-zone designator (ISO 8601 extended format;
+# a space instead of the 'T' is accepted, see above)
 _FULL = (
     r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(T([01]\d|2[0-3])(:[0-5]\d(:[0-5]\d(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+    r"([T ]([01]\d|2[0-3])(:[0-5]\d(:[0-5]\d(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 )
 _MONTH = r"^(\d{4})-(\d{2})$"
 COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}$"  # YYYY-MM-DD alone: the common case, parsed without the general path
 # the year alone, or SDTMIG's year and day with the month unknown ('2026---15'): year precision
 _YEAR = r"^(\d{4})(---(0[1-9]|[12]\d|3[01]))?$"
+# a plain number where a date belongs (ASCII digits, as etl/normalise reads numbers)
+NUMBER_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+# why such a number is no date, for the invalid-date detail of a value matching NUMBER_TEXT
+NUMBER_DATE_HINT = ("it is a number (a SAS date counts days since 1960-01-01, an Excel date days since "
+                    "1899-12-30), and dates must be ISO 8601 text")
+SAS_EPOCH = dt.datetime(1960, 1, 1)
+_SAS_DAYS_MAX = 1e6  # below: days (year 4697); above: seconds (1960-01-12 on), as SAS dates and date-times
+
+
+def sas_number_as_date(text: str) -> str:
+    """'24111 days after 1960-01-01 is 2026-01-05' (or seconds, for a SAS date-time): what a SAS numeric
+    date would be, for a message; '' when `text` is no number or out of range."""
+    try:
+        value = float(text)
+    except ValueError:
+        return ""
+    try:
+        if abs(value) < _SAS_DAYS_MAX:
+            return f"{text} days after 1960-01-01 is {(SAS_EPOCH + dt.timedelta(days=value)).date().isoformat()}"
+        return f"{text} seconds after 1960-01-01T00:00:00 is {(SAS_EPOCH + dt.timedelta(seconds=value)).isoformat()}"
+    except (OverflowError, ValueError):  # beyond the years a date can hold; nan
+        return ""
 
 
 def parse_iso_date(column: str, *, end: bool = False, complete_only: bool = False) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

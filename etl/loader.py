@@ -25,7 +25,8 @@ import polars as pl
 import safetyboard
 from etl import cutstore
 from etl.csv_rows import RaggedRow, describe
-from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, is_numeric, is_seq, spec_for
+from etl.dates import sas_number_as_date
+from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, is_date, is_numeric, is_seq, spec_for
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import QUARANTINE_SCHEMA, normalise_domain
 from etl.readers import FORMATS, iter_batches
@@ -138,8 +139,12 @@ def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> l
     return files
 
 
+def _renames(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> dict[str, str]:
+    return mapping.renames("supp" + sf.domain if sf.supp else sf.domain, frame.columns)
+
+
 def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.DataFrame:
-    renames = mapping.renames("supp" + sf.domain if sf.supp else sf.domain, frame.columns)
+    renames = _renames(frame, sf, mapping)
     if renames:
         targets = [renames.get(c, c) for c in frame.columns]
         clash = sorted({t for t in targets if targets.count(t) > 1})
@@ -158,11 +163,37 @@ def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list
 
     CSV rows with the wrong number of fields are left out of the batches and put in `ragged`.
     """
-    for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged)):
+    sas_numeric: set[str] = set()
+    for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged, sas_numeric=sas_numeric)):
+        if sas_numeric:
+            _refuse_sas_numeric_dates(batch, sf, mapping, sas_numeric)
         frame = _renamed(batch, sf, mapping)
         if i == 0:
             _require_columns(frame, sf)
         yield frame
+
+
+def _refuse_sas_numeric_dates(batch: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping, numeric: set[str]) -> None:
+    """A --DTC variable that is a SAS numeric one without a date format holds SAS dates (days or seconds
+    since 1960-01-01), not ISO 8601 text. Which of the two, or whether a date at all, the number does
+    not say, so nothing is converted: the load stops, naming the file, the column and its first value
+    (as a SAS date would read it). Every value of such a column is a number, so quarantining its rows
+    would take the whole file out of the cut; a SAS date format on the variable makes it readable."""
+    renames = _renames(batch, sf, mapping)
+    for source in sorted(numeric & set(batch.columns)):
+        target = renames.get(source, source)
+        values = batch.select("_ROW", source).filter(pl.col(source).is_not_null())
+        if not is_date(target) or values.height == 0:
+            continue
+        row, value = values.row(0)
+        name = source if target == source else f"{source} ({target} by the column mapping)"
+        decoded = sas_number_as_date(value)
+        raise BadInputError(
+            f"{sf.path.name}: column {name} holds SAS numeric dates, not ISO 8601 text (row {row}: {value}"
+            + (f"; as a SAS date, {decoded}" if decoded else "")
+            + "): export it as ISO 8601 text (PUT with the format E8601DA. or E8601DT.) or give the variable "
+            "a SAS date format (DATE9., E8601DA., DATETIME20.), which is read exactly"
+        )
 
 
 def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow]) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.dates import COMPLETE_DATE, parse_iso_date
+from etl.dates import COMPLETE_DATE, NUMBER_DATE_HINT, NUMBER_TEXT, parse_iso_date
 from etl.domains import DomainSpec, is_date, is_end_date, is_numeric, is_seq
 
 QUARANTINE_SCHEMA = {
@@ -72,6 +72,14 @@ def _trimmed(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     )
 
 
+def _invalid_date_detail(col: str) -> pl.Expr:
+    """'LBDTC '2026-02-30' is not a valid ISO 8601 date', saying why when the text is a number."""
+    plain = pl.format(f"{col} '{{}}' is not a valid ISO 8601 date", pl.col(col))
+    return pl.when(pl.col(col).str.contains(NUMBER_TEXT)).then(
+        pl.format(f"{col} '{{}}' is not a valid ISO 8601 date: {NUMBER_DATE_HINT}", pl.col(col))
+    ).otherwise(plain)
+
+
 def normalise_domain(
     frame: pl.DataFrame,
     spec: DomainSpec,
@@ -107,8 +115,7 @@ def normalise_domain(
         if is_date(col):
             date, flag, invalid = parse_iso_date(col, end=is_end_date(col), complete_only=col in complete)
             if col in spec.required_dates:
-                add("invalid_date", invalid,
-                    lambda col=col: pl.format(f"{col} '{{}}' is not a valid ISO 8601 date", pl.col(col)))
+                add("invalid_date", invalid, lambda col=col: _invalid_date_detail(col))
             else:
                 # an invalid optional date (AESTDTC, AEENDTC, DTHDTC...) must not take its record out of
                 # the analysis (a grade 4 AE would leave DLT review): the row stays, the date is

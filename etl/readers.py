@@ -34,6 +34,9 @@ class ReadResult:
     frame: pl.DataFrame
     encoding: str | None
     delimiter: str | None
+    # SAS XPT: the columns (as named in `frame`) that are numeric variables without a SAS date format
+    # and hold a value; their text is a number, which the loader refuses for a --DTC variable
+    sas_numeric: frozenset[str] = frozenset()
 
 
 def _is_utf8(path: Path) -> bool:
@@ -302,23 +305,27 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
 
 
 def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROWS,
-                 ragged: list[RaggedRow] | None = None) -> Iterator[pl.DataFrame]:
+                 ragged: list[RaggedRow] | None = None, sas_numeric: set[str] | None = None) -> Iterator[pl.DataFrame]:
     """The file's records in file order, `batch_rows` at a time (CSV is streamed, never held whole).
 
     CSV records whose field count differs from the header's are left out and appended to
     `ragged` (with their row numbers in the file; the other rows keep theirs); without a list
     they are bad input. More than half of the records ragged is bad input too: the file is
-    broken (e.g. a wrong delimiter in its rows), not a few of its rows.
+    broken (e.g. a wrong delimiter in its rows), not a few of its rows. For SAS XPT, the columns
+    of `ReadResult.sas_numeric` are added to `sas_numeric` before each batch that has them is yielded.
     """
     fmt = FORMATS.get(path.suffix.lower())
+    found = sas_numeric if sas_numeric is not None else set()
     if fmt == "parquet":
         yield from _parquet_batches(path, batch_rows)
         return
     if fmt == "xpt" and path.stat().st_size > XPT_WHOLE_MAX_BYTES:
-        yield from _xpt_batches(path, encoding, batch_rows)
+        yield from _xpt_batches(path, encoding, batch_rows, found)
         return
     if fmt != "csv":
-        frame = read_file(path, encoding).frame
+        result = read_file(path, encoding)
+        found.update(result.sas_numeric)
+        frame = result.frame
         if frame.height == 0:
             yield frame
         for offset in range(0, frame.height, batch_rows):
@@ -351,19 +358,24 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
 # a date-time as a typed cell prints it ('2026-01-05 00:00:00', '2026-01-05 08:30:00.000000'; a
 # time-zone-aware one, as Spark writes, with its offset: '2026-01-05 08:30:00.000000+00:00')
 _CELL_DATETIME = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$"
+# an XLSX date cell as the engine prints it, always with seconds ('2026-01-05 00:00:00',
+# '2026-01-05 08:30:00.250'): a text cell written otherwise ('2026-01-05 08:30',
+# '2026-01-05T08:30:00.000') is kept as typed, as the same text in a CSV file is
+_XLSX_DATE_CELL = r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))?()$"
 
 
-def _iso_datetime_text(col: pl.Expr) -> pl.Expr:
+def _iso_datetime_text(col: pl.Expr, pattern: str = _CELL_DATETIME) -> pl.Expr:
     """Date-time cells (XLSX date cells, Parquet/XPT datetimes) as ISO 8601 text.
 
     A date cell carries no time of day: midnight becomes the date alone, other times
     '<date>T<time>' with the fraction of a second (without trailing zeros) and the offset, if any.
+    `pattern` has the groups date, time, fraction and offset.
     """
-    date_part = col.str.extract(_CELL_DATETIME, 1)
-    time_part = col.str.extract(_CELL_DATETIME, 2)
-    fraction = col.str.extract(_CELL_DATETIME, 3).str.strip_chars_end("0")
+    date_part = col.str.extract(pattern, 1)
+    time_part = col.str.extract(pattern, 2)
+    fraction = col.str.extract(pattern, 3).str.strip_chars_end("0")
     fraction = pl.when(fraction.is_null() | (fraction == "")).then(pl.lit("")).otherwise("." + fraction)
-    zone = col.str.extract(_CELL_DATETIME, 4).fill_null("")
+    zone = col.str.extract(pattern, 4).fill_null("")
     return (
         pl.when(date_part.is_null()).then(col)
         .when(time_part.is_in(["00:00", "00:00:00"]) & (fraction == "")).then(date_part)
@@ -380,8 +392,11 @@ def _stringify(frame: pl.DataFrame, cells: bool = False, first_row: int = 1) -> 
     exprs = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
-        if dtype.is_temporal() or (cells and dtype == pl.String):
+        if dtype.is_temporal():
             exprs.append(_iso_datetime_text(col.cast(pl.String)).alias(name))
+            continue
+        if cells and dtype == pl.String:
+            exprs.append(_iso_datetime_text(col, _XLSX_DATE_CELL).alias(name))
             continue
         if dtype.is_float():
             as_int = col.cast(pl.Int64, strict=False)
@@ -391,8 +406,6 @@ def _stringify(frame: pl.DataFrame, cells: bool = False, first_row: int = 1) -> 
             )
         elif dtype == pl.String:
             exprs.append(col)
-        elif dtype.is_temporal():
-            exprs.append(col.cast(pl.String).alias(name))
         else:
             exprs.append(col.cast(pl.String).alias(name))
     out = frame.select(exprs)
@@ -418,6 +431,17 @@ def _check_xpt_size(path: Path) -> None:
         )
 
 
+def _sas_numeric(frame: pl.DataFrame) -> frozenset[str]:
+    """Columns that pyreadstat gives as numbers (a SAS numeric variable without a date format: one with
+    DATE9., E8601DA., DATETIME20., ... comes back as a date) holding a value, named as _stringify names them."""
+    numeric = [c for c, dtype in frame.schema.items() if dtype.is_numeric()]
+    if not numeric:
+        return frozenset()
+    has_value = frame.select(pl.col(c).fill_nan(None).is_not_null().any() for c in numeric).row(0)
+    names = _column_names(frame.columns)
+    return frozenset(names[c] for c, has in zip(numeric, has_value, strict=True) if has)
+
+
 def _xpt_encodings(encoding: str) -> list[str]:
     return ["utf-8", "cp1252"] if encoding == "auto" else [encoding]
 
@@ -430,13 +454,13 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
     for enc in _xpt_encodings(encoding):
         try:
             frame, _meta = pyreadstat.read_xport(str(path), output_format="polars", encoding=enc)
-            return ReadResult(_stringify(frame), enc, None)
+            return ReadResult(_stringify(frame), enc, None, _sas_numeric(frame))
         except Exception as exc:  # pyreadstat raises its own error types per problem
             last_error = exc
     raise BadInputError(f"{path.name}: cannot be read as SAS XPT ({last_error})")
 
 
-def _xpt_batches(path: Path, encoding: str, batch_rows: int) -> Iterator[pl.DataFrame]:
+def _xpt_batches(path: Path, encoding: str, batch_rows: int, sas_numeric: set[str]) -> Iterator[pl.DataFrame]:
     """A large XPT file in chunks: read whole, 3 M lab rows took 4.5 GB (chunked: 2.2 GB, though
     pyreadstat reads chunks ~1.8x slower). With --encoding auto the encoding is settled on the
     first chunk (UTF-8, else cp1252); a later chunk that does not decode stops the load, since
@@ -464,10 +488,12 @@ def _xpt_batches(path: Path, encoding: str, batch_rows: int) -> Iterator[pl.Data
     if first is None:
         return
     check_column_names(first.columns, path)
+    sas_numeric.update(_sas_numeric(first))
     yield _stringify(first)
     first_row = first.height + 1
     try:
         for frame in stream:
+            sas_numeric.update(_sas_numeric(frame))
             yield _stringify(frame, first_row=first_row)
             first_row += frame.height
     except Exception as exc:  # a later chunk that does not decode, or a broken record
