@@ -6,6 +6,13 @@ wins, else 0; a missing value gives null. The criteria are data (data/criteria/c
 one generic function grades every term. A grade whose criterion cannot be evaluated (e.g. <LLN
 without a reference range) stops the search with null and a reason, since a lower grade cannot be
 told apart from it; absolute cut-offs still grade (ANC 0.4 is grade 4 without a range).
+
+Columns of a criterion row beyond op/factor/basis, each as admiral writes the term:
+- offset: added to the threshold (Hemoglobin increased: ULN + 20 g/L);
+- if_missing = false: the alternative does not hold when its reference is missing (admiral's
+  `!is.na(BASE) & ...` guards, creatinine); empty: it cannot be evaluated (stops with null);
+- requires: a reference that must be present for the row to be evaluated at all (ALT with an
+  abnormal baseline is graded on BASE but admiral still needs ANRHI: `is.na(ANRHI) ~ NA`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,12 @@ _DECIMALS = 9
 
 @cache
 def lab_criteria() -> pl.DataFrame:
-    return pl.read_csv(CRITERIA_DIR / "ctcae_v5_lab.csv", schema_overrides={"factor": pl.Float64, "grade": pl.Int8})
+    crit = pl.read_csv(
+        CRITERIA_DIR / "ctcae_v5_lab.csv",
+        schema_overrides={"factor": pl.Float64, "grade": pl.Int8, "offset": pl.Float64, "if_missing": pl.String,
+                          "requires": pl.String},
+    )
+    return crit.with_columns(pl.col("offset").fill_null(0.0))
 
 
 _REASONS = {"LLN": "no reference range (LLN)", "ULN": "no reference range (ULN)", "BASE": "no baseline value"}
@@ -56,13 +68,15 @@ def _wide_criteria(direction: str) -> tuple[pl.DataFrame, int]:
         pl.col("op").replace_strict({">": 1.0, ">=": 1.0, "<": -1.0, "<=": -1.0}, return_dtype=pl.Float64).alias("sign"),
         pl.col("op").is_in([">", "<"]).alias("strict"),
         pl.col("basis").replace_strict(_BASIS_CODES, return_dtype=pl.Int8).alias("code"),
+        (pl.col("if_missing") == "false").fill_null(False).alias("falsy"),
+        pl.col("requires").replace_strict(_BASIS_CODES, return_dtype=pl.Int8, default=None).alias("needs"),
     )
     alternatives = int(rows["_J"].max() or 0) + 1
     wide = rows.group_by("paramcd", "_CLASS").agg(
         pl.col("term").sort_by("_ORDER").first().alias("_TERM"),
         *[
             pl.col(c).filter((pl.col("grade") == g) & (pl.col("_J") == j)).first().alias(f"_{c}{g}_{j}")
-            for g in _GRADES for j in range(alternatives) for c in ("sign", "strict", "code", "factor")
+            for g in _GRADES for j in range(alternatives) for c in ("sign", "strict", "code", "factor", "offset", "falsy", "needs")
         ],
     )
     return wide.rename({"paramcd": "PARAMCD"}), alternatives
@@ -94,15 +108,25 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
     conds = []
     for g, j in tests:
         sign, code = pl.col(f"_sign{g}_{j}"), pl.col(f"_code{g}_{j}")
-        threshold = (_reference(code) * pl.col(f"_factor{g}_{j}")).round(_DECIMALS)
+        threshold = (_reference(code) * pl.col(f"_factor{g}_{j}") + pl.col(f"_offset{g}_{j}")).round(_DECIMALS)
         margin = sign * (value - threshold)
         cond = pl.when(pl.col(f"_strict{g}_{j}")).then(margin > 0).otherwise(margin >= 0)
+        # a missing reference: not held when the criterion says so (admiral's !is.na() guard), else unknown
+        cond = pl.when(cond.is_null() & pl.col(f"_falsy{g}_{j}")).then(pl.lit(False)).otherwise(cond)
+        needs = pl.col(f"_needs{g}_{j}")
+        cond = pl.when(needs.is_not_null() & _reference(needs).is_null()).then(pl.lit(None, pl.Boolean)).otherwise(cond)
         conds.append(pl.when(sign.is_not_null()).then(cond.cast(pl.Int8)).otherwise(pl.lit(-1, pl.Int8)).alias(f"_C{g}_{j}"))
     # _C: 1 holds, 0 does not, null cannot be evaluated, -1 no such criterion (computed once each)
     rows = rows.with_columns(conds)
     held = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}") == 1).then(pl.lit(g, pl.Int8)) for g, j in tests)
     unk = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(pl.lit(g, pl.Int8)) for g, j in tests)
-    why_code = pl.coalesce(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(pl.col(f"_code{g}_{j}")) for g, j in tests)
+    why_code = pl.coalesce(
+        pl.when(pl.col(f"_C{g}_{j}").is_null()).then(
+            pl.when(pl.col(f"_needs{g}_{j}").is_not_null() & _reference(pl.col(f"_needs{g}_{j}")).is_null())
+            .then(pl.col(f"_needs{g}_{j}")).otherwise(pl.col(f"_code{g}_{j}"))
+        )
+        for g, j in tests
+    )
     has_criterion = pl.any_horizontal(pl.col(f"_C{g}_{j}") != -1 for g, j in tests).fill_null(True)
     unknown_higher = unk.is_not_null() & (held.is_null() | (unk > held))
     return rows.select(

@@ -22,8 +22,9 @@ def lab_parameters() -> pl.DataFrame:
 
 def _norm_unit(expr: pl.Expr) -> pl.Expr:
     # micro: U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU (NFKC folds the first into the second)
+    # an empty unit is a unit too ('' in the table: INR and pH are ratios without one)
     return (expr.str.strip_chars().str.replace_all(r"\s+", "").str.replace_all("[\u00b5\u03bc]", "u")
-            .str.to_lowercase())
+            .str.to_lowercase().fill_null(""))
 
 
 def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
@@ -38,7 +39,10 @@ def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
         get("LBTESTCD").str.to_uppercase().str.strip_chars().alias("_CODE"),
         _norm_unit(get("LBSTRESU")).alias("_UNIT"),
     ).join(codes, on="_CODE", how="left").join(units, on=["paramcd", "_UNIT"], how="left")
-    is_urine = get("LBSPEC").str.to_uppercase().str.contains("URINE").fill_null(False)
+    # the criteria grade blood; a urine test (LBSPEC URINE, or LBCAT URINALYSIS when the export has no
+    # LBSPEC, as the CDISC pilot) keeps its code but is not graded: urine pH 8 is not alkalosis
+    is_urine = (get("LBSPEC").str.to_uppercase().str.contains("URIN").fill_null(False)
+                | get("LBCAT").str.to_uppercase().str.contains("URIN").fill_null(False))
     known = pl.col("paramcd").is_not_null() & ~is_urine
     converted = pl.col("factor").is_not_null() & known
     value = get("LBSTRESN", pl.Float64)
@@ -50,7 +54,8 @@ def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
         pl.when(converted).then(pl.col("_TOUNIT")).otherwise(get("LBSTRESU")).alias("AVALU"),
         pl.when(converted).then(get("LBSTNRLO", pl.Float64) * pl.col("factor")).otherwise(get("LBSTNRLO", pl.Float64)).alias("ANRLO"),
         pl.when(converted).then(get("LBSTNRHI", pl.Float64) * pl.col("factor")).otherwise(get("LBSTNRHI", pl.Float64)).alias("ANRHI"),
-        pl.when(~known).then(None)
+        pl.when(is_urine & pl.col("paramcd").is_not_null()).then(pl.lit("urine test: the CTCAE criteria grade blood values"))
+        .when(~known).then(None)
         .when(value.is_null() & text.is_not_null()).then(pl.format("non-numeric result: {}", text))
         .when(value.is_null()).then(pl.lit("no result"))
         .when(~converted).then(pl.format("unit not recognised: {}", get("LBSTRESU").fill_null("(empty)")))

@@ -106,3 +106,16 @@ def test_exposure_gap_counts_up_to_the_last_infusion_even_after_trtedt(protocol)
     assert set(zip(got["usubjid"], got["record_key"], strict=True)) == {("P-02", "CYCLE=1")}
     assert "3 planned" in got["message"][0]
     con.close()
+
+
+def test_every_graded_lab_direction_has_ae_terms() -> None:
+    # lab_ae_grade_mismatch looks for an AE of the term that matches a lab grade: a parameter and direction
+    # the CTCAE criteria grade but data/checks.toml [lab_ae_terms] does not name would flag every grade 3
+    # result of it as "without a matching AE", whatever the AE data say
+    from checks.config import load_checks_config
+    from etl.derive.lab_grades import lab_criteria
+
+    terms = load_checks_config().lab_ae_terms
+    graded = {f"{p}_{d}" for p, d in lab_criteria().select("paramcd", "direction").unique().iter_rows()}
+    assert sorted(graded - set(terms)) == []
+    assert all(terms[k] for k in graded)

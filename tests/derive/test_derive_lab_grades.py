@@ -99,20 +99,20 @@ def test_missing_range_blocks_grade_1_but_absolute_grades_still_apply() -> None:
 def test_units_per_mm3_and_conventional_chemistry() -> None:
     out = graded([
         lab("NEUT", 450, "/mm3", 1800, 7500),        # 0.45 x 10^9/L -> grade 4
-        lab("CREAT", 2.0, "mg/dL", 0.6, 1.1),        # 176.8 umol/L, ULN 97.2: >1.5 x ULN, but without a
-        # baseline grade 3 (> 3 x BASE) cannot be ruled out, so not graded (as admiral: NA | FALSE = NA)
+        lab("CREAT", 2.0, "mg/dL", 0.6, 1.1),        # 176.8 umol/L, ULN 97.2: > 1.5 x ULN -> grade 2 (no baseline:
+        # admiral guards the baseline alternatives with !is.na(BASE), so they do not hold)
         lab("BILI", 1.0, "mg/dL", 0.2, 1.2),         # within range -> 0
     ])
     assert out["ATOXGRL"][0] == 4
     assert out["AVAL"][1] == pytest.approx(176.8)
-    assert out["ATOXGRH"].to_list()[1:] == [None, 0]
-    assert out["GRADE_REASON"][1] == "no baseline value"
+    assert out["ATOXGRH"].to_list()[1:] == [2, 0]
+    assert out["GRADE_REASON"][1] is None
 
 
 def test_parameter_without_criterion_has_a_reason() -> None:
-    out = graded([lab("GLUC", 5.0, "mmol/L", 3.9, 5.6)])
+    out = graded([lab("TSH", 2.0, "mU/L", 0.4, 4.0)])
     assert out["ATOXGRL"][0] is None and out["ATOXGRH"][0] is None
-    assert out["GRADE_REASON"][0] == "no CTCAE v5 criterion for GLUC"
+    assert out["GRADE_REASON"][0] == "no CTCAE v5 criterion for TSH"
 
 
 @pytest.mark.parametrize("unit", ["umol/L", "\u00b5mol/L", "\u03bcmol/L", "\u00b5mol/l", " \u03bcmol / L"])
@@ -141,3 +141,100 @@ def test_transaminase_in_microkatal_is_converted_to_u_per_l() -> None:
     out = graded([lab("ALT", 3.5, "ukat/L", 0.1, 0.6)])  # 210 U/L against ULN 36: > 5 x ULN, no baseline
     assert out["AVAL"][0] == pytest.approx(210) and out["ANRHI"][0] == pytest.approx(36)
     assert out["AVALU"][0] == "U/L" and out["UNITRSN"][0] is None
+
+
+# CTCAE v5.0 terms beyond DOMAIN.md's table, graded as admiral's ncictcaev5.json writes them (each vector
+# sits on or beside a published boundary): (PARAMCD, direction, LLN, ULN, BASE, BNRIND, value, grade)
+MORE_VECTORS = [
+    # Alkaline phosphatase, baseline normal: >ULN-2.5, >2.5-5, >5-20, >20 x ULN
+    *[("ALP", "H", 40, 100, 80, "NORMAL", v, g) for v, g in [(100, 0), (101, 1), (250, 1), (251, 2), (501, 3), (2001, 4)]],
+    # ... baseline abnormal: >=2-2.5, >2.5-5, >5-20, >20 x baseline
+    *[("ALP", "H", 40, 100, 150, "HIGH", v, g) for v, g in [(299, 0), (300, 1), (376, 2), (751, 3), (3001, 4)]],
+    # GGT, baseline abnormal: grade 1 is > 2 x baseline (strict, unlike ALP)
+    *[("GGT", "H", 10, 60, 100, "HIGH", v, g) for v, g in [(200, 0), (201, 1), (251, 2)]],
+    *[("LIPASE", "H", 10, 60, None, None, v, g) for v, g in [(60, 0), (61, 1), (91, 2), (121, 3), (301, 4)]],
+    *[("AMYLASE", "H", 30, 110, None, None, v, g) for v, g in [(166, 2), (221, 3), (551, 4)]],
+    *[("CK", "H", 30, 200, None, None, v, g) for v, g in [(201, 1), (501, 2), (1001, 3), (2001, 4)]],
+    *[("LDH", "H", 100, 250, None, None, v, g) for v, g in [(250, 0), (251, 1), (2000, 1)]],
+    *[("APTT", "H", 25, 35, None, None, v, g) for v, g in [(36, 1), (53, 2), (88, 3)]],
+    # Hemoglobin increased, g/L: >ULN, > ULN + 20 (2 g/dL), > ULN + 40 (4 g/dL)
+    *[("HGB", "H", 120, 160, None, None, v, g) for v, g in [(160, 0), (161, 1), (180, 1), (181, 2), (201, 3)]],
+    *[("WBC", "H", 4, 10, None, None, v, g) for v, g in [(99, 0), (101, 3)]],
+    *[("LYM", "H", 1, 4, None, None, v, g) for v, g in [(4, 0), (4.1, 2), (20.1, 3)]],
+    *[("CD4", "L", 0.5, 1.5, None, None, v, g) for v, g in [(0.45, 2), (0.19, 3), (0.04, 4)]],
+    # Hypoalbuminemia, g/L: <LLN-30, <30-20, <20
+    *[("ALB", "L", 35, 50, None, None, v, g) for v, g in [(35, 0), (34, 1), (29, 2), (19, 3)]],
+    *[("CA", "L", 2.1, 2.6, None, None, v, g) for v, g in [(2.05, 1), (1.9, 2), (1.7, 3), (1.4, 4)]],
+    *[("CA", "H", 2.1, 2.6, None, None, v, g) for v, g in [(2.7, 1), (3.0, 2), (3.2, 3), (3.5, 4)]],
+    *[("MG", "L", 0.7, 1.0, None, None, v, g) for v, g in [(0.6, 1), (0.45, 2), (0.35, 3), (0.25, 4)]],
+    # Hypermagnesemia has no grade 2: >ULN-1.23 -> 1, >1.23-3.30 -> 3, >3.30 -> 4
+    *[("MG", "H", 0.7, 1.0, None, None, v, g) for v, g in [(1.1, 1), (1.3, 3), (3.4, 4)]],
+    *[("GLUC", "L", 3.9, 5.6, None, None, v, g) for v, g in [(3.5, 1), (2.9, 2), (2.1, 3), (1.6, 4)]],
+    *[("CHOL", "H", 3, 5.2, None, None, v, g) for v, g in [(6, 1), (8, 2), (11, 3), (13, 4)]],
+    *[("TRIG", "H", 0.5, 1.7, None, None, v, g) for v, g in [(1.71, 0), (1.72, 1), (3.43, 2), (5.71, 3), (11.41, 4)]],
+    # Hyperuricemia: >ULN, admiral's worst case (grade 3, "with physiologic consequences")
+    *[("URATE", "H", 150, 420, None, None, v, g) for v, g in [(420, 0), (421, 3)]],
+    # INR: >1.2-1.5, >1.5-2.5, >2.5 (or the same multiples of the baseline)
+    *[("INR", "H", None, None, 1.0, "NORMAL", v, g) for v, g in [(1.0, 0), (1.1, 1), (1.3, 1), (1.6, 2), (2.6, 3)]],
+    # ... a low baseline lets the multiples of the baseline grade first
+    *[("INR", "H", None, None, 0.8, "NORMAL", v, g) for v, g in [(0.8, 0), (1.0, 1), (1.25, 2), (2.05, 3)]],
+]
+
+
+@pytest.mark.parametrize("vector", MORE_VECTORS, ids=[f"{v[0]}{v[1]}-{v[4]}-{v[6]}->{v[7]}" for v in MORE_VECTORS])
+def test_more_ctcae_terms(vector: tuple) -> None:
+    out = grade_labs(frame([vector])).row(0, named=True)
+    assert out["ATOXGRL" if vector[1] == "L" else "ATOXGRH"] == vector[7]
+
+
+@pytest.mark.parametrize(("uln", "base", "value", "grade"), [
+    (100, None, 101, 1), (100, None, 151, 2), (100, None, 301, 3), (100, None, 601, 4), (100, None, 100, 0),
+    # no ULN: the baseline alternatives still grade 2 and 3; grade 1 (> ULN) cannot be told apart
+    (None, 60, 91, 2), (None, 60, 181, 3), (None, 60, 80, None), (None, None, 500, None),
+])
+def test_creatinine_with_a_missing_reference_is_graded_as_admiral(uln, base, value, grade) -> None:
+    # admiral ncictcaev5.json: "!is.na(BASE) & AVAL > 1.5 * BASE ~ 2" - a missing reference makes that
+    # alternative false; grade 1 "is.na(ANRHI) ~ NA" stops with null
+    out = grade_labs(frame([("CREAT", "H", 50, uln, base, None if base is None else "NORMAL", value, None)]))
+    assert out["ATOXGRH"][0] == grade
+    assert (out["GRADE_REASON"][0] is None) == (grade is not None)
+
+
+def test_abnormal_baseline_transaminase_still_needs_the_uln() -> None:
+    # admiral GRADE_NA_CODE "is.na(AVAL) | is.na(ANRHI) ~ NA" holds whatever the baseline class
+    out = grade_labs(frame([("ALT", "H", None, None, 60, "HIGH", 400, None), ("ALT", "H", None, 40, 60, "HIGH", 400, None)]))
+    assert out["ATOXGRH"].to_list() == [None, 3]
+    assert out["GRADE_REASON"][0] == "no reference range (ULN)"
+
+
+def test_inr_without_baseline_grades_only_above_the_absolute_cut_offs() -> None:
+    out = grade_labs(frame([("INR", "H", None, None, None, None, v, None) for v in (1.1, 1.3, 2.6)]))
+    assert out["ATOXGRH"].to_list() == [None, 1, 3]
+    assert out["GRADE_REASON"][0] == "no baseline value"
+
+
+def test_conventional_units_of_the_added_chemistry() -> None:
+    out = graded([
+        lab("CA", 6.8, "mg/dL", 8.5, 10.5),     # 1.70 mmol/L -> grade 3 (< 1.75)
+        lab("GLUC", 38, "mg/dL", 70, 100),      # 2.11 mmol/L -> grade 3 (< 2.2)
+        lab("ALB", 2.5, "g/dL", 3.5, 5.0),      # 25 g/L -> grade 2 (< 30)
+        lab("MG", 0.9, "mg/dL", 1.7, 2.2),      # 0.37 mmol/L -> grade 3 (< 0.4)
+        lab("INR", 1.6, None),                  # a ratio without a unit -> grade 2 (> 1.5)
+        lab("ALKPH", 600, "U/L", 40, 100),      # the ADaM code of alkaline phosphatase: > 5 x ULN -> 3
+    ])
+    assert out["UNITRSN"].to_list() == [None] * 6
+    assert out["PARAMCD"].to_list() == ["CA", "GLUC", "ALB", "MG", "INR", "ALP"]
+    assert out["ATOXGRL"].to_list()[:4] == [3, 3, 2, 3]
+    assert out["ATOXGRH"].to_list()[4:] == [2, 3]
+
+
+def test_urinalysis_is_not_graded_as_blood_even_without_lbspec() -> None:
+    # the CDISC pilot gives urine pH and glucose under LBCAT URINALYSIS with no LBSPEC: pH 8 is not alkalosis
+    lb = pl.DataFrame({"USUBJID": ["S1", "S1"], "LBTESTCD": ["PH", "PH"], "LBTEST": ["pH", "pH"],
+                       "LBCAT": ["URINALYSIS", "CHEMISTRY"], "LBSTRESN": [8.0, 7.6], "LBSTRESU": [None, None],
+                       "LBSTNRLO": [5.0, 7.35], "LBSTNRHI": [8.0, 7.45], "LBORRES": ["8", "7.6"]},
+                      schema_overrides={"LBSTRESU": pl.String})
+    std = standardise_lab_units(lb).with_columns(pl.lit(None, pl.Float64).alias("BASE"), pl.lit(None, pl.String).alias("BNRIND"))
+    out = grade_labs(std)
+    assert out["ATOXGRH"].to_list() == [None, 3]
+    assert out["GRADE_REASON"][0] == "urine test: the CTCAE criteria grade blood values"
