@@ -12,7 +12,7 @@ LF, as for Polars. An Excel 'sep=;' line before the header is skipped.
 
 Ragged records are quarantined (reason `malformed_row`) by the loader; the rest of the file is
 read from a copy without them, and its row numbers are mapped back to the original file's.
-Blank lines are not ragged: they stay rows of nulls, quarantined as missing_required.
+Blank lines are not ragged: they stay rows of nulls, quarantined as blank_row (etl/normalise).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from etl.csv_rows import RaggedRow, describe
 from etl.dates import sas_number_as_date
 from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, is_date, is_numeric, is_seq, spec_for
 from etl.mapping import ColumnMapping, load_mapping
-from etl.normalise import QUARANTINE_SCHEMA, normalise_domain
+from etl.normalise import BLANK_ROW_DETAIL, QUARANTINE_SCHEMA, normalise_domain
 from etl.readers import FORMATS, iter_batches
 from etl.table_writer import TableWriter
 from safetyboard.errors import BadInputError
@@ -262,10 +262,14 @@ class _Supp:
     @classmethod
     def prepare(cls, supp: pl.DataFrame, domain: str) -> _Supp:
         name = f"SUPP{domain.upper()}"
-        supp = supp.with_columns(
+        data_cols = [c for c in supp.columns if c not in ("_FILE", "_ROW")]
+        # a line without values (before IDVAR's null becomes ''), as etl/normalise finds one
+        blank = pl.all_horizontal(pl.col(c).str.strip_chars().replace("", None).is_null() for c in data_cols)
+        supp = supp.with_columns(blank.alias("_BLANK")).with_columns(
             pl.col(c).str.strip_chars() for c in ("USUBJID", "IDVAR", "IDVARVAL", "QNAM")
         ).with_columns(pl.col("QNAM").str.to_uppercase(), pl.col("IDVAR").str.to_uppercase().fill_null(""))
-        quarantine = []
+        quarantine = [_quarantine_rows(supp.filter(pl.col("_BLANK")), name, "blank_row", pl.lit(BLANK_ROW_DETAIL))]
+        supp = supp.filter(~pl.col("_BLANK")).drop("_BLANK")
         incomplete = pl.col("USUBJID").is_null() | pl.col("QNAM").is_null()
         quarantine.append(_quarantine_rows(supp.filter(incomplete), name, "missing_required", pl.lit("USUBJID or QNAM is empty")))
         supp = supp.filter(~incomplete).sort(["_FILE", "_ROW"])

@@ -5,7 +5,10 @@ Rules (DESIGN.md input contract, docs/architecture.md raw conventions):
   not a number -> NULL, kept as <VAR>_TEXT unless the variable is strict);
 - every --DTC keeps its text and gains <NAME>_DT (imputed date) and <NAME>_DTF (imputation flag);
 - a row is quarantined (never dropped) with the FIRST reason that applies, in this order:
-  missing_required (a key column or a required date is empty), invalid_date (a required date's
+  blank_row (no value in any column: a blank CSV line, one of only delimiters or missing-value
+  markers, an empty workbook row; not a record, but counted, so rows read = rows loaded + rows
+  quarantined and the data manager sees where it was), missing_required (a key column or a
+  required date is empty), invalid_date (a required date's
   text is not a valid ISO 8601 date; an invalid optional date keeps its row with the date
   unknown and <VAR>_DTF = 'X'), non_numeric (text in a number column the analysis
   needs, e.g. LBSTRESN), unknown_subject (USUBJID not in DM); duplicate_key (second and later
@@ -36,6 +39,7 @@ QUARANTINE_SCHEMA = {
 }
 
 TEXT_SUFFIX = "_TEXT"  # <VAR>_TEXT: the text of an optional numeric value that is not a number
+BLANK_ROW_DETAIL = "the row has no values (a blank line, or only delimiters or missing-value markers)"
 INVALID_DATE_FLAG = "X"  # <VAR>_DTF when the text is not a valid ISO 8601 date (date unknown)
 # ASCII digits only: the regex engine's \d also matches other scripts' digits ('١٢'), which the cast
 # to a number does not read
@@ -97,6 +101,8 @@ def normalise_domain(
         reasons.append(_Reason(name, flag, detail))
         flags.append(cond.alias(flag))
 
+    if data_cols:
+        add("blank_row", pl.all_horizontal(pl.col(c).is_null() for c in data_cols), lambda: pl.lit(BLANK_ROW_DETAIL))
     for col in spec.key_columns + spec.required_dates:
         if col in data_cols:
             add("missing_required", pl.col(col).is_null(), lambda col=col: pl.lit(f"{col} is empty"))

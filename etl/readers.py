@@ -507,7 +507,10 @@ def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
     try:
         # read without a header, so that the header row is seen as written (the reader would
         # rename a repeated name AETERM, AETERM_1) and the sheet is parsed once
-        raw = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0, raise_if_empty=False)
+        # and with its empty rows: a row left empty between records is a blank_row (etl/normalise), and
+        # the records after it keep their row numbers (Polars drops empty rows by default)
+        raw = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0, raise_if_empty=False,
+                            drop_empty_rows=False)
     except Exception as exc:
         reason = str(exc).strip().split("\n", 1)[0]  # the engine's first line; the rest is its traceback
         raise BadInputError(f"{path.name}: cannot be read as XLSX ({reason})") from exc

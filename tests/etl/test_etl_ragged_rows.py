@@ -187,3 +187,81 @@ def test_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
     ragged = []
     frame = pl.concat(list(iter_batches(with_quotes, ragged=ragged)))
     assert frame["_ROW"].to_list() == [1, 3] and [(r.row, r.first_line) for r in ragged] == [(2, 5)]
+
+
+def _quarantine(db: Path) -> list[tuple[str, int, str]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT file, row_number, reason FROM meta.quarantine ORDER BY file, row_number").fetchall()
+
+
+def _raw_rows(db: Path, domain: str) -> list[tuple[int, int]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f'SELECT "_ROW", {domain.upper()}SEQ FROM raw.{domain} ORDER BY "_ROW"').fetchall()
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_blank_csv_lines_are_quarantined_as_blank_rows(tmp_path: Path, protocol: Protocol, make_export, line_end: str) -> None:
+    """A line with no field values (empty, spaces, only delimiters) is no record: quarantined as
+    blank_row with its row number (was missing_required: 'USUBJID is empty'), so rows read = rows loaded
+    + rows quarantined still holds, and the rows after it keep their numbers."""
+    folder = make_export()
+    header, first, second = csv_text(AE).splitlines()
+    lines = [header, first, "", ",,,,,,,", second, "   ", "S-002,2,Rash", ",,,,,,,", ""]
+    (folder / "ae.csv").write_text(line_end.join(lines) + line_end, encoding="utf-8")
+    db = tmp_path / "cuts" / "current.duckdb"
+    result = load_export(folder, db, protocol, run_checks=False)
+    ae = result.domains["ae"]
+    assert (ae.rows_read, ae.rows_loaded, ae.rows_quarantined) == (8, 2, 6)
+    assert ae.reasons == {"blank_row": 5, "malformed_row": 1}
+    assert _raw_rows(db, "ae") == [(1, 1), (4, 1)]
+    assert _quarantine(db) == [("ae.csv", 2, "blank_row"), ("ae.csv", 3, "blank_row"), ("ae.csv", 5, "blank_row"),
+                               ("ae.csv", 6, "malformed_row"), ("ae.csv", 7, "blank_row"), ("ae.csv", 8, "blank_row")]
+    with duckdb.connect(str(db), read_only=True) as con:
+        detail = con.execute("SELECT DISTINCT detail FROM meta.quarantine WHERE reason = 'blank_row'").fetchall()
+    assert detail == [("the row has no values (a blank line, or only delimiters or missing-value markers)",)]
+
+
+def test_blank_supp_lines_are_blank_rows(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    folder = make_export()
+    (folder / "suppae.csv").write_text(
+        "STUDYID,RDOMAIN,USUBJID,IDVAR,IDVARVAL,QNAM,QVAL\n\nNCT07479732,AE,S-001,AESEQ,1,AEDLT,N\n,,,,,,\n"
+    )
+    db = tmp_path / "cuts" / "current.duckdb"
+    supp = load_export(folder, db, protocol, run_checks=False).domains["suppae"]
+    assert (supp.rows_read, supp.rows_loaded, supp.reasons) == (3, 1, {"blank_row": 2})
+    assert _quarantine(db) == [("suppae.csv", 1, "blank_row"), ("suppae.csv", 3, "blank_row")]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet", ".xpt"])
+def test_a_row_without_values_is_a_blank_row_in_every_format(tmp_path: Path, protocol: Protocol, make_export, suffix: str) -> None:
+    """The same outcome whatever the format: a workbook row left empty between two records is row 2
+    (the XLSX reader dropped it, and the next record was numbered 2 instead of 3)."""
+    import pyreadstat
+    import xlsxwriter
+
+    folder = make_export()
+    (folder / "ae.csv").unlink()
+    path = folder / f"ae{suffix}"
+    header = list(AE[0])
+    records = [list(AE[0].values()), None, list(AE[1].values())]
+    if suffix == ".csv":
+        path.write_text(csv_text(AE).replace("\nS-002", "\n\nS-002"), encoding="utf-8")
+    elif suffix == ".xlsx":
+        with xlsxwriter.Workbook(path) as book:
+            sheet = book.add_worksheet()
+            sheet.write_row(0, 0, header)
+            for i, values in enumerate(records, start=1):
+                if values:
+                    sheet.write_row(i, 0, values)
+    else:
+        frame = pl.DataFrame([v or [None] * len(header) for v in records], schema=header, orient="row")
+        if suffix == ".parquet":
+            frame.write_parquet(path)
+        else:
+            pyreadstat.write_xport(frame.with_columns(pl.col("AESEQ").cast(pl.Float64)).to_pandas(), str(path),
+                                   table_name="AE", file_format_version=5)
+    db = tmp_path / "cuts" / "current.duckdb"
+    ae = load_export(folder, db, protocol, run_checks=False).domains["ae"]
+    assert (ae.rows_read, ae.rows_loaded, ae.reasons) == (3, 2, {"blank_row": 1})
+    assert _raw_rows(db, "ae") == [(1, 1), (3, 1)]
+    assert _quarantine(db) == [(path.name, 2, "blank_row")]
