@@ -24,7 +24,12 @@ RULES: dict[str, str] = {
     "HFSR_G3_GT7D": "grade 3 hand-foot skin reaction lasting more than {hfsr_g3_max_days} days",
     "PROTEINURIA_G3": "grade >= 3 proteinuria",
     "PNEUMOTHORAX_G2": "grade >= {pneumothorax_min_grade} pneumothorax",
-    "NONHEME_G3": "grade >= {nonheme_min_grade} non-haematological toxicity (protocol exceptions apply)",
+    "NONHEME_G3": (
+        "grade >= {nonheme_min_grade} non-haematological toxicity, except grade 3 resolving in time: nausea/vomiting"
+        " within {nausea_vomiting_max_days} days, diarrhoea within {diarrhoea_max_days}, electrolytes within"
+        " {electrolyte_max_days}, ALT/AST within {transaminase_g3_max_days}, a non-serious lab abnormality in"
+        " less than {transient_lab_max_hours} h"
+    ),
     "DELAY_GT14D": "treatment delay of more than {treatment_delay_max_days} days for toxicity",
 }
 
@@ -45,10 +50,43 @@ def _lasting_at_most(days: int) -> pl.Expr:
     return pl.col("ADURN").is_not_null() & (pl.col("ADURN") <= days)
 
 
+def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+    return pl.col(name) if name in frame.columns else pl.lit(None, dtype)
+
+
+def _transient(frame: pl.DataFrame, max_hours: int) -> pl.Expr:
+    """Shown to have lasted STRICTLY LESS than `max_hours` (DOMAIN.md 4 "transient (<24 h)"; never null).
+
+    Both dates complete (no --DTF imputation) and the end not before the start. With a time of day on
+    both (ASTDTM, AENDTM) the hours between them; else the longest span the dates allow, ADURN whole
+    days (just under ADURN x 24 h: a same-day event is at most 00:00-23:59), must be within the limit.
+    An unknown or partial end cannot be shown to have resolved, so it is never transient.
+    """
+    complete = (
+        pl.col("ASTDT").is_not_null() & pl.col("AENDT").is_not_null() & (pl.col("AENDT") >= pl.col("ASTDT"))
+        & _column(frame, "ASTDTF", pl.String()).is_null() & _column(frame, "AENDTF", pl.String()).is_null()
+    )
+    start, end = _column(frame, "ASTDTM", pl.Datetime("us")), _column(frame, "AENDTM", pl.Datetime("us"))
+    seconds = (end - start).dt.total_seconds()
+    by_time = (seconds >= 0) & (seconds < max_hours * 3600)
+    by_date = ((pl.col("AENDT") - pl.col("ASTDT")).dt.total_days() + 1) * 24 <= max_hours
+    timed = start.is_not_null() & end.is_not_null()
+    return (complete & pl.when(timed).then(by_time).otherwise(by_date)).fill_null(False)
+
+
+def _not_serious(frame: pl.DataFrame) -> pl.Expr:
+    """AESER recorded as 'N' (DOMAIN.md 4 "no clinical sequelae", proxy in the TOML [dlt]): a serious
+    event, or one whose seriousness is not recorded, is not shown to be free of sequelae."""
+    ser = _column(frame, "AESER", pl.String()).cast(pl.String).str.to_uppercase().str.strip_chars()
+    return ser.is_in(["N", "NO"]).fill_null(False)
+
+
 def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     """Add DLTCFL ('Y'/'N'; null when the grade is unknown) and DLTRULE (';'-joined rule ids).
 
-    Needs: USUBJID, AEDECOD or AETERM, AETOXGRN, ASTDT, AENDT, ADURN, DLTWINFL.
+    Needs: USUBJID, AEDECOD or AETERM, AETOXGRN, ASTDT, AENDT, ADURN, DLTWINFL; the transient lab
+    exception also reads ASTDTF, AENDTF, ASTDTM, AENDTM (absent: dates complete, no times) and
+    AESER (absent: not shown to be non-serious, so never excepted).
     """
     d = protocol.dlt
     term = pl.coalesce(
@@ -86,6 +124,9 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFram
         | (_term_in(protocol, "diarrhoea") & (g == 3) & _lasting_at_most(d["diarrhoea_max_days"]))
         | (_term_in(protocol, "electrolyte") & (g == 3) & _lasting_at_most(d["electrolyte_max_days"]))
         | (_term_in(protocol, "transaminase") & (g == 3) & _lasting_at_most(d["transaminase_g3_max_days"]))
+        # DOMAIN.md 4: transient grade 3 lab abnormality (< 24 h) with no clinical sequelae
+        | (_term_in(protocol, "lab_abnormality") & (g == 3) & _transient(frame, d["transient_lab_max_hours"])
+           & _not_serious(frame))
     )
     not_specific = ~pl.any_horizontal([_term_in(protocol, k) for k in specific])
     rules: list[tuple[str, pl.Expr]] = [

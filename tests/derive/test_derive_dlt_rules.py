@@ -217,3 +217,90 @@ def test_delay_is_attributed_to_the_ae_that_held_treatment() -> None:
     # without an action taken, the AE ongoing at the planned day 1 is the cause (as before)
     out = add_delay_rule(adae.drop("AEACN"), delays, 21)
     assert out["DLTRULE"].to_list() == ["NONHEME_G3", "DELAY_GT14D", "DELAY_GT14D"]
+
+
+LIPASE = "LIPASE INCREASED"
+
+
+def _lab_event(protocol: Protocol, *, term: str = LIPASE, grade: int = 3, start: str = "2026-01-15",
+               end: str | None = "2026-01-15", aeser: str | None = "N", endtf: str | None = None) -> dict:
+    """derive_dlt_candidates on one hand-made ADAE row; start/end are 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM'."""
+    import datetime as dt
+
+    from etl.derive.dlt_rules import derive_dlt_candidates
+
+    def parse(text: str | None) -> tuple[dt.date | None, dt.datetime | None]:
+        if text is None:
+            return None, None
+        stamp = dt.datetime.fromisoformat(text) if "T" in text else None
+        return dt.date.fromisoformat(text[:10]), stamp
+
+    (astdt, astdtm), (aendt, aendtm) = parse(start), parse(end)
+    row = {"USUBJID": "S1", "AEDECOD": term, "AETERM": term, "AETOXGRN": grade, "AESER": aeser,
+           "ASTDT": astdt, "ASTDTF": None, "ASTDTM": astdtm, "AENDT": aendt, "AENDTF": endtf, "AENDTM": aendtm,
+           "ADURN": None if aendt is None else (aendt - astdt).days + 1, "DLTWINFL": "Y"}
+    schema = {"USUBJID": pl.String, "AEDECOD": pl.String, "AETERM": pl.String, "AETOXGRN": pl.Int8,
+              "AESER": pl.String, "ASTDT": pl.Date, "ASTDTF": pl.String, "ASTDTM": pl.Datetime("us"),
+              "AENDT": pl.Date, "AENDTF": pl.String, "AENDTM": pl.Datetime("us"), "ADURN": pl.Int32,
+              "DLTWINFL": pl.String}
+    return derive_dlt_candidates(pl.DataFrame([row], schema=schema), protocol).row(0, named=True)
+
+
+@pytest.mark.parametrize(("event", "flag"), [
+    ({}, "N"),                                                            # same day, dates only: at most 23 h 59
+    ({"start": "2026-01-15T10:00", "end": "2026-01-16T09:00"}, "N"),      # 23 h
+    ({"start": "2026-01-15T08:00", "end": "2026-01-15T20:00"}, "N"),      # 12 h
+    ({"start": "2026-01-15T10:00", "end": "2026-01-16T10:30"}, "Y"),      # 24 h 30
+    ({"start": "2026-01-15T10:00", "end": "2026-01-16T10:00"}, "Y"),      # 24 h: not LESS than 24 h
+    ({"start": "2026-01-15T10:00", "end": "2026-01-15T09:00"}, "Y"),      # end before start: not shown
+    ({"start": "2026-01-15", "end": "2026-01-16"}, "Y"),                  # two dates: up to 47 h 59
+    ({"start": "2026-01-15T22:00", "end": "2026-01-16"}, "Y"),            # one time only: the dates decide
+    ({"aeser": "Y"}, "Y"),                                                # serious: never excepted
+    ({"aeser": None}, "Y"),                                               # seriousness not recorded
+    ({"grade": 4}, "Y"),                                                  # grade 4 lab abnormality stays a DLT
+    ({"end": None}, "Y"),                                                 # unknown end: not shown to resolve
+    ({"end": "2026-01-31", "endtf": "D", "start": "2026-01-31"}, "Y"),    # partial end '2026-01' imputed
+    ({"term": "HYPERURICAEMIA"}, "Y"),                                    # not in [dlt.terms] lab_abnormality
+    ({"term": "BLOOD CREATININE INCREASED"}, "N"),
+])
+def test_transient_grade3_lab_abnormality_is_excepted(protocol: Protocol, event: dict, flag: str) -> None:
+    # DOMAIN.md 4: "transient grade 3 lab abnormalities (<24 h) with no clinical sequelae" are not DLTs
+    out = _lab_event(protocol, **event)
+    assert (out["DLTCFL"], out["DLTRULE"]) == (flag, "NONHEME_G3" if flag == "Y" else None)
+
+
+def test_transient_exception_follows_the_protocol_hours(protocol: Protocol) -> None:
+    import dataclasses
+
+    twelve = dataclasses.replace(protocol, dlt={**protocol.dlt, "transient_lab_max_hours": 12})
+    assert _lab_event(twelve, start="2026-01-15T08:00", end="2026-01-15T19:59")["DLTCFL"] == "N"
+    assert _lab_event(twelve, start="2026-01-15T08:00", end="2026-01-15T20:00")["DLTCFL"] == "Y"
+    assert _lab_event(twelve)["DLTCFL"] == "Y"  # same day without times may have lasted 23 h 59
+
+
+def test_event_date_times_from_the_text() -> None:
+    import datetime as dt
+
+    from etl.derive.adae import compute_datetime
+
+    text = ["2026-01-15T10:30", "2026-01-15T10:30:15.5+01:00", "2026-01-15", "2026-01-15T10", "2026-02-30T10:00",
+            "2026-01", None, "2026-01-15T10:30", "2026-01-15 08:05"]
+    date = [dt.date(2026, 1, 15)] * 3 + [dt.date(2026, 1, 15), None, dt.date(2026, 1, 1), None, dt.date(2026, 1, 16),
+                                         dt.date(2026, 1, 15)]
+    out = pl.DataFrame({"T": text, "D": date}).select(compute_datetime(pl.col("T"), pl.col("D")))["T"]
+    # the last but one: a time whose date is not the analysis date (an imputed or corrected date)
+    assert out.to_list() == [dt.datetime(2026, 1, 15, 10, 30), dt.datetime(2026, 1, 15, 10, 30, 15),
+                             None, None, None, None, None, None, dt.datetime(2026, 1, 15, 8, 5)]
+
+
+def test_transient_lab_abnormality_from_an_export_with_times(tmp_path, protocol: Protocol) -> None:
+    # offsets 10 -> 11 are 2026-01-15 -> 2026-01-16: 23 h with the times, up to 47 h 59 without
+    subjects = [Subject("T1", aes=[(LIPASE, "3", 10, 11)]), Subject("T2", aes=[(LIPASE, "3", 10, 11)])]
+    folder = write_trial(tmp_path / "export", subjects)
+    text = (folder / "ae.csv").read_text().replace("2026-01-15,2026-01-16", "2026-01-15T10:00,2026-01-16T09:00", 1)
+    (folder / "ae.csv").write_text(text)
+    raw = read_export(folder, ColumnMapping())[1]
+    ae = build_adam(raw, protocol, cut_date=None)["adae"].sort("USUBJID")
+    assert ae["ASTDTM"].dt.hour().to_list() == [10, None] and ae["AENDTM"].dt.hour().to_list() == [9, None]
+    assert ae["ADURN"].to_list() == [2, 2]  # existing columns unchanged
+    assert ae["DLTCFL"].to_list() == ["N", "Y"]
