@@ -12,7 +12,7 @@ from etl.derive.study_day import compute_study_day
 # the raw.lb columns derive_adlb reads (the loader reads back only these, when present)
 ADLB_INPUTS = [
     "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBSPEC", "LBORRES", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
-    "LBSTNRHI", "LBBLFL", "VISITNUM", "VISIT", "LBDTC_DT", "_FILE", "_ROW",
+    "LBSTNRHI", "LBBLFL", "LBLOBXFL", "VISITNUM", "VISIT", "LBDTC_DT", "_FILE", "_ROW",
 ]
 ADLB_COLUMNS = [
     "USUBJID", "LBSEQ", "PARAMCD", "PARAM", "LBCAT", "VISITNUM", "VISIT", "ADT", "ADY", "CYCLE", "CYCLEDY",
@@ -23,14 +23,21 @@ ADLB_TYPES = {"LBSEQ": pl.Int64, "VISITNUM": pl.Float64, "_ROW": pl.Int64}  # th
 
 
 def derive_baseline(frame: pl.DataFrame) -> pl.DataFrame:
-    """BASE = the last non-missing value on or before the first dose (LBBLFL='Y' when given).
+    """BASE = the last non-missing value on or before the first dose, per subject and parameter.
+
+    Admiral's ADLB template (derive_var_extreme_flag, mode "last", order ADT, AVISITN, LBSEQ; filter
+    !is.na(AVAL) & ADT <= TRTSDT), which is SDTMIG 3.3's --LOBXFL "last observation before exposure":
+    an export's LBLOBXFL = 'Y' is taken as given. SDTM LBBLFL is not used (the CDISC pilot flags the
+    screening draw although an unscheduled draw came later, before the first dose; SDTMIG 3.3
+    deprecates --BLFL for --LOBXFL). No first dose, no baseline.
 
     BNRIND = HIGH/LOW/NORMAL of the baseline value against its range (admiral BNRIND).
     """
-    flagged = pl.col("LBBLFL") == "Y" if "LBBLFL" in frame.columns else pl.lit(False)
+    flagged = (pl.col("LBLOBXFL") == "Y").fill_null(False) if "LBLOBXFL" in frame.columns else pl.lit(False)
     pre = pl.col("ADT").is_not_null() & pl.col("TRTSDT").is_not_null() & (pl.col("ADT") <= pl.col("TRTSDT"))
     cand = frame.with_row_index("_I").filter(pl.col("AVAL").is_not_null() & (flagged | (pre & ~flagged.any().over("USUBJID", "PARAMCD"))))
-    base = cand.sort("ADT", "_I").group_by("USUBJID", "PARAMCD").agg(
+    ties = [c for c in ("VISITNUM", "LBSEQ") if c in frame.columns]
+    base = cand.sort(["ADT", *ties, "_I"], nulls_last=False).group_by("USUBJID", "PARAMCD").agg(
         pl.col("AVAL").last().alias("BASE"), pl.col("ANRLO").last().alias("_BLO"), pl.col("ANRHI").last().alias("_BHI"),
         pl.col("_I").last().alias("_BI"),
     )
