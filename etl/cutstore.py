@@ -4,7 +4,8 @@ DuckDB allows no reader while a writer holds a file, so a cut is never written i
 (DESIGN.md storage contract): the new cut is built in `<db>.tmp-<pid>` in the same folder,
 CHECKPOINTed and closed, fsynced, and `os.replace`d over the current file. The previous current
 file is first hard-linked into `<stem>.cuts/<cut_id>.duckdb`, so earlier cuts are kept and a
-reader that still has the old file open keeps reading it.
+reader that still has the old file open keeps reading it. A current file that is no readable cut
+(damaged, or a DuckDB file no load made) is kept the same way, as `unreadable-<mtime>.duckdb`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -30,18 +32,46 @@ def temp_path(db: Path) -> Path:
     return db.parent / f"{db.name}.tmp-{os.getpid()}"
 
 
-def current_cut_id(db: Path) -> str | None:
-    """The cut id of the current file, or None when there is no readable current cut."""
-    if not db.exists():
-        return None
+@dataclass(frozen=True)
+class CurrentFile:
+    """What is at `db` before a new cut replaces it."""
+
+    cut_id: str | None  # the current cut's id; None when there is no readable cut
+    keep_as: str | None  # the name it is kept under in <stem>.cuts/ (None: nothing to keep)
+    problem: str | None  # why a file that is there is no readable cut
+
+
+def _unreadable_name(db: Path) -> str:
+    """unreadable-<mtime>, with -2, -3, ... when another file was kept under that name already."""
+    base = f"unreadable-{int(db.stat().st_mtime)}"
+    name, n = base, 1
+    while (kept := archive_dir(db) / f"{name}.duckdb").exists() and not os.path.samefile(kept, db):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def inspect_current(db: Path) -> CurrentFile:
+    """The current cut at `db`, or why the file there is none (then it is kept as unreadable-<mtime>)."""
+    if not db.is_file() or db.stat().st_size == 0:
+        return CurrentFile(None, None, None)
     try:
         with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
             row = con.execute(
                 "SELECT cut_id FROM meta.loads WHERE status = 'ok' ORDER BY loaded_at DESC LIMIT 1"
             ).fetchone()
-    except duckdb.Error:
-        return None
-    return row[0] if row else None
+    except duckdb.Error as exc:
+        problem = str(exc).strip().split("\n", 1)[0]
+    else:
+        if row:
+            return CurrentFile(row[0], row[0], None)
+        problem = "meta.loads has no successful load"
+    return CurrentFile(None, _unreadable_name(db), problem)
+
+
+def current_cut_id(db: Path) -> str | None:
+    """The cut id of the current file, or None when there is no readable current cut."""
+    return inspect_current(db).cut_id
 
 
 def _fsync(path: Path) -> None:
@@ -52,13 +82,18 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def publish(tmp: Path, db: Path, previous_cut_id: str | None) -> None:
-    """Make `tmp` (a closed, checkpointed DuckDB file) the current cut at `db`."""
+def publish(tmp: Path, db: Path, keep_as: str | None) -> None:
+    """Make `tmp` (a closed, checkpointed DuckDB file) the current cut at `db`.
+
+    The current file is first kept as `<stem>.cuts/<keep_as>.duckdb` (a load passes
+    `inspect_current(db).keep_as`); with None, only a file that is no readable cut is kept.
+    """
     _fsync(tmp)
-    name = previous_cut_id
-    if name is None and db.exists() and db.stat().st_size and current_cut_id(db) is None:
+    name = keep_as
+    if name is None:
         # a current file without a readable cut (damaged, or no load's) is kept, never lost
-        name = f"unreadable-{int(db.stat().st_mtime)}"
+        current = inspect_current(db)
+        name = current.keep_as if current.cut_id is None else None
     if db.exists() and name:
         archive = archive_dir(db)
         archive.mkdir(parents=True, exist_ok=True)

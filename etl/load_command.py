@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    for warning in result.warnings:  # on stderr in both modes: stdout stays the JSON document
+        print(f"safetyboard load: warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:

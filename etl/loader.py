@@ -64,6 +64,8 @@ class LoadResult:
     cut_date: dt.date | None
     domains: dict[str, DomainStats]
     findings: dict[str, Any] | None = None
+    # what a data manager must know about the load beyond its counts (also in meta.loads.notes)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -72,6 +74,7 @@ class LoadResult:
             "db": str(self.db),
             "cut_date": self.cut_date.isoformat() if self.cut_date else None,
             "domains": {k: v.to_json() for k, v in sorted(self.domains.items())},
+            "warnings": self.warnings,
         }
         if self.findings is not None:
             out["findings"] = self.findings
@@ -428,6 +431,18 @@ def _previous_meta(db: Path) -> dict[str, pl.DataFrame]:
     return out
 
 
+def _history_notes(db: Path, current: cutstore.CurrentFile) -> list[str]:
+    """A current file that is no readable cut breaks the history: the new cut starts it again, and says so."""
+    if current.problem is None:
+        return []
+    kept = f"{cutstore.archive_dir(db).name}/{current.keep_as}.duckdb"
+    return [
+        f"the previous current file {db.name} is not a readable cut ({current.problem}); it is kept as {kept}. "
+        "Its load history (meta.loads) and findings could not be read, so they are not carried into this cut: "
+        "the history starts again here (earlier cuts, if any, stay in the same folder)"
+    ]
+
+
 def _count(st: DomainStats, q: pl.DataFrame) -> None:
     st.rows_quarantined += q.height
     for reason, n in q.group_by("reason").len().iter_rows():
@@ -620,11 +635,12 @@ def load_export(
     source, db = Path(source), Path(db)
     colmap = load_mapping(Path(mapping) if mapping else None)
     files = discover(source, colmap, hash_files=False)  # fails fast on a missing folder or required domain
-    previous = _previous_meta(db)
+    current = cutstore.inspect_current(db)
+    notes = _history_notes(db, current)
+    previous = _previous_meta(db) if current.problem is None else {}
     # loaded_at keeps microseconds so that "the latest cut" is well defined when two loads fall in
     # one second
     loaded_at = dt.datetime.now(dt.UTC)
-    previous_cut = cutstore.current_cut_id(db)
     findings_summary: dict[str, Any] | None = None
     # the files' sha256 (2.6 GB at program scale: ~2.3 s of one core) are computed beside the load;
     # hashlib releases the GIL while it hashes
@@ -664,6 +680,7 @@ def load_export(
                     "protocol_sha256": [protocol.sha256],
                     "mapping_sha256": [colmap.sha256],
                     "status": ["ok"],
+                    "notes": [json.dumps(notes)],
                 },
                 schema_overrides={"cut_date": pl.Date, "mapping_sha256": pl.String},
             )
@@ -682,8 +699,8 @@ def load_export(
                 findings_summary = run.summary() if hasattr(run, "summary") else None
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
-    cutstore.publish(tmp, db, previous_cut)
-    return LoadResult("ok", cut_id, db, cut_date, stats, findings_summary)
+    cutstore.publish(tmp, db, current.keep_as)
+    return LoadResult("ok", cut_id, db, cut_date, stats, findings_summary, notes)
 
 
 def _new_cut_id(loaded_at: dt.datetime, files: list[SourceFile], previous: dict[str, pl.DataFrame]) -> str:

@@ -112,7 +112,7 @@ def test_cli_load_json(make_export, tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["status"] == "ok" and out["db"] == str(db) and out["cut_id"]
+    assert out["status"] == "ok" and out["db"] == str(db) and out["cut_id"] and out["warnings"] == []
     assert set(out["domains"]) == {"dm", "ex", "ae", "lb", "vs"}
     for st in out["domains"].values():
         assert set(st) >= {"files", "rows_read", "rows_loaded", "rows_quarantined", "reasons"}
@@ -166,3 +166,32 @@ def test_load_killed_midway_leaves_previous_cut(make_export, tmp_path: Path, dem
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM meta.loads").fetchone()[0] == 2
     assert result.status == "ok"
+
+
+def test_load_over_a_damaged_cut_says_that_the_history_breaks(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """The new cut cannot read the damaged cut's meta.loads, but it says so, naming the file the damaged
+    cut is kept as: in the JSON result, on stderr and in its own meta.loads row (the history was
+    dropped without a word)."""
+    db = tmp_path / "cuts" / "current.duckdb"
+    folder = make_export()
+    load_export(folder, db, protocol, run_checks=False)
+    db.write_bytes(db.read_bytes()[:20000])  # a DuckDB header, no readable cut
+    kept = f"current.cuts/unreadable-{int(db.stat().st_mtime)}.duckdb"
+    proc = subprocess.run([str(SAFETYBOARD), "load", str(folder), "--db", str(db), "--json", "--no-checks"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    [warning] = out["warnings"]
+    assert warning.startswith("the previous current file current.duckdb is not a readable cut (")
+    assert f"it is kept as {kept}" in warning and "meta.loads" in warning
+    assert f"safetyboard load: warning: {warning}" in proc.stderr
+    assert (db.parent / kept).is_file()
+    loads = tables(db, "meta")["loads"]
+    assert loads["cut_id"].to_list() == [out["cut_id"]]
+    assert json.loads(loads["notes"][0]) == [warning]
+    # the next load over the new (readable) cut carries the note in the history and warns of nothing
+    again = subprocess.run([str(SAFETYBOARD), "load", str(folder), "--db", str(db), "--json", "--no-checks"],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert json.loads(again.stdout)["warnings"] == [] and "warning" not in again.stderr
+    loads = tables(db, "meta")["loads"].sort("loaded_at")
+    assert [json.loads(n) for n in loads["notes"]] == [[warning], []]
