@@ -129,3 +129,19 @@ def adjudication(dlts: pl.DataFrame) -> pl.DataFrame:
     if "DLTRULE" in out.columns:  # an event the investigator flagged that no rule caught: say so, not 'None'
         out = out.with_columns(pl.col("DLTRULE").fill_null(pl.lit("(no rule)")))
     return out
+
+
+def describe_rules(dlts: pl.DataFrame, descriptions: dict[str, str]) -> pl.DataFrame:
+    """Add RULEDESC: the protocol's wording of each rule id in DLTRULE (';'-joined ids; from
+    etl.derive.dlt_rules.rule_descriptions), so the listing says "grade 4 thrombocytopenia", not PLT_G4.
+    An id the table does not know is shown as it is."""
+    if "DLTRULE" not in dlts.columns:
+        return dlts
+    words = (pl.col("DLTRULE").str.split(";").list.eval(pl.element().replace(descriptions)).list.join("; "))
+    out = dlts.with_columns(
+        pl.when(pl.col("DLTRULE").is_null() | (pl.col("DLTRULE") == "(no rule)")).then(None).otherwise(words).alias("RULEDESC")
+    )
+    order = list(dlts.columns)
+    order.insert(order.index("DLTRULE") + 1, "RULEDESC")
+    return out.select(order)
+

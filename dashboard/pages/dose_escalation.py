@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import escalation_view as ev
 from dashboard import ui
 from dashboard.figures.escalation import dlt_rate_figure
+from etl.derive.dlt_rules import rule_descriptions
 
 filters = ui.current_filters()
 cut = ui.header("Dose escalation", filters)
@@ -52,8 +53,8 @@ st.plotly_chart(
 ui.table(frame, "dlt_rate_per_dose_level", "Per dose level (rate = DLTs / DLT-evaluable; exact 95% CI)")
 
 st.subheader("DLT listing")
-dlts = ev.adjudication(ui.query("dlt_listing", filters)).rename({
-    "DLTRULE": "rule fired (DLTRULE)", "DLTFL": "investigator (DLTFL)", "ADJUD": "adjudication",
+dlts = ev.describe_rules(ev.adjudication(ui.query("dlt_listing", filters)), rule_descriptions(protocol)).rename({
+    "DLTRULE": "rule fired (DLTRULE)", "RULEDESC": "rule (protocol wording)", "DLTFL": "investigator (DLTFL)", "ADJUD": "adjudication",
     "ASTDY": "onset day", "AETOXGRN": "grade",
 })
 ui.table(dlts, "dlt_listing",

@@ -118,3 +118,19 @@ def test_quarantine_and_findings_counts():
     f = pl.DataFrame({"check_id": ["x", "x", "y"], "severity": ["error", "error", "warning"],
                       "status": ["new", "resolved", "persisting"]})
     assert counts_per_check(f).sort("check_id").rows() == [("x", "error", 1), ("y", "warning", 1)]
+
+
+def test_dlt_rules_are_described_in_the_protocol_wording():
+    from dashboard.escalation_view import describe_rules
+    from etl.derive.dlt_rules import rule_descriptions
+    from safetyboard.protocol import load_protocol
+
+    words = rule_descriptions(load_protocol(None))
+    dlts = pl.DataFrame({"USUBJID": ["A", "B", "C", "D"], "DLTRULE": ["PLT_G4", "NEUT_G4_GT7D;DELAY_GT14D", "(no rule)", "NEW_RULE"]})
+    out = describe_rules(dlts, words)
+    assert out.columns == ["USUBJID", "DLTRULE", "RULEDESC"]
+    assert out["RULEDESC"].to_list() == [
+        "grade 4 thrombocytopenia",
+        "grade 4 neutropenia lasting more than 7 days; treatment delay of more than 14 days for toxicity",
+        None, "NEW_RULE",
+    ]
