@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.escalation.command import _design_options
 from dashboard.escalation.engine import LevelCounts, evaluate
 from safetyboard.protocol import Protocol
 
@@ -40,7 +41,10 @@ class Enrolment:
 def simulate_enrolment(n: int, protocol: Protocol, rng: np.random.Generator) -> Enrolment:
     esc = protocol.escalation
     size = int(esc["cohort_size"])  # protocol [escalation] (validated)
-    max_per = int(esc.get("max_per_dose", 12))
+    # the same design options as `safetyboard escalation` and the dashboard (protocol [escalation], no code
+    # defaults), so that the demo's history follows the decisions the dashboard shows
+    options = _design_options(protocol, protocol.design.lower(), protocol.target)
+    max_per = options.get("max_per_dose")
     n_levels = len(protocol.dose_levels)
     probs = np.resize(np.array(TRUE_DLT_PROBABILITY), n_levels)
     current = [d.code.upper() for d in protocol.dose_levels].index(str(esc["start_level"]).upper())
@@ -78,9 +82,10 @@ def simulate_enrolment(n: int, protocol: Protocol, rng: np.random.Generator) -> 
             LevelCounts(protocol.dose_levels[j].code, int(treated[j]), int(evaluable[j]), int(dlts[j]))
             for j in range(n_levels)
         ]
-        result = evaluate(counts, current, protocol.design, protocol.target, cohort_size=size, max_per_dose=max_per)
+        result = evaluate(counts, current, protocol.design, protocol.target, **options)
         decisions.append((k, result.decision, result.next_level))
-        if result.decision == "stop" or result.next_level is None or treated[result.next_level] >= max_per:
+        full = max_per is not None and treated[result.next_level] >= max_per if result.next_level is not None else False
+        if result.decision == "stop" or result.next_level is None or full:
             mtd = result.mtd
             break
         current = result.next_level

@@ -43,11 +43,31 @@ def test_every_domain_file_is_written(demo_export_dir: Path) -> None:
     assert set(dm["ARMCD"]) <= {"DL-1", "DL1", "DL2", "DL3", "DL4"}
 
 
+def _narrow_boin(tmp_path: Path, protocol: Protocol) -> Protocol:
+    """The protocol with other BOIN boundary factors (phi1 = 0.9 phi, phi2 = 1.1 phi: 1 DLT in 3 de-escalates)."""
+    import re
+
+    from safetyboard.protocol import load_protocol
+
+    text = protocol.path.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^p_saf_factor = .*$", "p_saf_factor = 0.9", text)
+    text = re.sub(r"(?m)^p_tox_factor = .*$", "p_tox_factor = 1.1", text)
+    path = tmp_path / "narrow.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_protocol(path)
+
+
+@pytest.mark.parametrize("narrow", [False, True], ids=["protocol", "narrow-boin"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 20260305])
-def test_escalation_history_follows_the_engine(protocol: Protocol, seed: int) -> None:
-    """Each cohort's dose is the engine's decision on the cohorts completed before it."""
+def test_escalation_history_follows_the_engine(protocol: Protocol, seed: int, narrow: bool, tmp_path: Path) -> None:
+    """Each cohort's dose is the engine's decision on the cohorts completed before it, with the protocol's
+    own design options (a protocol with other BOIN boundaries too)."""
     import numpy as np
 
+    from dashboard.escalation.command import _design_options
+
+    if narrow:
+        protocol = _narrow_boin(tmp_path, protocol)
     en = simulate_enrolment(56, protocol, np.random.default_rng(seed))
     codes = protocol.dose_codes
     start = codes.index(protocol.escalation["start_level"])
@@ -63,7 +83,7 @@ def test_escalation_history_follows_the_engine(protocol: Protocol, seed: int) ->
         ]
         current = int(en.level[en.cohort == prev][0])
         result = evaluate(counts, current, protocol.design, protocol.target,
-                          cohort_size=int(protocol.escalation["cohort_size"]), max_per_dose=int(protocol.escalation["max_per_dose"]))
+                          **_design_options(protocol, protocol.design, protocol.target))
         assert en.level[en.cohort == nxt][0] == result.next_level, (prev, result.reason)
     # subjects in the DLT window never exceed the max per dose during escalation
     for j in range(len(codes)):
