@@ -48,12 +48,15 @@ _CLASSES = ("NORMAL", "ABNORMAL")  # the baseline class a criterion row applies 
 
 
 @cache
-def _wide_criteria(direction: str) -> tuple[pl.DataFrame, int]:
+def _wide_criteria(direction: str) -> tuple[pl.DataFrame, tuple[tuple[int, int, frozenset[str]], ...]]:
     """One row per (PARAMCD, baseline class) with each grade's criteria side by side, and how many
     alternatives a grade has at most (creatinine: > x ULN or > x baseline).
 
     A data row then meets its criteria in a 1:1 join instead of one joined row per criterion: the
-    same rules, evaluated column-wise (no row multiplication, no regrouping).
+    same rules, evaluated column-wise (no row multiplication, no regrouping). Returns the wide table
+    and its slots (grade, alternative, the optional features any row of the slot uses: offset,
+    falsy, needs), highest grade first; a slot no criterion fills, or a feature no row of it uses,
+    costs nothing per data row.
     """
     crit = lab_criteria().filter(pl.col("direction") == direction).with_row_index("_ORDER")
     parts = []
@@ -71,15 +74,22 @@ def _wide_criteria(direction: str) -> tuple[pl.DataFrame, int]:
         (pl.col("if_missing") == "false").fill_null(False).alias("falsy"),
         pl.col("requires").replace_strict(_BASIS_CODES, return_dtype=pl.Int8, default=None).alias("needs"),
     )
-    alternatives = int(rows["_J"].max() or 0) + 1
+    slots = []
+    for g in _GRADES:
+        for j in range(int(rows["_J"].max() or 0) + 1):
+            slot = rows.filter((pl.col("grade") == g) & (pl.col("_J") == j))
+            if slot.height:
+                used = {"offset": bool((slot["offset"] != 0).any()), "falsy": bool(slot["falsy"].any()),
+                        "needs": bool(slot["needs"].is_not_null().any())}
+                slots.append((g, j, frozenset(k for k, v in used.items() if v)))
     wide = rows.group_by("paramcd", "_CLASS").agg(
         pl.col("term").sort_by("_ORDER").first().alias("_TERM"),
         *[
             pl.col(c).filter((pl.col("grade") == g) & (pl.col("_J") == j)).first().alias(f"_{c}{g}_{j}")
-            for g in _GRADES for j in range(alternatives) for c in ("sign", "strict", "code", "factor", "offset", "falsy", "needs")
+            for g, j, used in slots for c in ("sign", "strict", "code", "factor", *sorted(used))
         ],
     )
-    return wide.rename({"paramcd": "PARAMCD"}), alternatives
+    return wide.rename({"paramcd": "PARAMCD"}), tuple(slots)
 
 
 def _reference(code: pl.Expr) -> pl.Expr:
@@ -101,32 +111,35 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
     rows = df.select("PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND").with_columns(
         pl.when(abnormal).then(pl.lit("ABNORMAL")).otherwise(pl.lit("NORMAL")).alias("_CLASS")
     )
-    wide, alternatives = _wide_criteria(direction)
+    wide, slots = _wide_criteria(direction)
     rows = rows.join(wide, on=["PARAMCD", "_CLASS"], how="left", maintain_order="left")
     value = pl.col("AVAL").round(_DECIMALS)
-    tests = [(g, j) for g in _GRADES for j in range(alternatives)]  # highest grade first
+    tests = [(g, j) for g, j, _ in slots]  # highest grade first
     conds = []
-    for g, j in tests:
+    for g, j, used in slots:
         sign, code = pl.col(f"_sign{g}_{j}"), pl.col(f"_code{g}_{j}")
-        threshold = (_reference(code) * pl.col(f"_factor{g}_{j}") + pl.col(f"_offset{g}_{j}")).round(_DECIMALS)
-        margin = sign * (value - threshold)
+        threshold = _reference(code) * pl.col(f"_factor{g}_{j}")
+        if "offset" in used:
+            threshold = threshold + pl.col(f"_offset{g}_{j}").fill_null(0.0)
+        margin = sign * (value - threshold.round(_DECIMALS))
         cond = pl.when(pl.col(f"_strict{g}_{j}")).then(margin > 0).otherwise(margin >= 0)
-        # a missing reference: not held when the criterion says so (admiral's !is.na() guard), else unknown
-        cond = pl.when(cond.is_null() & pl.col(f"_falsy{g}_{j}")).then(pl.lit(False)).otherwise(cond)
-        needs = pl.col(f"_needs{g}_{j}")
-        cond = pl.when(needs.is_not_null() & _reference(needs).is_null()).then(pl.lit(None, pl.Boolean)).otherwise(cond)
+        if "falsy" in used:  # a missing reference: not held (admiral's !is.na() guard), else unknown
+            cond = pl.when(cond.is_null() & pl.col(f"_falsy{g}_{j}").fill_null(False)).then(pl.lit(False)).otherwise(cond)
+        if "needs" in used:
+            needs = pl.col(f"_needs{g}_{j}")
+            cond = pl.when(needs.is_not_null() & _reference(needs).is_null()).then(pl.lit(None, pl.Boolean)).otherwise(cond)
         conds.append(pl.when(sign.is_not_null()).then(cond.cast(pl.Int8)).otherwise(pl.lit(-1, pl.Int8)).alias(f"_C{g}_{j}"))
     # _C: 1 holds, 0 does not, null cannot be evaluated, -1 no such criterion (computed once each)
     rows = rows.with_columns(conds)
     held = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}") == 1).then(pl.lit(g, pl.Int8)) for g, j in tests)
     unk = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(pl.lit(g, pl.Int8)) for g, j in tests)
-    why_code = pl.coalesce(
-        pl.when(pl.col(f"_C{g}_{j}").is_null()).then(
-            pl.when(pl.col(f"_needs{g}_{j}").is_not_null() & _reference(pl.col(f"_needs{g}_{j}")).is_null())
-            .then(pl.col(f"_needs{g}_{j}")).otherwise(pl.col(f"_code{g}_{j}"))
-        )
-        for g, j in tests
-    )
+    def _why(g: int, j: int, used: frozenset[str]) -> pl.Expr:
+        if "needs" not in used:
+            return pl.col(f"_code{g}_{j}")
+        needs = pl.col(f"_needs{g}_{j}")
+        return pl.when(needs.is_not_null() & _reference(needs).is_null()).then(needs).otherwise(pl.col(f"_code{g}_{j}"))
+
+    why_code = pl.coalesce(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(_why(g, j, used)) for g, j, used in slots)
     has_criterion = pl.any_horizontal(pl.col(f"_C{g}_{j}") != -1 for g, j in tests).fill_null(True)
     unknown_higher = unk.is_not_null() & (held.is_null() | (unk > held))
     return rows.select(
