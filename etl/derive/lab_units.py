@@ -35,14 +35,16 @@ def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
         "paramcd", _norm_unit(pl.col("source_unit")).alias("_UNIT"), "factor", pl.col("unit").alias("_TOUNIT")
     ).unique(subset=["paramcd", "_UNIT"])
     get = lambda c, t=pl.String: pl.col(c) if c in lb.columns else pl.lit(None, t)  # noqa: E731
+    # the criteria grade blood; a urine test (LBSPEC URINE, or LBCAT URINALYSIS when the export has no
+    # LBSPEC, as the CDISC pilot) keeps its code but is not graded: urine pH 8 is not alkalosis
+    # (computed once as a column: the text tests are the costly part, and they are used 7 times below)
     frame = lb.with_columns(
         get("LBTESTCD").str.to_uppercase().str.strip_chars().alias("_CODE"),
         _norm_unit(get("LBSTRESU")).alias("_UNIT"),
+        (get("LBSPEC").str.contains("(?i)URIN").fill_null(False)
+         | get("LBCAT").str.contains("(?i)URIN").fill_null(False)).alias("_URINE"),
     ).join(codes, on="_CODE", how="left").join(units, on=["paramcd", "_UNIT"], how="left")
-    # the criteria grade blood; a urine test (LBSPEC URINE, or LBCAT URINALYSIS when the export has no
-    # LBSPEC, as the CDISC pilot) keeps its code but is not graded: urine pH 8 is not alkalosis
-    is_urine = (get("LBSPEC").str.to_uppercase().str.contains("URIN").fill_null(False)
-                | get("LBCAT").str.to_uppercase().str.contains("URIN").fill_null(False))
+    is_urine = pl.col("_URINE")
     known = pl.col("paramcd").is_not_null() & ~is_urine
     converted = pl.col("factor").is_not_null() & known
     value = get("LBSTRESN", pl.Float64)
@@ -60,4 +62,4 @@ def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
         .when(value.is_null()).then(pl.lit("no result"))
         .when(~converted).then(pl.format("unit not recognised: {}", get("LBSTRESU").fill_null("(empty)")))
         .otherwise(None).alias("UNITRSN"),
-    ).drop("_CODE", "_UNIT", "paramcd", "param", "factor", "_TOUNIT")
+    ).drop("_CODE", "_UNIT", "_URINE", "paramcd", "param", "factor", "_TOUNIT")
