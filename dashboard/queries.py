@@ -46,11 +46,14 @@ def _subjects(filters: Filters) -> tuple[str, list]:
 
 # ---------------------------------------------------------------- cut and loads (meta.loads)
 def loads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every cut's meta.loads row, oldest first."""
+    """Every cut's meta.loads row, oldest first; NOTES = the load's warnings joined (e.g. the history
+    broke because the previous current file was unreadable), empty for cuts written before the column."""
+    notes = ("array_to_string(CAST(json_extract_string(notes, '$[*]') AS VARCHAR[]), ' | ')"
+             if "notes" in columns_of(con, "meta", "loads") else "NULL")
     return _frame(
         con,
-        "SELECT cut_id, loaded_at, cut_date, source, files, domains, code_version, protocol_sha256, status "
-        "FROM meta.loads ORDER BY loaded_at",
+        "SELECT cut_id, loaded_at, cut_date, source, files, domains, code_version, protocol_sha256, status, "
+        f"{notes} AS NOTES FROM meta.loads ORDER BY loaded_at",
     )
 
 

@@ -43,7 +43,10 @@ ui.table(shown, "quarantined_rows")
 
 st.subheader("What changed since the previous cut")
 history = ui.query("loads")
-ui.table(history.select("cut_id", "loaded_at", "cut_date", "status", "code_version"), "load_history", "Load history")
+broke = history.filter(pl.col("NOTES").is_not_null() & (pl.col("NOTES") != ""))
+for row in broke.iter_rows(named=True):  # e.g. the previous current file could not be read: history restarts there
+    st.warning(f"Load {row['cut_id']}: {row['NOTES']}")
+ui.table(history.select("cut_id", "loaded_at", "cut_date", "status", "code_version", "NOTES"), "load_history", "Load history")
 ok = history.filter(pl.col("status") == "ok")
 if ok.height >= 2:
     prev, now = ok.row(-2, named=True), ok.row(-1, named=True)

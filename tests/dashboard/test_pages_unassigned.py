@@ -66,3 +66,20 @@ def test_unassigned_subjects_are_no_cohort_ready_for_review(pilot_cut_db: Path, 
     at = _run("dashboard/pages/dlt_window.py")
     ready = {m.label: m.value for m in at.metric}["Cohorts ready for review"]
     assert ready == "0 / 0"
+
+
+def test_overview_says_where_the_load_history_breaks(tmp_path: Path, pilot_dir: Path, protocol, app_env):
+    # a current file that is no readable cut: the next load starts the history again and its note says so;
+    # the Overview shows that note above the load history instead of a history that silently begins there
+    from etl.loader import load_export
+
+    db = tmp_path / "current.duckdb"
+    assert load_export(pilot_dir, db, protocol, run_checks=False).status == "ok"
+    db.write_bytes(db.read_bytes()[:20000])  # a DuckDB header, no readable cut
+    assert load_export(pilot_dir, db, protocol, run_checks=False).status == "ok"
+    app_env(db)
+    at = _run("dashboard/pages/overview.py")
+    notes = [w.value for w in at.warning if "unreadable" in w.value]
+    assert len(notes) == 1 and "current.cuts/unreadable-" in notes[0], [w.value for w in at.warning]
+    history = [d.value for d in at.dataframe if "NOTES" in d.value.columns]
+    assert history and "unreadable" in history[0]["NOTES"][0]
