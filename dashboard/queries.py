@@ -130,17 +130,20 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     from dashboard.filters import FILTER_COLUMNS
 
     cols = set(columns_of(con, "adam", "adsl"))
-    out: dict[str, list[str]] = {}
-    for name, (_key, column, _label) in FILTER_COLUMNS.items():
-        if column not in cols:
-            out[name] = []
-            continue
-        order = "min(DOSELVL)" if column == "DOSELVLC" and "DOSELVL" in cols else "1"
-        rows = con.sql(
-            f'SELECT CAST("{column}" AS VARCHAR) AS v FROM adam.adsl WHERE "{column}" IS NOT NULL '
-            f"GROUP BY 1 ORDER BY {order}"
-        ).fetchall()
-        out[name] = [r[0] for r in rows]
+    out: dict[str, list[str]] = {name: [] for name in FILTER_COLUMNS}
+    parts = []
+    # one query for every filter (one round trip: each page's sidebar runs this on a cold cache)
+    for i, (_key, column, _label) in enumerate(FILTER_COLUMNS.values()):
+        if column in cols:
+            # dose levels in protocol order, the others by their text
+            order = "CAST(min(DOSELVL) AS DOUBLE)" if column == "DOSELVLC" and "DOSELVL" in cols else "CAST(NULL AS DOUBLE)"
+            parts.append(f'SELECT {i} AS f, CAST("{column}" AS VARCHAR) AS v, {order} AS o FROM adam.adsl '
+                         f'WHERE "{column}" IS NOT NULL GROUP BY 2')
+    if parts:
+        names = list(FILTER_COLUMNS)
+        sql = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY f, o, v"
+        for f, v, _o in con.execute(sql).fetchall():
+            out[names[f]].append(v)
     return out
 
 

@@ -58,30 +58,33 @@ def grade_heatmap(matrix: pl.DataFrame, row: str, title: str, max_rows: int = MA
                 ptext.append(f"worst grade {w if w is not None else '?'}, {n} event{'s' if n != 1 else ''}")
         z.append(zr)
         text.append(tr)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z, x=[f"C{c}" for c in cycles], y=rows, text=text, texttemplate="%{text}",
-            colorscale=discrete_grade_colorscale(5), zmin=-0.5, zmax=5.5, xgap=2, ygap=2,
-            colorbar={"title": "Worst grade", "tickvals": [0, 1, 2, 3, 4, 5], "ticktext": ["?", "1", "2", "3", "4", "5"]},
-            hoverinfo="skip",
-        )
-    )
-    fig.add_scatter(
-        x=px, y=py, mode="markers", customdata=ptext, showlegend=False, name="cells",
-        marker={"symbol": "square", "size": 16, "opacity": 0},
-        selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}},
-        hovertemplate="%{y}, %{x}: %{customdata} (click to list them)<extra></extra>",
-    )
-    # fixed ranges: the markers must not pad the axes (most frequent row on top)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=rows,
-                     range=[len(rows) - 0.5, -0.5] if rows else None, autorange=False if rows else "reversed")
-    fig.update_xaxes(type="category", title="Cycle", categoryorder="array", categoryarray=[f"C{c}" for c in cycles],
-                     range=[-0.5, len(cycles) - 0.5] if cycles else None)
-    fig.update_layout(title=title, height=max(300, 22 * len(rows) + 140), margin={"t": 60, "l": 10},
-                      clickmode="event+select")
+    # one figure from dicts (one validation pass; update_* calls validate again each: 2x slower)
+    ncat = [f"C{c}" for c in cycles]
+    layout: dict = {
+        "title": {"text": title}, "height": max(300, 22 * len(rows) + 140), "margin": {"t": 60, "l": 10},
+        "clickmode": "event+select",
+        # fixed ranges: the markers must not pad the axes (most frequent row on top)
+        "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": rows,
+                  "range": [len(rows) - 0.5, -0.5] if rows else None, "autorange": False if rows else "reversed"},
+        "xaxis": {"type": "category", "title": {"text": "Cycle"}, "categoryorder": "array", "categoryarray": ncat,
+                  "range": [-0.5, len(cycles) - 0.5] if cycles else None},
+    }
     if not rows:
-        fig.add_annotation(text="No adverse events for this selection", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper")
+        layout["annotations"] = [{"text": "No adverse events for this selection", "showarrow": False, "x": 0.5, "y": 0.5,
+                                  "xref": "paper", "yref": "paper"}]
+    heat = {
+        "type": "heatmap", "z": z, "x": ncat, "y": rows, "text": text, "texttemplate": "%{text}",
+        "colorscale": discrete_grade_colorscale(5), "zmin": -0.5, "zmax": 5.5, "xgap": 2, "ygap": 2,
+        "colorbar": {"title": {"text": "Worst grade"}, "tickvals": [0, 1, 2, 3, 4, 5], "ticktext": ["?", "1", "2", "3", "4", "5"]},
+        "hoverinfo": "skip",
+    }
+    cells = {
+        "type": "scatter", "x": px, "y": py, "mode": "markers", "customdata": ptext, "showlegend": False, "name": "cells",
+        "marker": {"symbol": "square", "size": 16, "opacity": 0},
+        "selected": {"marker": {"opacity": 0}}, "unselected": {"marker": {"opacity": 0}},
+        "hovertemplate": "%{y}, %{x}: %{customdata} (click to list them)<extra></extra>",
+    }
+    fig = go.Figure({"data": [heat, cells], "layout": layout})
     return fig
 
 

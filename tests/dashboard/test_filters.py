@@ -19,3 +19,18 @@ def test_predicate_is_parameterised():
     assert evil not in sql and params == [evil, "18-65"]
     assert sql == 's."DOSELVLC" IN (?) AND s."AGEGR" IN (?)'
     assert subject_predicate(Filters()) == ("TRUE", [])
+
+
+def test_filter_options_in_one_query_keep_protocol_order_and_skip_missing_columns():
+    import duckdb
+
+    from dashboard.queries import filter_options
+
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE SCHEMA adam")
+    # dose levels in protocol order (DOSELVL), not text order: DL-1 < DL2 < DL10; no AGEGR column
+    con.execute("""CREATE TABLE adam.adsl AS SELECT * FROM (VALUES
+        ('S1', 'DL10', 10, 'B', 'M'), ('S2', 'DL-1', -1, 'A', 'F'), ('S3', 'DL2', 2, NULL, 'F'),
+        ('S4', 'DL2', 2, 'A', NULL), ('S5', NULL, NULL, 'C', 'M')) t(USUBJID, DOSELVLC, DOSELVL, SITEID, SEX)""")
+    assert filter_options(con) == {"dose": ["DL-1", "DL2", "DL10"], "cohort": [], "site": ["A", "B", "C"],
+                                   "sex": ["F", "M"], "age": []}
