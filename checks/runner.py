@@ -21,6 +21,7 @@ import polars as pl
 from checks.config import SEVERITIES, ChecksConfig, load_checks_config
 from checks.findings import previous_cut_id, previous_open_findings, with_history, write_findings
 from checks.rules import Frame, build_frames, table_columns
+from etl.derive.lab_units import norm_unit
 from safetyboard.errors import BadInputError, FindingsGateError
 from safetyboard.protocol import Protocol
 
@@ -89,8 +90,11 @@ def _register_lookups(con: duckdb.DuckDBPyConnection, cfg: ChecksConfig) -> list
         "_ck_vs_ranges": pl.DataFrame({"VSTESTCD": [k.upper() for k in ranges],
                                        "lo": [float(v[0]) for v in ranges.values()],
                                        "hi": [float(v[1]) for v in ranges.values()]}),
+        # units compared as the lab grading compares them (etl/derive/lab_units.norm_unit: case, spaces,
+        # micro sign): a unit the grading converts is never 'unexpected'
         "_ck_lab_units": pl.DataFrame([(k, u) for k, units in cfg.lab_units.items() for u in units],
-                                      schema={"LBTESTCD": pl.String, "unit": pl.String}, orient="row"),
+                                      schema={"LBTESTCD": pl.String, "unit": pl.String}, orient="row")
+        .with_columns(norm_unit(pl.col("unit")).alias("norm")),
         "_ck_lab_terms": pl.DataFrame([(k, t) for k, terms in cfg.lab_ae_terms.items() for t in terms],
                                       schema={"k": pl.String, "term": pl.String}, orient="row"),
         "_ck_lab_ranges": pl.DataFrame([(k, lo, hi) for k, (lo, hi) in cfg.lab_range_needs.items()],

@@ -20,7 +20,7 @@ def lab_parameters() -> pl.DataFrame:
     return pl.read_csv(CRITERIA_DIR / "lab_parameters.csv", schema_overrides={"factor": pl.Float64})
 
 
-def _norm_unit(expr: pl.Expr) -> pl.Expr:
+def norm_unit(expr: pl.Expr) -> pl.Expr:
     # micro: U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU (NFKC folds the first into the second)
     # an empty unit is a unit too ('' in the table: INR and pH are ratios without one)
     return (expr.str.strip_chars().str.replace_all(r"\s+", "").str.replace_all("[\u00b5\u03bc]", "u")
@@ -32,7 +32,7 @@ def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
     params = lab_parameters()
     codes = params.select(pl.col("lbtestcd").str.to_uppercase().alias("_CODE"), "paramcd", "param").unique(subset=["_CODE"])
     units = params.select(
-        "paramcd", _norm_unit(pl.col("source_unit")).alias("_UNIT"), "factor", pl.col("unit").alias("_TOUNIT")
+        "paramcd", norm_unit(pl.col("source_unit")).alias("_UNIT"), "factor", pl.col("unit").alias("_TOUNIT")
     ).unique(subset=["paramcd", "_UNIT"])
     get = lambda c, t=pl.String: pl.col(c) if c in lb.columns else pl.lit(None, t)  # noqa: E731
     # the criteria grade blood; a urine test (LBSPEC URINE, or LBCAT URINALYSIS when the export has no
@@ -40,7 +40,7 @@ def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
     # (computed once as a column: the text tests are the costly part, and they are used 7 times below)
     frame = lb.with_columns(
         get("LBTESTCD").str.to_uppercase().str.strip_chars().alias("_CODE"),
-        _norm_unit(get("LBSTRESU")).alias("_UNIT"),
+        norm_unit(get("LBSTRESU")).alias("_UNIT"),
         (get("LBSPEC").str.contains("(?i)URIN").fill_null(False)
          | get("LBCAT").str.contains("(?i)URIN").fill_null(False)).alias("_URINE"),
     ).join(codes, on="_CODE", how="left").join(units, on=["paramcd", "_UNIT"], how="left")

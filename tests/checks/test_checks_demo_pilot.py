@@ -121,6 +121,8 @@ def test_pilot_real_study_findings_are_per_problem(pilot_cut) -> None:
         assert found["usubjid"].n_unique() == found.height, check_id  # one per subject (was 1389 BP readings)
     # urinalysis and morphology results (KETONES, UROBIL, ANISO, ...) are not graded against a range
     assert summary["by_check"]["lab_range_missing"]["open"] == 0
+    # every unit the pilot uses is one the criteria know; urine pH has none, and none is a unit (was 874 errors)
+    assert summary["by_check"]["lab_unit_unexpected"]["open"] == 0
 
 
 def test_importing_the_checks_does_not_import_gx() -> None:

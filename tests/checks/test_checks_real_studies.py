@@ -161,3 +161,21 @@ def test_lab_ae_mismatch_once_per_episode_and_not_for_an_ungraded_ae(protocol) -
     first = got.row(0, named=True)
     assert "from 2026-04-01 to 2026-04-10 (4 results: LBSEQ=40, LBSEQ=41, LBSEQ=42, LBSEQ=43)" in first["message"]
     assert first["row_number"] == 40
+
+
+def test_lab_unit_unexpected_agrees_with_what_the_grading_converts(protocol) -> None:
+    """A unit the lab grading converts (case, spaces and micro sign do not matter; INR and pH have no unit)
+    is never 'unexpected'; one it cannot convert is. The CDISC pilot's urine pH had 874 such errors."""
+    rows = base_rows()
+
+    def lb(seq: int, test: str, unit: str | None) -> dict[str, Any]:
+        return {"USUBJID": "P-02", "LBSEQ": seq, "LBTESTCD": test, "LBSTRESN": 1.0, "LBSTRESU": unit,
+                "LBSTNRLO": 0.5, "LBSTNRHI": 1.5}
+
+    rows["raw.lb"] = [r for r in rows["raw.lb"] if r["USUBJID"] != "P-02"] + [
+        lb(10, "CREAT", "mg/dl"), lb(11, "CREAT", " \u00b5mol / L"), lb(12, "INR", None), lb(13, "PH", None),
+        lb(14, "CREAT", "mmol"), lb(15, "NEUT", None),  # not convertible: findings
+    ]
+    got = _hits(_run(protocol, rows), "lab_unit_unexpected")
+    assert got["record_key"].to_list() == ["LBSEQ=14", "LBSEQ=15"]
+    assert "(no unit)" not in got["message"][0] and "mg/dL" in got["message"][0]
