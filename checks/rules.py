@@ -536,6 +536,33 @@ def lab_ae_frame(cfg: ChecksConfig) -> Frame:
                   "days": int(cfg.param("lab_ae_grade_mismatch", "days"))}, ("adam.adlb", "adam.adae"))
 
 
+def ex_end_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame | None:
+    """A record of a daily drug (protocol [drugs] apatinib) without a usable EXENDTC. DLT evaluability
+    (DOMAIN.md 4: >= 80% of the 42 daily doses) and dose intensity count the days of EXSTDTC..EXENDTC
+    (etl/derive/exposure.py); a record without its end counts as its start day alone, which understates
+    the days on drug and can leave a patient not DLT-evaluable. Nothing is imputed: the site is asked."""
+    cols = tables.get("raw.ex", [])
+    if not cols or "EXTRT" not in cols:
+        return None
+    end_dt = "t.EXENDTC_DT" if "EXENDTC_DT" in cols else "NULL::DATE"
+    end_txt = "t.EXENDTC" if "EXENDTC" in cols else "NULL::VARCHAR"
+    start = "t.EXSTDTC" if "EXSTDTC" in cols else "NULL::VARCHAR"
+    sql = f"""
+    SELECT 'EX' AS domain, t.USUBJID, {_record_key("ex", cols, "t")} AS record_key, t._FILE, t._ROW,
+           {end_dt} IS NOT NULL AS ok_ex_end_missing,
+           t.EXTRT || ' from ' || coalesce({start}, '?') || ': '
+               || CASE WHEN {end_txt} IS NULL THEN 'no EXENDTC' ELSE 'EXENDTC ' || {end_txt} || ' is not a date' END
+               || ', so the record counts as one day of dosing (days on drug in the DLT window and DLT'
+               || ' evaluability may be understated)' AS msg_ex_end_missing
+    FROM raw.ex t WHERE list_contains($daily, upper(trim(t.EXTRT)))"""
+    daily = [d.upper() for d in protocol.drugs.get("apatinib", ())]
+    applies = "SELECT EXISTS (SELECT 1 FROM raw.ex WHERE list_contains($daily, upper(trim(EXTRT))))"
+    return Frame("ex_end", "EX", sql, "raw.ex", (Check("ex_end_missing", "flag"),), {"daily": daily or [""]},
+                 ("raw.ex",), applies,
+                 "no EX record of the daily drug (EXTRT " + " / ".join(daily) + " of protocol [drugs] apatinib) "
+                 "in this cut")
+
+
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
@@ -546,7 +573,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
         if frame:
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
-                  unknown_subject_frame(tables), value_not_numeric_frame(tables)):
+                  unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables)):
         if frame:
             frames.append(frame)
     return frames

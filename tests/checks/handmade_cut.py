@@ -32,7 +32,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "raw.sv": {"USUBJID": pl.String, "VISITNUM": pl.Float64, "VISIT": pl.String, "SVSTDTC_DT": pl.Date,
                "_FILE": pl.String, "_ROW": pl.Int64},
     "raw.ex": {"USUBJID": pl.String, "EXSEQ": pl.Int64, "EXTRT": pl.String, "EXSTDTC": pl.String, "EXSTDTC_DT": pl.Date,
-               "_FILE": pl.String, "_ROW": pl.Int64},
+               "EXENDTC": pl.String, "EXENDTC_DT": pl.Date, "_FILE": pl.String, "_ROW": pl.Int64},
     "adam.adsl": {"USUBJID": pl.String, "SITEID": pl.String, "TRTSDT": pl.Date, "TRTEDT": pl.Date,
                   "DLTWEND": pl.Date, "DTHDT": pl.Date},
     "adam.adae": {"USUBJID": pl.String, "AESEQ": pl.Int64, "AETERM": pl.String, "AEDECOD": pl.String,
@@ -118,6 +118,9 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
                 [("P-01", i, d) for i, d in enumerate([c1, D(2026, 1, 12), D(2026, 1, 19), D(2026, 1, 26), D(2026, 2, 2),
                                                        D(2026, 2, 9)])]
                 + [("P-02", i, d) for i, d in enumerate([c1, D(2026, 1, 12), D(2026, 2, 9)])], start=1)
+        ] + [  # daily apatinib with its end date (ex_end_missing applies, no finding)
+            {"USUBJID": "P-01", "EXSEQ": 50, "EXTRT": "APATINIB", "EXSTDTC": c1.isoformat(), "EXSTDTC_DT": c1,
+             "EXENDTC": "2026-02-15", "EXENDTC_DT": D(2026, 2, 15), "_FILE": "ex.csv", "_ROW": 50},
         ],
         "raw.sv": [{"USUBJID": "X-98", "VISITNUM": 101.0, "VISIT": "C1D1", "SVSTDTC_DT": c1, "_FILE": "sv.csv", "_ROW": 9}],
         "adam.adsl": [

@@ -179,3 +179,24 @@ def test_lab_unit_unexpected_agrees_with_what_the_grading_converts(protocol) -> 
     got = _hits(_run(protocol, rows), "lab_unit_unexpected")
     assert got["record_key"].to_list() == ["LBSEQ=14", "LBSEQ=15"]
     assert "(no unit)" not in got["message"][0] and "mg/dL" in got["message"][0]
+
+
+def test_ex_end_missing_for_daily_drug_records_only(protocol) -> None:
+    """A daily apatinib record without a usable EXENDTC counts as one day of dosing (etl/derive/exposure.py),
+    so days on drug and DLT evaluability may be understated: the data manager is told. Infusion records
+    (one day each, no end date needed) and studies without the daily drug are not judged."""
+    con = duckdb.connect()
+    try:
+        write_cut(con, base_rows())
+        con.execute("""INSERT INTO raw.ex (USUBJID, EXSEQ, EXTRT, EXSTDTC, EXSTDTC_DT, EXENDTC, EXENDTC_DT, _FILE, _ROW)
+            VALUES ('P-01', 90, 'APATINIB', '2026-01-05', DATE '2026-01-05', '2026-01-25', DATE '2026-01-25', 'ex.csv', 90),
+                   ('P-01', 91, 'APATINIB', '2026-01-26', DATE '2026-01-26', NULL, NULL, 'ex.csv', 91),
+                   ('P-02', 92, 'Apatinib ', '2026-01-05', DATE '2026-01-05', '2026-02-30', NULL, 'ex.csv', 92)""")
+        run = run_checks(con, protocol, "C1")
+    finally:
+        con.close()
+    got = _hits(run, "ex_end_missing")
+    assert got["record_key"].to_list() == ["EXSEQ=91", "EXSEQ=92"]
+    assert "no EXENDTC" in got["message"][0] and "counts as one day" in got["message"][0]
+    assert "EXENDTC 2026-02-30 is not a date" in got["message"][1]
+    assert got["severity"].unique().to_list() == ["warning"]
