@@ -7,6 +7,12 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
+import polars as pl
+
+from etl.loader import LoadResult, load_export
+from safetyboard.protocol import Protocol
+
 Table = list[dict[str, str]]
 
 DM: Table = [
@@ -64,3 +70,19 @@ def write_csv(path: Path, rows: Table, delimiter: str = ",", encoding: str = "ut
 
 
 ExportFactory = Callable[..., Path]
+
+
+def read_table(db: Path, name: str) -> pl.DataFrame:
+    """A whole table of the cut at `db` (read-only)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(f"SELECT * FROM {name}").pl()
+
+
+def load_checked(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object) -> tuple[LoadResult, Path]:
+    """Load `folder` into tmp_path/cuts/current.duckdb (no checks) and assert, for every domain, that
+    rows read = rows loaded + rows quarantined (DESIGN.md input contract)."""
+    db = tmp_path / "cuts" / "current.duckdb"
+    result = load_export(folder, db, protocol, run_checks=False, **kw)
+    for name, st in result.domains.items():
+        assert st.rows_read == st.rows_loaded + st.rows_quarantined, name
+    return result, db

@@ -6,22 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pyreadstat
 import pytest
 from etl_sample_export import AE, BASE_TABLES, LB, Table, csv_text
+from etl_sample_export import load_checked as load
+from etl_sample_export import read_table as table
 
-from etl.loader import load_export
+from etl.dates import SAS_EPOCH
 from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
-
-SAS_EPOCH = dt.datetime(1960, 1, 1)
-
-
-def table(db: Path, name: str) -> pl.DataFrame:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql(f"SELECT * FROM {name}").pl()
 
 
 def export(tmp_path: Path, **replaced: Table) -> Path:
@@ -32,14 +26,6 @@ def export(tmp_path: Path, **replaced: Table) -> Path:
         if domain not in replaced:
             (folder / f"{domain}.csv").write_text(csv_text(rows), encoding="utf-8")
     return folder
-
-
-def load(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object):
-    db = tmp_path / "cuts" / "current.duckdb"
-    result = load_export(folder, db, protocol, run_checks=False, **kw)
-    for name, st in result.domains.items():
-        assert st.rows_read == st.rows_loaded + st.rows_quarantined, name
-    return result, db
 
 
 def write_xpt(path: Path, frame: pl.DataFrame, formats: dict[str, str] | None = None) -> None:

@@ -10,24 +10,16 @@ import polars as pl
 import pyreadstat
 import pytest
 from etl_sample_export import AE, DM, LB, VS, Table, write_csv
+from etl_sample_export import load_checked as load
+from etl_sample_export import read_table as table
 
 from etl.loader import load_export
 from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
 
 
-def table(db: Path, name: str) -> pl.DataFrame:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql(f"SELECT * FROM {name}").pl()
-
-
 def quarantine(db: Path) -> pl.DataFrame:
     return table(db, "meta.quarantine")
-
-
-def load(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object):
-    db = tmp_path / "cuts" / "current.duckdb"
-    return load_export(folder, db, protocol, run_checks=False, **kw), db
 
 
 def test_minimal_export_loads_typed(make_export, tmp_path: Path, protocol: Protocol) -> None:

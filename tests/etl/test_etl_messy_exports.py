@@ -5,28 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from etl_sample_export import AE, BASE_TABLES, LB, csv_text
+from etl_sample_export import load_checked as load
+from etl_sample_export import read_table as table
 
-from etl.loader import load_export
 from safetyboard.cli import main
 from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
-
-
-def table(db: Path, name: str) -> pl.DataFrame:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql(f"SELECT * FROM {name}").pl()
-
-
-def load(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object):
-    db = tmp_path / "cuts" / "current.duckdb"
-    result = load_export(folder, db, protocol, run_checks=False, **kw)
-    for name, st in result.domains.items():
-        assert st.rows_read == st.rows_loaded + st.rows_quarantined, name
-    return result, db
 
 
 def export_with(tmp_path: Path, domain: str, data: bytes, name: str | None = None) -> Path:
