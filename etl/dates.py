@@ -91,3 +91,20 @@ def parse_iso_date(column: str, *, end: bool = False, complete_only: bool = Fals
     ).when(year & year_first.is_not_null()).then(pl.lit("M")).otherwise(None)
     invalid = text.is_not_null() & (text != "") & date.is_null()
     return date, flag.cast(pl.String), invalid
+
+
+# an ISO 8601 date with a time of day to the minute at least ('2026-01-15T10:30', ':15' seconds
+# optional, fractions dropped; a space for the 'T' as _FULL accepts it). A time-zone designator
+# is not applied: the site's clock time as recorded. A time to the hour only ('T10') is not a time
+# of day here (ADaM ASTDTM would impute the minutes; nothing is imputed).
+_DATETIME_TO_MINUTE = r"^\s*(\d{4}-\d{2}-\d{2})[T ]((?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)"
+
+
+def parse_iso_datetime(text: pl.Expr, date: pl.Expr) -> pl.Expr:
+    """ADaM --DTM from an --DTC text: null unless it holds a complete date and a time of day that
+    agree with the analysis date `date` (an invalid or imputed date gets no date-time)."""
+    text = text.cast(pl.String)
+    clock = text.str.extract(_DATETIME_TO_MINUTE, 2)
+    stamp = text.str.extract(_DATETIME_TO_MINUTE, 1) + "T" + pl.when(clock.str.len_chars() == 5).then(clock + ":00").otherwise(clock)
+    dtm = stamp.str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False)
+    return pl.when(dtm.dt.date() == date).then(dtm).otherwise(None)

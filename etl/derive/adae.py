@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from etl.dates import parse_iso_datetime
 from etl.derive.cycles import assign_cycle
 from etl.derive.dlt_rules import add_delay_rule, derive_dlt_candidates
 from etl.derive.study_day import compute_study_day
@@ -15,23 +16,6 @@ _GRADE = r"(?i)^\s*(?:GRADE\s*|G)?([1-5])(?:\.0+)?\s*$"
 
 def compute_grade(text: pl.Expr) -> pl.Expr:
     return text.cast(pl.String).str.extract(_GRADE, 1).cast(pl.Int8)
-
-
-# ISO 8601 date with a time of day to the minute at least ('2026-01-15T10:30', ':15' seconds
-# optional, fractions dropped; a space for the 'T' as etl/dates accepts it). A time-zone designator
-# is not applied: the site's clock time as recorded. A time to the hour only ('T10') is not a time
-# of day here (ADaM ASTDTM would impute the minutes; nothing is imputed).
-_DATETIME = r"^\s*(\d{4}-\d{2}-\d{2})[T ]((?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)"
-
-
-def compute_datetime(text: pl.Expr, date: pl.Expr) -> pl.Expr:
-    """ADaM --DTM from an --DTC text: null unless it holds a complete date and a time of day that
-    agree with the analysis date `date` (an invalid or imputed date gets no date-time)."""
-    text = text.cast(pl.String)
-    clock = text.str.extract(_DATETIME, 2)
-    stamp = text.str.extract(_DATETIME, 1) + "T" + pl.when(clock.str.len_chars() == 5).then(clock + ":00").otherwise(clock)
-    dtm = stamp.str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False)
-    return pl.when(dtm.dt.date() == date).then(dtm).otherwise(None)
 
 
 def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delays: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
@@ -66,8 +50,8 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
     # date-times (DESIGN.md: extra ADAE columns) for the transient lab-abnormality DLT exception
     no_time = pl.lit(None, pl.Datetime("us"))
     frame = frame.with_columns(
-        (compute_datetime(pl.col("AESTDTC"), pl.col("ASTDT")) if "AESTDTC" in cols else no_time).alias("ASTDTM"),
-        (compute_datetime(pl.col("AEENDTC"), pl.col("AENDT")) if "AEENDTC" in cols else no_time).alias("AENDTM"),
+        (parse_iso_datetime(pl.col("AESTDTC"), pl.col("ASTDT")) if "AESTDTC" in cols else no_time).alias("ASTDTM"),
+        (parse_iso_datetime(pl.col("AEENDTC"), pl.col("AENDT")) if "AEENDTC" in cols else no_time).alias("AENDTM"),
     )
     frame = frame.with_columns(
         compute_study_day(pl.col("ASTDT"), pl.col("RFSTDT")).alias("ASTDY"),

@@ -281,13 +281,13 @@ def test_transient_exception_follows_the_protocol_hours(protocol: Protocol) -> N
 def test_event_date_times_from_the_text() -> None:
     import datetime as dt
 
-    from etl.derive.adae import compute_datetime
+    from etl.dates import parse_iso_datetime
 
     text = ["2026-01-15T10:30", "2026-01-15T10:30:15.5+01:00", "2026-01-15", "2026-01-15T10", "2026-02-30T10:00",
             "2026-01", None, "2026-01-15T10:30", "2026-01-15 08:05"]
     date = [dt.date(2026, 1, 15)] * 3 + [dt.date(2026, 1, 15), None, dt.date(2026, 1, 1), None, dt.date(2026, 1, 16),
                                          dt.date(2026, 1, 15)]
-    out = pl.DataFrame({"T": text, "D": date}).select(compute_datetime(pl.col("T"), pl.col("D")))["T"]
+    out = pl.DataFrame({"T": text, "D": date}).select(parse_iso_datetime(pl.col("T"), pl.col("D")))["T"]
     # the last but one: a time whose date is not the analysis date (an imputed or corrected date)
     assert out.to_list() == [dt.datetime(2026, 1, 15, 10, 30), dt.datetime(2026, 1, 15, 10, 30, 15),
                              None, None, None, None, None, None, dt.datetime(2026, 1, 15, 8, 5)]
