@@ -100,21 +100,17 @@ def filters_sidebar() -> Filters:
     a choice that matches no subject says so too.
     """
     options = query("filter_options")
-    if not any(f"filter_{f.name}" in st.session_state for f in fields(Filters)):  # first run: read the link
-        from_url = from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
-        known, dropped = split_known(from_url, options)
-        for f in fields(Filters):
-            st.session_state[f"filter_{f.name}"] = list(getattr(known, f.name))
+    first_run = not any(f"filter_{f.name}" in st.session_state for f in fields(Filters))
+    if first_run:  # the link's choice
+        asked = from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
+    else:  # the widgets' choice, kept only where the values still exist in this cut (a new cut may lack some)
+        asked = Filters(**{f.name: tuple(st.session_state.get(f"filter_{f.name}", ())) for f in fields(Filters)})
+    known, dropped = split_known(asked, options)
+    for f in fields(Filters):
+        st.session_state[f"filter_{f.name}"] = list(getattr(known, f.name))
+    if first_run or dropped:
         st.session_state["_filters_dropped"] = dropped
         st.session_state["_filters_asked"] = known
-    else:  # keep only values that still exist in this cut (a new cut may lack some)
-        current = Filters(**{f.name: tuple(st.session_state.get(f"filter_{f.name}", ())) for f in fields(Filters)})
-        known, dropped = split_known(current, options)
-        for f in fields(Filters):
-            st.session_state[f"filter_{f.name}"] = list(getattr(known, f.name))
-        if dropped:
-            st.session_state["_filters_dropped"] = dropped
-            st.session_state["_filters_asked"] = known
     chosen: dict[str, tuple[str, ...]] = {}
     st.sidebar.markdown("**Filters** (kept in the link)")
     for f in fields(Filters):
