@@ -239,16 +239,14 @@ def lb_frame() -> Frame:
     # DOMAIN.md 6: a result without its normal range cannot get grade 1 (CTCAE <LLN / >ULN). Only the limit
     # the test's CTCAE grade needs is required (data/criteria/ctcae_v5_lab.csv, registered as _ck_lab_ranges:
     # LBSTNRLO for <LLN, LBSTNRHI for >ULN); a test graded without a range (urinalysis, morphology, ...) is
-    # not judged. Units: data/criteria/lab_parameters.csv (registered as _ck_lab_units)
+    # not judged. Units: data/criteria/lab_parameters.csv (registered as _ck_lab_units; _ck_lab_units_seen)
     sql = """
     SELECT 'LB' AS domain, l.USUBJID, 'LBSEQ=' || l.LBSEQ AS record_key, l._FILE, l._ROW,
            NOT (l.LBSTRESN IS NOT NULL AND ((coalesce(r.needs_lo, false) AND l.LBSTNRLO IS NULL)
                                             OR (coalesce(r.needs_hi, false) AND l.LBSTNRHI IS NULL))) AS ok_lab_range_missing,
-           -- compared as the grading normalises a unit (case, spaces, micro sign); no unit is a unit too:
-           -- '' in lab_parameters.csv (INR, pH are ratios)
-           (l.LBSTRESN IS NULL OR u.units IS NULL OR list_contains(u.norms,
-               lower(replace(replace(regexp_replace(coalesce(l.LBSTRESU, ''), '\\s+', '', 'g'), chr(181), 'u'), chr(956), 'u'))))
-               AS ok_lab_unit_unexpected,
+           -- whether the grading knows the unit: _ck_lab_units_seen (checks/runner.py, by the grading's own
+           -- unit normalisation)
+           (l.LBSTRESN IS NULL OR u.units IS NULL OR coalesce(k.known, false)) AS ok_lab_unit_unexpected,
            l.LBTESTCD || ' ' || l.LBSTRESN || ': '
                || CASE WHEN r.needs_lo AND l.LBSTNRLO IS NULL AND r.needs_hi AND l.LBSTNRHI IS NULL
                        THEN 'LBSTNRLO and LBSTNRHI missing (grade 1 <LLN / >ULN not gradable)'
@@ -258,8 +256,9 @@ def lb_frame() -> Frame:
                || array_to_string(list_transform(u.units, lambda x: CASE WHEN x = '' THEN '(no unit)' ELSE x END), ', ')
                AS msg_lab_unit_unexpected
     FROM raw.lb l
-    LEFT JOIN (SELECT LBTESTCD, list(DISTINCT unit ORDER BY unit) AS units, list(DISTINCT norm) AS norms FROM _ck_lab_units GROUP BY LBTESTCD) u
+    LEFT JOIN (SELECT LBTESTCD, list(DISTINCT unit ORDER BY unit) AS units FROM _ck_lab_units GROUP BY LBTESTCD) u
            ON upper(l.LBTESTCD) = u.LBTESTCD
+    LEFT JOIN _ck_lab_units_seen k ON upper(l.LBTESTCD) = k.LBTESTCD AND l.LBSTRESU IS NOT DISTINCT FROM k.LBSTRESU
     LEFT JOIN _ck_lab_ranges r ON upper(l.LBTESTCD) = r.LBTESTCD"""
     return Frame("lb", "LB", sql, "raw.lb", (Check("lab_range_missing", "flag"), Check("lab_unit_unexpected", "flag")),
                  requires=("raw.lb",))

@@ -84,17 +84,32 @@ def default_data_docs_dir(db: Path) -> Path:
     return db.parent / f"{db.stem}.gx" / "data_docs"
 
 
-def _register_lookups(con: duckdb.DuckDBPyConnection, cfg: ChecksConfig) -> list[str]:
+def _lab_units_seen(con: duckdb.DuckDBPyConnection, cfg: ChecksConfig, tables: dict[str, list[str]]) -> pl.DataFrame:
+    """Each (LBTESTCD, LBSTRESU) pair of the cut and whether the lab grading knows that unit for the test,
+    decided by the grading's own unit normalisation (etl/derive/lab_units.norm_unit: case, spaces, micro
+    sign; no unit is '' for INR and pH), so a unit the grading converts is never 'unexpected'. The pairs
+    are few (distinct values), so this costs one aggregate over raw.lb."""
+    schema = {"LBTESTCD": pl.String, "LBSTRESU": pl.String, "known": pl.Boolean}
+    if not {"LBTESTCD", "LBSTRESU"} <= set(tables.get("raw.lb", [])):
+        return pl.DataFrame(schema=schema)
+    seen = con.sql("SELECT DISTINCT upper(LBTESTCD) AS LBTESTCD, LBSTRESU FROM raw.lb").pl()
+    accepted = pl.DataFrame([(k, u) for k, units in cfg.lab_units.items() for u in units],
+                            schema={"LBTESTCD": pl.String, "unit": pl.String}, orient="row")
+    accepted = accepted.select("LBTESTCD", norm_unit(pl.col("unit")).alias("_N")).unique().with_columns(pl.lit(True).alias("known"))
+    return (seen.with_columns(norm_unit(pl.col("LBSTRESU")).alias("_N"))
+            .join(accepted, on=["LBTESTCD", "_N"], how="left")
+            .select("LBTESTCD", "LBSTRESU", pl.col("known").fill_null(False)))
+
+
+def _register_lookups(con: duckdb.DuckDBPyConnection, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[str]:
     ranges = cfg.param("vs_implausible", "ranges")
     lookups = {
         "_ck_vs_ranges": pl.DataFrame({"VSTESTCD": [k.upper() for k in ranges],
                                        "lo": [float(v[0]) for v in ranges.values()],
                                        "hi": [float(v[1]) for v in ranges.values()]}),
-        # units compared as the lab grading compares them (etl/derive/lab_units.norm_unit: case, spaces,
-        # micro sign): a unit the grading converts is never 'unexpected'
         "_ck_lab_units": pl.DataFrame([(k, u) for k, units in cfg.lab_units.items() for u in units],
-                                      schema={"LBTESTCD": pl.String, "unit": pl.String}, orient="row")
-        .with_columns(norm_unit(pl.col("unit")).alias("norm")),
+                                      schema={"LBTESTCD": pl.String, "unit": pl.String}, orient="row"),
+        "_ck_lab_units_seen": _lab_units_seen(con, cfg, tables),
         "_ck_lab_terms": pl.DataFrame([(k, t) for k, terms in cfg.lab_ae_terms.items() for t in terms],
                                       schema={"k": pl.String, "term": pl.String}, orient="row"),
         "_ck_lab_ranges": pl.DataFrame([(k, lo, hi) for k, (lo, hi) in cfg.lab_range_needs.items()],
@@ -149,7 +164,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
         data_docs_dir = default_data_docs_dir(Path(db_path))
     if data_docs_dir is not None:
         data_docs_dir = Path(data_docs_dir).resolve()  # recorded in meta.check_runs for the dashboard
-    registered = _register_lookups(con, cfg)
+    registered = _register_lookups(con, cfg, tables)
     collected: list[tuple[Frame, pl.DataFrame]] = []
     skipped: dict[str, str] = {}
     try:
