@@ -29,11 +29,15 @@ PAGES = [
 ]
 
 ui.require_cut()
+# Streamlit serves the default page at the root URL only, so /overview (a link someone copied or
+# typed) would show "Page not found": the same page is also registered, hidden from the menu, at
+# its own path; the default keeps an internal path ("home"), which Streamlit needs unique but never serves
 nav = st.navigation(
     [
-        st.Page(f"dashboard/pages/{file}", title=title, url_path=url, default=(i == 0))
+        st.Page(f"dashboard/pages/{file}", title=title, url_path="home" if i == 0 else url, default=(i == 0))
         for i, (title, file, url) in enumerate(PAGES)
     ]
+    + [st.Page(f"dashboard/pages/{PAGES[0][1]}", title=PAGES[0][0], url_path=PAGES[0][2], visibility="hidden")]
 )
 ui.filters_sidebar()
 st.sidebar.caption(f"SafetyBoard · {ui.get_protocol().studyid} · cut file `{ui.db_path()}`")

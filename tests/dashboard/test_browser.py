@@ -115,6 +115,15 @@ def test_filter_is_kept_in_the_link(page, server):
     assert "dose=DL1" in page.url
 
 
+def test_overview_opens_from_its_own_link(page, server):
+    # the default page is served at "/"; a copied or typed /overview link must open it too
+    _open(page, f"{server}/overview?dose=DL1")
+    body = page.inner_text("body")
+    assert "Page not found" not in body
+    assert page.locator("h1").first.inner_text().strip() == "Overview"
+    assert "Dose level: DL1" in body
+
+
 def test_clicking_a_heatmap_cell_lists_its_events(page, server, dash_db: Path):
     # plotly cannot select a heatmap cell by itself; the page promises "pick a cell to list the events"
     import duckdb
