@@ -45,8 +45,10 @@ def _is_blank(fields: list[str] | tuple[str, ...]) -> bool:
     return all(not f.strip() for f in fields)
 
 
-def _scan_all(source: Path, delimiter: str, n_fields: int, skip_lines: int) -> list[RaggedRow]:
-    """Every record of the file through the csv module (fields may span lines)."""
+def _scan_all(source: Path, delimiter: str, n_fields: int, skip_lines: int,
+              spans: list[tuple[int, int]] | None) -> list[RaggedRow]:
+    """Every record of the file through the csv module (fields may span lines); the lines of each
+    record over more than one line go to `spans`."""
     ragged = []
     # lines end at LF only, as for Polars and copy_without (a lone CR inside a quoted field is data)
     with source.open("r", encoding="utf-8-sig", newline="\n") as fh:
@@ -59,15 +61,19 @@ def _scan_all(source: Path, delimiter: str, n_fields: int, skip_lines: int) -> l
             for row, fields in enumerate(reader, start=1):
                 if len(fields) != n_fields and not _is_blank(fields):
                     ragged.append(RaggedRow(row, skip_lines + last + 1, skip_lines + reader.line_num, tuple(fields)))
+                if spans is not None and reader.line_num > last + 1:
+                    spans.append((skip_lines + last + 1, skip_lines + reader.line_num))
                 last = reader.line_num
         except csv.Error as exc:  # e.g. a lone CR in an unquoted field
             raise csv.Error(f"line {skip_lines + reader.line_num}: {str(exc).split(' - ')[0]}") from exc
     return ragged
 
 
-def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: int = 0) -> list[RaggedRow]:
+def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: int = 0,
+                     spans: list[tuple[int, int]] | None = None) -> list[RaggedRow]:
     """The records of a UTF-8 CSV file that do not have `n_fields` fields (the header follows
-    `skip_lines` lines, e.g. Excel's 'sep=;')."""
+    `skip_lines` lines, e.g. Excel's 'sep=;'). `spans`, when given, receives (first line, last
+    line) of every record over more than one line, ragged or not (see :func:`broken_quoting`)."""
     header_line = skip_lines + 1
     # counts on the raw lines (a CR before the LF changes neither); text work only on the suspects
     suspects = (
@@ -85,7 +91,7 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: in
     if suspects.height == 0:
         return []
     if (suspects["quotes"] % 2 == 1).any():
-        return _scan_all(source, delimiter, n_fields, skip_lines)
+        return _scan_all(source, delimiter, n_fields, skip_lines, spans)
     # every line is one record (record number = line - header line). A line in an export that quotes every
     # field is cleared by counting: with n fields, 2n quotes, n-1 delimiters, n-1 '","' and a quote
     # at each end, every quote opens or closes a field and no delimiter sits inside one
@@ -102,6 +108,50 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: in
         if len(fields) != n_fields and not _is_blank(fields):
             ragged.append(RaggedRow(line - header_line, line, line, tuple(fields)))
     return ragged
+
+
+@dataclass(frozen=True)
+class BrokenQuote:
+    """A record whose quoted value runs over lines that look like records of their own."""
+
+    first_line: int
+    last_line: int
+    swallowed: int  # lines inside it with no quote, the header's number of fields and a value
+    at_end: bool  # the value runs to the end of the file (the quote is never closed)
+
+
+def broken_quoting(source: Path, spans: list[tuple[int, int]], delimiter: str, n_fields: int) -> BrokenQuote | None:
+    """The first record over several lines (`spans`, from find_ragged_rows) whose later lines each
+    look like a complete record (no quote, the header's number of fields, not blank), or None.
+
+    A quote that opens a value and is not closed where it should be (a stray `"` at the start of a
+    field, a quote inside a value that was not doubled) takes the following lines into that value,
+    up to the next quote or the end of the file. The records on those lines are gone: inside one
+    malformed row, or silently when the merged record happens to have the header's number of fields
+    (a second stray quote closes the value). An EX file would lose doses, and DLT evaluability with
+    them, so the caller refuses the file. A value that truly spans lines (a comment with a line
+    break) holds no such lines.
+    """
+    if not spans:
+        return None
+    inner = pl.concat([pl.int_range(a + 1, b + 1, eager=True) for a, b in spans]).alias("line")
+    found = (
+        _lines(source).filter(pl.col("line").is_in(inner.implode()))
+        .with_columns(pl.col("text").str.strip_chars_end("\r"))
+        .filter(
+            (pl.col("text").str.count_matches(QUOTE, literal=True) == 0)
+            & (pl.col("text").str.count_matches(delimiter, literal=True) == n_fields - 1)
+            & (pl.col("text").str.replace_all(delimiter, "", literal=True).str.strip_chars() != "")
+        )
+        .select("line").collect()["line"]
+    )
+    if found.len() == 0:
+        return None
+    first = int(found.min())  # the first swallowed line names the record that holds it
+    a, b = next((a, b) for a, b in spans if a < first <= b)
+    swallowed = int(((found > a) & (found <= b)).sum())
+    total = _lines(source).select(pl.len()).collect().item()
+    return BrokenQuote(a, b, swallowed, b >= total)
 
 
 def copy_without(source: Path, target: Path, ragged: list[RaggedRow]) -> Path:

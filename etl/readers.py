@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.csv_rows import RaggedRow, copy_without, describe, find_ragged_rows, original_rows
+from etl.csv_rows import RaggedRow, broken_quoting, copy_without, describe, find_ragged_rows, original_rows
 from safetyboard.errors import BadInputError
 
 MISSING_TEXT = ["", "NA", "N/A", "NULL", "."]
@@ -281,10 +281,20 @@ def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | 
 
     Without a `ragged` list to take them, ragged rows are bad input naming the first of them.
     """
+    spans: list[tuple[int, int]] = []
     try:
-        found = find_ragged_rows(src.path, src.delimiter, src.n_fields, src.skip_lines)
+        found = find_ragged_rows(src.path, src.delimiter, src.n_fields, src.skip_lines, spans)
     except (pl.exceptions.ComputeError, UnicodeDecodeError, csv.Error) as exc:  # e.g. invalid UTF-8 with --encoding utf-8
         raise _csv_error(path, exc) from exc
+    broken = broken_quoting(src.path, spans, src.delimiter, src.n_fields)
+    if broken is not None:
+        end = " (the end of the file)" if broken.at_end else ""
+        raise BadInputError(
+            f"{path.name}: the record starting on line {broken.first_line} has a quoted value that runs on to line "
+            f"{broken.last_line}{end}, taking in {broken.swallowed} line(s) that look like records of their own: a quote "
+            "is not closed where it should be (or a quote inside a value is not doubled), and the records on those lines "
+            "would be lost inside that value, so nothing was loaded; fix the quote and load again"
+        )
     if not found:
         return src.path, found
     if ragged is None:

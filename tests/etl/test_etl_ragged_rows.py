@@ -265,3 +265,64 @@ def test_a_row_without_values_is_a_blank_row_in_every_format(tmp_path: Path, pro
     assert (ae.rows_read, ae.rows_loaded, ae.reasons) == (3, 2, {"blank_row": 1})
     assert _raw_rows(db, "ae") == [(1, 1), (3, 1)]
     assert _quarantine(db) == [(path.name, 2, "blank_row")]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a stray quote opening AETERM: the two records after it become part of its value (to the end),
+        # one ragged record of 3 fields
+        ('S-1,1,"Fatigue,1,2026-01-05\nS-1,2,Nausea,1,2026-01-06\nS-1,3,Rash,1,2026-01-07\n', (2, 4, 2, True)),
+        # closed by a second stray quote: the merged record has the header's 5 fields, so it is not even
+        # ragged, and record 2 would vanish silently (record 3 merged into record 1's AETERM)
+        ('S-1,1,"Fatigue,1,2026-01-05\nS-1,2,Nausea,1,2026-01-06\nS-1,3,"Rash,1,2026-01-07\nS-1,4,Pain,1,2026-01-08\n',
+         (2, 4, 1, False)),
+    ],
+)
+def test_a_quote_that_swallows_records_is_found(tmp_path: Path, body: str, expected: tuple[int, int, int, bool]) -> None:
+    from etl.csv_rows import broken_quoting
+
+    path = _write(tmp_path, body)
+    spans: list[tuple[int, int]] = []
+    find_ragged_rows(path, ",", 5, spans=spans)
+    broken = broken_quoting(path, spans, ",", 5)
+    assert broken is not None
+    assert (broken.first_line, broken.last_line, broken.swallowed, broken.at_end) == expected
+    with pytest.raises(BadInputError, match=rf"ae\.csv: the record starting on line 2 has a quoted value that runs on "
+                                            rf"to line {expected[1]}"):
+        read_csv(path)
+
+
+def test_a_value_over_two_lines_is_not_a_broken_quote(tmp_path: Path) -> None:
+    from etl.csv_rows import broken_quoting
+
+    # genuine line breaks inside quoted terms: one in a record cut short (quarantined), one in a good record
+    path = _write(tmp_path, 'S-1,1,Fatigue,1,2026-01-05\nS-1,2,"Pain\nin the back",2\nS-1,3,"Rash,\nitchy",1,2026-01-07\n')
+    spans: list[tuple[int, int]] = []
+    found = find_ragged_rows(path, ",", 5, spans=spans)
+    assert [(r.row, r.first_line, r.last_line) for r in found] == [(2, 3, 4)]
+    assert spans == [(3, 4), (5, 6)]
+    assert broken_quoting(path, spans, ",", 5) is None
+    ragged: list = []
+    frame = pl.concat(list(iter_batches(path, ragged=ragged)))
+    assert frame["AESEQ"].to_list() == ["1", "3"] and [r.row for r in ragged] == [2]
+    assert frame["AETERM"].to_list() == ["Fatigue", "Rash,\nitchy"]
+
+
+def test_loader_refuses_a_file_whose_quote_swallows_records(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    # exposure records hidden inside one "malformed row" would make later doses vanish (and DLT
+    # evaluability with them): the load stops, names the file and the line, and the cut stays as it was
+    good = make_export("good")
+    db = tmp_path / "cuts" / "current.duckdb"
+    first = load_export(good, db, protocol, run_checks=False)
+    folder = make_export("bad")
+    lines = (folder / "ex.csv").read_text().splitlines(keepends=True)
+    assert len(lines) >= 4
+    fields = lines[1].split(",")
+    fields[4] = '"' + fields[4]
+    (folder / "ex.csv").write_text(lines[0] + ",".join(fields) + "".join(lines[2:]))
+    with pytest.raises(BadInputError, match=r"ex\.csv: the record starting on line 2 has a quoted value that runs on "
+                                            rf"to line {len(lines)} \(the end of the file\), taking in {len(lines) - 2} "):
+        load_export(folder, db, protocol, run_checks=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT cut_id FROM meta.loads").fetchall() == [(first.cut_id,)]
