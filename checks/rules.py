@@ -562,6 +562,37 @@ def ex_end_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame | No
                  "in this cut")
 
 
+def ex_overlap_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """EX records of one drug for one subject whose dosing days overlap (a duplicated record, a dose
+    change written on both records, two infusions on one day). Days on drug, DLT evaluability and dose
+    intensity count each day once (etl/derive/exposure.new_days), so the site is asked which record
+    is right. Records of a dose of 0 (not taken) are not judged."""
+    cols = tables.get("raw.ex", [])
+    if not cols or not {"EXTRT", "EXSTDTC_DT"} <= set(cols):
+        return None
+    end = "coalesce(t.EXENDTC_DT, t.EXSTDTC_DT)" if "EXENDTC_DT" in cols else "t.EXSTDTC_DT"
+    taken = "(t.EXDOSE IS NULL OR t.EXDOSE > 0)" if "EXDOSE" in cols else "TRUE"
+    sql = f"""
+    WITH iv AS (
+        SELECT t.USUBJID, upper(trim(t.EXTRT)) AS drug, t.EXTRT, {_record_key("ex", cols, "t")} AS record_key,
+               t._FILE, t._ROW, t.EXSTDTC_DT AS s, {end} AS e
+        FROM raw.ex t WHERE t.EXSTDTC_DT IS NOT NULL AND t.EXTRT IS NOT NULL AND {taken}),
+    seen AS (
+        SELECT *,
+               max(e) OVER w AS covered_to, arg_max(record_key, e) OVER w AS by_key
+        FROM iv WINDOW w AS (PARTITION BY USUBJID, drug ORDER BY s, e, _FILE, _ROW
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
+    SELECT 'EX' AS domain, USUBJID, record_key, _FILE, _ROW,
+           covered_to IS NULL OR s > covered_to AS ok_ex_overlap,
+           EXTRT || ' ' || CAST(s AS VARCHAR) || CASE WHEN e > s THEN ' to ' || CAST(e AS VARCHAR) ELSE '' END
+               || ' overlaps ' || coalesce(by_key, '?') || ' (dosed to ' || CAST(covered_to AS VARCHAR) || '): '
+               || CAST(datediff('day', s, least(e, covered_to)) + 1 AS VARCHAR)
+               || ' day(s) on two records; each day counts once for days on drug, DLT evaluability and dose intensity'
+               AS msg_ex_overlap
+    FROM seen"""
+    return Frame("ex_overlap", "EX", sql, "raw.ex", (Check("ex_overlap", "flag"),), {}, ("raw.ex",))
+
+
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
@@ -572,7 +603,8 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
         if frame:
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
-                  unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables)):
+                  unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
+                  ex_overlap_frame(tables)):
         if frame:
             frames.append(frame)
     return frames

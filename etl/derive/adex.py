@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 
-from etl.derive.exposure import exposure_intervals
+from etl.derive.exposure import exposure_intervals, new_days
 from safetyboard.protocol import Protocol
 
 ADEX_SCHEMA = {
@@ -38,10 +38,19 @@ def derive_adex(ex: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
     # apatinib records are intervals that can span cycles: each is cut to every cycle it overlaps
     # (joined on the subject only, then filtered: few records and cycles per subject)
     apa_iv = spans.join(iv.filter(pl.col("DRUG") == "APATINIB"), on="USUBJID", how="inner")
-    lo = pl.max_horizontal("START", "CYSTDT")
-    hi = pl.min_horizontal("END", "CYENDT")
-    apa_iv = apa_iv.with_columns(((hi - lo).dt.total_days() + 1).clip(lower_bound=0).alias("_DAYS"))
-    apa = apa_iv.filter(pl.col("_DAYS") > 0).group_by("USUBJID", "CYCLE").agg(
+    apa_iv = apa_iv.with_columns(
+        pl.max_horizontal("START", "CYSTDT").alias("_LO"), pl.min_horizontal("END", "CYENDT").alias("_HI"),
+    ).filter(pl.col("_HI") >= pl.col("_LO"))
+    # a day covered by two records counts once, with the dose of the record that began first (the higher
+    # dose when both began that day)
+    # (etl/derive/exposure.new_days; the check ex_overlap lists such records); records given as not
+    # taken (dose 0) do not cover a day
+    taken = apa_iv.filter(pl.col("DOSE").fill_null(0) > 0).sort("USUBJID", "CYCLE", "_LO", "DOSE", descending=[False, False, False, True])
+    apa_iv = pl.concat([
+        taken.with_columns(new_days("_LO", "_HI", ["USUBJID", "CYCLE"]).alias("_DAYS")),
+        apa_iv.filter(pl.col("DOSE").fill_null(0) <= 0).with_columns(pl.lit(0, pl.Int64).alias("_DAYS")),
+    ])
+    apa = apa_iv.group_by("USUBJID", "CYCLE").agg(
         (pl.col("DOSE").fill_null(0) * pl.col("_DAYS")).sum().alias("APAGIVEN"),
         pl.col("_DAYS").filter(pl.col("DOSE").fill_null(0) > 0).sum().alias("APADAYS"),
         (pl.col("DOSE") < pl.col("_APALVL")).any().alias("_APARED"),

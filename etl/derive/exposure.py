@@ -30,12 +30,30 @@ def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     ).filter(pl.col("START").is_not_null())
 
 
+def new_days(lo: str, hi: str, by: list[str]) -> pl.Expr:
+    """Days of [lo, hi] not already covered by an earlier-starting interval of the same `by` group,
+    on a frame sorted by `by` then `lo` (one day covered by two records counts once).
+
+    The interval with the latest end so far began on or before `lo`, so it covers every day from
+    `lo` up to that end: only the days after it are new. Two records of one drug for one day
+    (a duplicate, or a dose change written on both records) would otherwise count that day twice,
+    and days on drug could reach the DLT-evaluability threshold (DOMAIN.md 4) without the doses
+    (the check ex_overlap lists such records).
+    """
+    covered = pl.col(hi).cum_max().shift(1).over(by)
+    first_new = pl.max_horizontal(pl.col(lo), covered + pl.duration(days=1))
+    return ((pl.col(hi) - first_new).dt.total_days() + 1).clip(lower_bound=0).fill_null(0)
+
+
 def days_in_window(iv: pl.DataFrame, starts: pl.DataFrame, window_days: int, drug: str) -> pl.DataFrame:
-    """Per subject: days covered by `drug` records with a dose > 0 inside [TRTSDT, TRTSDT+window-1]."""
+    """Per subject: days covered by `drug` records with a dose > 0 inside [TRTSDT, TRTSDT+window-1],
+    each day once however many records cover it."""
     part = iv.filter((pl.col("DRUG") == drug) & (pl.col("DOSE").fill_null(1) > 0)).join(starts, on="USUBJID")
-    lo = pl.max_horizontal("START", "TRTSDT")
-    hi = pl.min_horizontal("END", pl.col("TRTSDT") + pl.duration(days=window_days - 1))
-    return part.with_columns(((hi - lo).dt.total_days() + 1).clip(lower_bound=0).alias("_D")).group_by("USUBJID").agg(
+    part = part.with_columns(
+        pl.max_horizontal("START", "TRTSDT").alias("_LO"),
+        pl.min_horizontal("END", pl.col("TRTSDT") + pl.duration(days=window_days - 1)).alias("_HI"),
+    ).filter(pl.col("_HI") >= pl.col("_LO")).sort("USUBJID", "_LO")
+    return part.with_columns(new_days("_LO", "_HI", ["USUBJID"]).alias("_D")).group_by("USUBJID").agg(
         pl.col("_D").sum().alias("DAYS")
     )
 

@@ -31,7 +31,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                "_FILE": pl.String, "_ROW": pl.Int64},
     "raw.sv": {"USUBJID": pl.String, "VISITNUM": pl.Float64, "VISIT": pl.String, "SVSTDTC_DT": pl.Date,
                "_FILE": pl.String, "_ROW": pl.Int64},
-    "raw.ex": {"USUBJID": pl.String, "EXSEQ": pl.Int64, "EXTRT": pl.String, "EXSTDTC": pl.String, "EXSTDTC_DT": pl.Date,
+    "raw.ex": {"USUBJID": pl.String, "EXSEQ": pl.Int64, "EXTRT": pl.String, "EXDOSE": pl.Float64, "EXSTDTC": pl.String, "EXSTDTC_DT": pl.Date,
                "EXENDTC": pl.String, "EXENDTC_DT": pl.Date, "_FILE": pl.String, "_ROW": pl.Int64},
     "adam.adsl": {"USUBJID": pl.String, "SITEID": pl.String, "TRTSDT": pl.Date, "TRTEDT": pl.Date,
                   "DLTWEND": pl.Date, "DTHDT": pl.Date},

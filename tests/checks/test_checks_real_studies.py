@@ -200,3 +200,28 @@ def test_ex_end_missing_for_daily_drug_records_only(protocol) -> None:
     assert "no EXENDTC" in got["message"][0] and "counts as one day" in got["message"][0]
     assert "EXENDTC 2026-02-30 is not a date" in got["message"][1]
     assert got["severity"].unique().to_list() == ["warning"]
+
+
+def test_ex_overlap_lists_records_whose_dosing_days_overlap(protocol) -> None:
+    """Days on drug, DLT evaluability and dose intensity count a day on two EX records once
+    (etl/derive/exposure.new_days): the data manager is told which records overlap. Adjacent records
+    (a dose change on the next day) and a record of a dose not taken (0) are not findings."""
+    con = duckdb.connect()
+    try:
+        write_cut(con, base_rows())
+        con.execute("""INSERT INTO raw.ex (USUBJID, EXSEQ, EXTRT, EXDOSE, EXSTDTC, EXSTDTC_DT, EXENDTC, EXENDTC_DT, _FILE, _ROW)
+            VALUES ('P-01', 90, 'APATINIB', 250, '2026-03-01', DATE '2026-03-01', '2026-03-10', DATE '2026-03-10', 'ex.csv', 90),
+                   ('P-01', 91, 'APATINIB', 125, '2026-03-10', DATE '2026-03-10', '2026-03-20', DATE '2026-03-20', 'ex.csv', 91),
+                   ('P-01', 92, 'APATINIB', 125, '2026-03-21', DATE '2026-03-21', '2026-03-30', DATE '2026-03-30', 'ex.csv', 92),
+                   ('P-01', 93, 'APATINIB', 0, '2026-03-25', DATE '2026-03-25', '2026-03-26', DATE '2026-03-26', 'ex.csv', 93),
+                   ('P-02', 94, 'IRINOTECAN LIPOSOME', 50, '2026-03-02', DATE '2026-03-02', NULL, NULL, 'ex.csv', 94),
+                   ('P-02', 95, 'IRINOTECAN LIPOSOME', 50, '2026-03-02', DATE '2026-03-02', NULL, NULL, 'ex.csv', 95)""")
+        run = run_checks(con, protocol, "C1")
+    finally:
+        con.close()
+    got = _hits(run, "ex_overlap")
+    assert got["record_key"].to_list() == ["EXSEQ=91", "EXSEQ=95"]
+    assert got["message"][0] == ("APATINIB 2026-03-10 to 2026-03-20 overlaps EXSEQ=90 (dosed to 2026-03-10): 1 day(s) on two "
+                                 "records; each day counts once for days on drug, DLT evaluability and dose intensity")
+    assert got["message"][1].startswith("IRINOTECAN LIPOSOME 2026-03-02 overlaps EXSEQ=94 (dosed to 2026-03-02): 1 day(s)")
+    assert got["severity"].unique().to_list() == ["warning"]

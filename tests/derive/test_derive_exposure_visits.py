@@ -30,6 +30,9 @@ def evaluable(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> d
         # a DLT before completing the window makes the patient evaluable whatever was given
         Subject("DLT-EARLY", apatinib=[(0, 12, 250.0)], infusions=FULL_C1[:2], aes=[("FEBRILE NEUTROPENIA", "3", 10, 14)]),
         Subject("STOPPED", apatinib=[(0, 12, 250.0)], infusions=FULL_C1[:2]),
+        # 33 distinct days on drug written as overlapping records (a duplicate, a dose change on both
+        # records): 21 + 13 + 3 = 37 record-days, but each day counts once, so still not evaluable
+        Subject("APA-33-OVERLAP", apatinib=[(0, 20, 250.0), (0, 12, 250.0), (20, 20, 125.0), (30, 41, 250.0)]),
     ]
     return by_subject(derive(tmp_path_factory.mktemp("evl"), subjects, protocol)["adsl"])
 
@@ -44,6 +47,7 @@ def evaluable(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> d
         ("INF-5", "Y", "window completed with enough doses"),
         ("DLT-EARLY", "Y", "DLT in window"),
         ("STOPPED", "N", "apatinib 13/42 days (< 80%)"),
+        ("APA-33-OVERLAP", "N", "apatinib 33/42 days (< 80%)"),
     ],
 )
 def test_evaluability(evaluable: dict[str, dict], sid: str, flag: str, reason: str) -> None:
@@ -77,6 +81,15 @@ def test_adex_dose_intensity_and_reductions(tmp_path, protocol: Protocol) -> Non
     assert c1["IRIRDI"] == pytest.approx(0.6)
     assert (c1["APAREDFL"], c1["IRIREDFL"], c1["REDUCTNS"], c1["DELAYDY"]) == ("Y", "Y", 2, 0)
     assert (c2["APARDI"], c2["IRIRDI"], c2["REDUCTNS"]) == (pytest.approx(1.0), pytest.approx(1.0), 0)
+
+
+def test_adex_counts_a_day_on_two_records_once(tmp_path, protocol: Protocol) -> None:
+    # a dose change written on both records (day 13 at 250 and at 125 mg) and a duplicated record
+    subject = Subject("OVERLAP", apatinib=[(0, 13, 250.0), (13, 20, 125.0), (14, 16, 125.0), (21, 41, 250.0)])
+    c1 = derive(tmp_path, [subject], protocol)["adex"].sort("CYCLE").to_dicts()[0]
+    # days 0-13 at 250 mg (the record that began first keeps day 13), days 14-20 at 125 mg
+    assert (c1["APADAYS"], c1["APAGIVEN"]) == (21, 250 * 14 + 125 * 7)
+    assert c1["APARDI"] == pytest.approx(4375 / 5250)
 
 
 @pytest.fixture(scope="module")
