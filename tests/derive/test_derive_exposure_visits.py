@@ -85,11 +85,14 @@ def test_adex_dose_intensity_and_reductions(tmp_path, protocol: Protocol) -> Non
 
 def test_adex_counts_a_day_on_two_records_once(tmp_path, protocol: Protocol) -> None:
     # a dose change written on both records (day 13 at 250 and at 125 mg) and a duplicated record
-    subject = Subject("OVERLAP", apatinib=[(0, 13, 250.0), (13, 20, 125.0), (14, 16, 125.0), (21, 41, 250.0)])
+    # and the C1D8 infusion recorded twice
+    subject = Subject("OVERLAP", apatinib=[(0, 13, 250.0), (13, 20, 125.0), (14, 16, 125.0), (21, 41, 250.0)],
+                      infusions=[*FULL_C1, (7, 50.0, "C1D8")])
     c1 = derive(tmp_path, [subject], protocol)["adex"].sort("CYCLE").to_dicts()[0]
     # days 0-13 at 250 mg (the record that began first keeps day 13), days 14-20 at 125 mg
     assert (c1["APADAYS"], c1["APAGIVEN"]) == (21, 250 * 14 + 125 * 7)
     assert c1["APARDI"] == pytest.approx(4375 / 5250)
+    assert (c1["IRIINF"], c1["IRIGIVEN"], c1["IRIRDI"]) == (3, 150, pytest.approx(1.0))
 
 
 @pytest.fixture(scope="module")
