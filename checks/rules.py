@@ -593,6 +593,23 @@ def ex_overlap_frame(tables: dict[str, list[str]]) -> Frame | None:
     return Frame("ex_overlap", "EX", sql, "raw.ex", (Check("ex_overlap", "flag"),), {}, ("raw.ex",))
 
 
+def ex_dates_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """EXENDTC before EXSTDTC: the record covers no day (etl/derive/exposure.py), so its doses are
+    missing from days on drug, DLT evaluability and dose intensity."""
+    cols = tables.get("raw.ex", [])
+    if not cols or not {"EXSTDTC_DT", "EXENDTC_DT"} <= set(cols):
+        return None
+    trt = "t.EXTRT" if "EXTRT" in cols else "'?'"
+    sql = f"""
+    SELECT 'EX' AS domain, t.USUBJID, {_record_key("ex", cols, "t")} AS record_key, t._FILE, t._ROW,
+           NOT coalesce(t.EXENDTC_DT < t.EXSTDTC_DT, false) AS ok_ex_dates_inverted,
+           coalesce({trt}, '?') || ': EXENDTC ' || coalesce(t.EXENDTC, '') || ' is before EXSTDTC ' || coalesce(t.EXSTDTC, '')
+               || ', so the record counts as no day of dosing (days on drug, DLT evaluability, dose intensity)'
+               AS msg_ex_dates_inverted
+    FROM raw.ex t"""
+    return Frame("ex_dates", "EX", sql, "raw.ex", (Check("ex_dates_inverted", "flag"),), {}, ("raw.ex",))
+
+
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
@@ -604,7 +621,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
-                  ex_overlap_frame(tables)):
+                  ex_overlap_frame(tables), ex_dates_frame(tables)):
         if frame:
             frames.append(frame)
     return frames

@@ -225,3 +225,22 @@ def test_ex_overlap_lists_records_whose_dosing_days_overlap(protocol) -> None:
                                  "records; each day counts once for days on drug, DLT evaluability and dose intensity")
     assert got["message"][1].startswith("IRINOTECAN LIPOSOME 2026-03-02 overlaps EXSEQ=94 (dosed to 2026-03-02): 1 day(s)")
     assert got["severity"].unique().to_list() == ["warning"]
+
+
+def test_ex_dates_inverted_is_an_error_naming_both_dates(protocol) -> None:
+    """An EX record ending before it starts covers no day: its doses are missing from days on drug and
+    DLT evaluability, so the data manager must have it corrected."""
+    con = duckdb.connect()
+    try:
+        write_cut(con, base_rows())
+        con.execute("""INSERT INTO raw.ex (USUBJID, EXSEQ, EXTRT, EXDOSE, EXSTDTC, EXSTDTC_DT, EXENDTC, EXENDTC_DT, _FILE, _ROW)
+            VALUES ('P-01', 90, 'APATINIB', 250, '2026-03-21', DATE '2026-03-21', '2026-03-12', DATE '2026-03-12', 'ex.csv', 90),
+                   ('P-01', 91, 'APATINIB', 250, '2026-03-22', DATE '2026-03-22', '2026-03-22', DATE '2026-03-22', 'ex.csv', 91)""")
+        run = run_checks(con, protocol, "C1")
+    finally:
+        con.close()
+    got = _hits(run, "ex_dates_inverted")
+    assert got["record_key"].to_list() == ["EXSEQ=90"]
+    assert got["message"][0] == ("APATINIB: EXENDTC 2026-03-12 is before EXSTDTC 2026-03-21, so the record counts as no day "
+                                 "of dosing (days on drug, DLT evaluability, dose intensity)")
+    assert got["severity"].unique().to_list() == ["error"]
