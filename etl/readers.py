@@ -409,9 +409,11 @@ def _stringify(frame: pl.DataFrame, cells: bool = False, first_row: int = 1) -> 
             exprs.append(_iso_datetime_text(col, _XLSX_DATE_CELL).alias(name))
             continue
         if dtype.is_float():
+            # a whole number as an integer ('3', not '3.0'); one beyond Int64 (1e20) or an infinity has no
+            # integer and keeps the float's text ('1e+20', 'inf'), never NULL: typing reads or quarantines it
             as_int = col.cast(pl.Int64, strict=False)
             exprs.append(
-                pl.when(col.is_nan()).then(None).when(col == col.round(0))
+                pl.when(col.is_nan()).then(None).when((col == col.round(0)) & as_int.is_not_null())
                 .then(as_int.cast(pl.String)).otherwise(col.cast(pl.String)).alias(name)
             )
         elif dtype == pl.String:
