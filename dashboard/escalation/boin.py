@@ -84,11 +84,24 @@ def boundary(n: int, target: float, p_saf: float | None = None, p_tox: float | N
         raise ValueError(f"BOIN boundaries need n >= 1, got {n}")
     lam_e, lam_d = lambdas(target, p_saf, p_tox)
     esc = math.floor(lam_e * n)  # get.boundary: b.e = floor(lambda1 * n)
-    de = math.ceil(lam_d * n)  # get.boundary: b.d = ceiling(lambda2 * n)
+    de = _deescalate_count(lam_d, n)
     eli = eliminate_min(n, target, cutoff_eli)
     if eli is not None and de > eli:  # get.boundary caps b.d at the elimination count
         de = eli
     return Boundary(n, esc, de, eli)
+
+
+_WHOLE_TOL = 1e-12  # get.boundary's tol for "lambda_d * n is a whole number"
+
+
+def _deescalate_count(lam_d: float, n: int) -> int:
+    """get.boundary (BOIN 2.7.2, R/get.boundary.R line 154): b.d = ceiling(lambda_d * n), except
+    when lambda_d * n is a whole number k (within 1e-12), then k + 1: de-escalate only if y/n > lambda_d.
+    Without the tolerance the count would hang on rounding: with p_tox = 1 - target, lambda_d = 1/2
+    and lambda_d * 2 comes out as 1.0 for some targets and 1.0000000000000002 for others."""
+    x = lam_d * n
+    k = round(x)
+    return k + 1 if abs(k - x) < _WHOLE_TOL else math.ceil(x)
 
 
 def boundaries(target: float, n_max: int, p_saf: float | None = None, p_tox: float | None = None,

@@ -200,3 +200,16 @@ def test_bound_mtd_requires_estimate_below_lambda_d() -> None:
     n, y = [3, 6, 3], [0, 2, 2]  # dose 3 pooled estimate ~0.42 > lambda_d
     assert select_mtd(n, y, 0.30, bound_mtd=True) in (0, 1)
     assert select_mtd([6], [3], 0.30, bound_mtd=True) is None
+
+
+@pytest.mark.parametrize("target", [0.30, 0.40])
+def test_deescalation_count_when_lambda_d_times_n_is_whole(target: float) -> None:
+    # BOIN 2.7.2 R/get.boundary.R line 154: b.d = round(lambda2 * n) + 1 when lambda2 * n is a whole
+    # number (tol 1e-12), else ceiling(lambda2 * n). p_tox = 1 - target gives lambda_d = 1/2, which
+    # floats to 0.5 at target 0.30 and 0.49999999999999994 at 0.40: both must give D = n/2 + 1.
+    assert lambdas(target, None, 1 - target)[1] == pytest.approx(0.5, abs=1e-15)
+    got = [b.deescalate_min for b in boundaries(target, 6, p_tox=1 - target)]
+    assert got[1] == 2 and got[3] == 3  # n = 2: D = 2 (not 1); n = 4: D = 3 (not 2)
+    # 2/4 at the current dose (y/n = lambda_d exactly): stay, not de-escalate
+    step = decide([3, 4], [0, 2], 1, ["L1", "L2"], target, p_tox=1 - target)
+    assert (step.decision, step.next_level) == ("stay", 1)
