@@ -13,6 +13,7 @@ frames of large tables before they reach GX, so that 10M lab rows are not handed
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -333,6 +334,40 @@ def unknown_subject_frame(tables: dict[str, list[str]]) -> Frame | None:
     return Frame("unknown_subject", "ALL", sql, "raw.dm", (Check("subject_unknown", "flag"),), requires=("raw.dm",))
 
 
+def future_date_frame(tables: dict[str, list[str]], today: dt.date) -> Frame | None:
+    """Dates after the day of the check, in any raw table (only the failing rows). A year typed wrong
+    (2062 for 2026) puts an adverse event outside the DLT window: a grade 4 event would leave DLT review
+    without a word, and the cut date ignores such dates (etl/loader.data_cut_date). Complete dates are
+    compared as they are; a partial date only when its whole period is later (its year or month)."""
+    parts, sources = [], []
+    for name, cols in sorted(tables.items()):
+        schema, table = name.split(".")
+        if schema != "raw" or "_ROW" not in cols:
+            continue
+        dates = [c[:-3] for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols and c[:-3] in cols]
+        if not dates:
+            continue
+        sources.append(name)
+        usubjid = "t.USUBJID" if "USUBJID" in cols else "NULL::VARCHAR"
+        for c in dates:
+            # a partial date's _DT is the start of its period (--STDTC, --DTC) or its end (--ENDTC): the
+            # period lies wholly after today when its first day does
+            first_day = (f'CASE WHEN t."{c}_DTF" = \'D\' THEN date_trunc(\'month\', t."{c}_DT") '
+                         f'WHEN t."{c}_DTF" = \'M\' THEN date_trunc(\'year\', t."{c}_DT") ELSE t."{c}_DT" END')
+            parts.append(f"""SELECT '{table.upper()}' AS domain, {usubjid} AS USUBJID, {_record_key(table, cols, 't')} AS record_key,
+                         t._FILE, t._ROW, '{c}' AS variable, t."{c}" AS value
+                         FROM raw.{table} t
+                         WHERE t."{c}_DT" IS NOT NULL AND coalesce(t."{c}_DTF", '') <> 'X' AND {first_day} > $today""")
+    if not parts:
+        return None
+    sql = f"""SELECT domain, USUBJID, record_key, _FILE, _ROW, false AS ok_date_in_future,
+                     variable || ' ' || value || ' is after today (' || CAST($today AS VARCHAR)
+                         || '): a date in the future is a typo; until it is corrected the record is placed by it '
+                         || '(an adverse event outside the DLT window)' AS msg_date_in_future
+              FROM ({" UNION ALL ".join(parts)})"""
+    return Frame("future_date", "ALL", sql, tuple(sources), (Check("date_in_future", "flag"),), {"today": today})
+
+
 def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:
     """Optional numeric values that were not numbers ('<5' as LBSTNRLO, '>89' as AGE): loaded as NULL
     with the text kept in <VAR>_TEXT (etl/normalise.py); one finding per value."""
@@ -621,7 +656,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
-                  ex_overlap_frame(tables), ex_dates_frame(tables)):
+                  ex_overlap_frame(tables), ex_dates_frame(tables), future_date_frame(tables, dt.date.today())):
         if frame:
             frames.append(frame)
     return frames

@@ -244,3 +244,28 @@ def test_ex_dates_inverted_is_an_error_naming_both_dates(protocol) -> None:
     assert got["message"][0] == ("APATINIB: EXENDTC 2026-03-12 is before EXSTDTC 2026-03-21, so the record counts as no day "
                                  "of dosing (days on drug, DLT evaluability, dose intensity)")
     assert got["severity"].unique().to_list() == ["error"]
+
+
+def test_date_in_future_finds_a_typed_year_but_not_this_month(protocol) -> None:
+    """An AE onset typed 2062 for 2026 falls outside the DLT window: a grade 4 event would leave DLT
+    review. A partial date is a finding only when its whole period lies after today."""
+    today = dt.date.today()
+    this_month = today.strftime("%Y-%m")  # partial: its first day is not after today
+    con = duckdb.connect()
+    try:
+        write_cut(con, base_rows())
+        con.execute("""INSERT INTO raw.ae (USUBJID, AESEQ, AETERM, AETOXGR, AESER, AESTDTC, AESTDTC_DT, AESTDTC_DTF,
+                                           AEENDTC, AEENDTC_DT, AEENDTC_DTF, _FILE, _ROW)
+            VALUES ('P-01', 90, 'Neutropenia', '4', 'N', '2062-03-15', DATE '2062-03-15', NULL, NULL, NULL, NULL, 'ae.csv', 90),
+                   ('P-01', 91, 'Nausea', '1', 'N', '2026-03-15', DATE '2026-03-15', NULL, '2099', DATE '2099-12-31', 'M',
+                    'ae.csv', 91),
+                   ('P-02', 92, 'Rash', '1', 'N', ?, CAST(? AS DATE), 'D', NULL, NULL, NULL, 'ae.csv', 92)""",
+                    [this_month, today.replace(day=1)])
+        run = run_checks(con, protocol, "C1")
+    finally:
+        con.close()
+    got = _hits(run, "date_in_future")
+    assert got["record_key"].to_list() == ["AESEQ=90", "AESEQ=91"]
+    assert got["message"][0].startswith(f"AESTDTC 2062-03-15 is after today ({today.isoformat()}): a date in the future")
+    assert got["message"][1].startswith("AEENDTC 2099 is after today")
+    assert got["severity"].unique().to_list() == ["error"]
