@@ -19,7 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
+from etl import xlsx
 from etl.csv_rows import RaggedRow, broken_quoting, copy_without, describe, find_ragged_rows, original_rows
+from etl.xlsx import error_text
 from safetyboard.errors import BadInputError
 
 MISSING_TEXT = ["", "NA", "N/A", "NULL", "."]
@@ -515,21 +517,97 @@ def _xpt_batches(path: Path, encoding: str, batch_rows: int, sas_numeric: set[st
         ) from exc
 
 
+def _xlsx_error_cells(raw: pl.DataFrame, errors: object, path: Path) -> pl.DataFrame:
+    """Error cells (#DIV/0!, #N/A, #VALUE!, ...) as the text the spreadsheet shows, as a CSV export holds
+    them: the engine gives no value for them, and a #DIV/0! LBSTRESN loaded as a missing result."""
+    cells = list(getattr(errors, "errors", None) or [])
+    if not cells:
+        return raw
+    by_column: dict[int, tuple[list[int], list[str]]] = {}
+    for cell in cells:
+        row, column = cell.position
+        text = error_text(cell.detail)
+        if text is None:  # not an error cell: a value the engine could not give as text
+            raise BadInputError(f"{path.name}: a cell of the first sheet (row {row + 1} of its data range, column "
+                                f"{column + 1}) cannot be read: {cell.detail}")
+        rows, texts = by_column.setdefault(column, ([], []))
+        rows.append(row)
+        texts.append(text)
+    columns = []
+    for column, (rows, texts) in by_column.items():
+        name = raw.columns[column]
+        columns.append(raw[name].scatter(rows, texts))
+    return raw.with_columns(columns)
+
+
+def _xlsx_time_cells(raw: pl.DataFrame, date1904: bool) -> pl.DataFrame:
+    """A time-only cell (08:30) is a date-time on the day of serial 0, which Excel shows as no date at all:
+    its time alone ('08:30:00'), not '1899-12-31T08:30:00', a date no trial record has."""
+    day0 = "1904-01-01" if date1904 else "1899-12-31"
+    pattern = rf"^{day0} (\d{{2}}:\d{{2}}:\d{{2}})(?:\.(\d+))?$"
+    exprs = []
+    for name in raw.columns:
+        col = pl.col(name)
+        fraction = col.str.extract(pattern, 2).str.strip_chars_end("0")
+        fraction = pl.when(fraction.is_null() | (fraction == "")).then(pl.lit("")).otherwise("." + fraction)
+        time = col.str.extract(pattern, 1)
+        exprs.append(pl.when(time.is_null()).then(col).otherwise(time + fraction).alias(name))
+    return raw.with_columns(exprs)
+
+
+def _xlsx_other_sheets(book: object, first: str, hidden: bool, header: list[str], path: Path) -> None:
+    """Only the first sheet is read: a later sheet whose header row names USUBJID or a column of the first
+    sheet holds records too (a lab workbook with a sheet per category), which would be lost unsaid."""
+    wanted = {h.strip().upper() for h in header if h.strip()} | {"USUBJID"}
+    for index, name in enumerate(book.sheet_names[1:], start=1):
+        try:
+            top = pl.DataFrame(book.load_sheet(index, header_row=None, dtypes="string", n_rows=1).to_arrow())
+        except Exception:  # a sheet the engine cannot read is not one of records
+            continue
+        names = {str(v).strip().upper() for v in (top.row(0) if top.height else ()) if v is not None}
+        shared = sorted(names & wanted)
+        if shared:
+            listed = ", ".join(shared[:4]) + (", ..." if len(shared) > 4 else "")
+            raise BadInputError(
+                f"{path.name}: sheet {name!r} holds records too (its header names {listed}), but only the first sheet "
+                f"({first!r}{', which is hidden' if hidden else ''}) of a workbook is read: save each sheet as a file "
+                "of its own (split domains may be named apart, e.g. lbch.xlsx and lbhe.xlsx) or put the records on "
+                "the first sheet"
+            )
+
+
 def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
+    import fastexcel
+
     try:
         # read without a header, so that the header row is seen as written (the reader would
         # rename a repeated name AETERM, AETERM_1) and the sheet is parsed once
         # and with its empty rows: a row left empty between records is a blank_row (etl/normalise), and
-        # the records after it keep their row numbers (Polars drops empty rows by default)
-        raw = pl.read_excel(path, sheet_id=1, has_header=False, infer_schema_length=0, raise_if_empty=False,
-                            drop_empty_rows=False)
+        # the records after it keep their row numbers; every cell as text, with the cells that have no
+        # text (error cells) listed
+        book = fastexcel.read_excel(str(path))
+        sheet = book.load_sheet(0, header_row=None, dtypes="string")
+        batch, errors = sheet.to_arrow_with_errors()
+        raw = pl.DataFrame(batch)
     except Exception as exc:
         reason = str(exc).strip().split("\n", 1)[0]  # the engine's first line; the rest is its traceback
         raise BadInputError(f"{path.name}: cannot be read as XLSX ({reason})") from exc
     if raw.height == 0:
         raise BadInputError(f"{path.name}: the first sheet is empty (no header row)")
+    raw = raw.rename(dict(zip(raw.columns, [f"column_{i}" for i in range(raw.width)], strict=True)))
+    facts = xlsx.inspect(path)
+    if facts.n_uncomputed:
+        cells = ", ".join(f"{ref} ={formula}" for ref, formula in facts.uncomputed)
+        raise BadInputError(
+            f"{path.name}: {facts.n_uncomputed} formula cell(s) of the first sheet hold no computed value ({cells}"
+            f"{', ...' if facts.n_uncomputed > len(facts.uncomputed) else ''}): the workbook was written by a program "
+            "that does not calculate formulas, and they would load as empty or 0; open and save it in a spreadsheet "
+            "program (which computes them), or write values instead of formulas"
+        )
+    raw = _xlsx_time_cells(_xlsx_error_cells(raw, errors, path), facts.date1904)
     header = ["" if v is None else str(v) for v in raw.row(0)]
     check_column_names(header, path)
+    _xlsx_other_sheets(book, sheet.name, sheet.visible != "visible", header, path)
     names = [f"UNNAMED_{i}" if not h.strip() else h for i, h in enumerate(header, start=1)]
     frame = raw.slice(1).rename(dict(zip(raw.columns, names, strict=True)))
     return ReadResult(_stringify(frame, cells=True), None, None)

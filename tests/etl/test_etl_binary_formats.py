@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +13,7 @@ from etl_sample_export import BASE_TABLES, LB, csv_text
 from etl_sample_export import load_checked as load
 from etl_sample_export import read_table as table
 
+from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
 
 
@@ -45,3 +48,136 @@ def test_numbers_beyond_int64_and_infinities_are_not_nulled(tmp_path: Path, prot
     assert raw["LBSTNRHI"].to_list() == [7.5, -2.0**64]
     quarantine = table(db, "meta.quarantine")
     assert quarantine.select("row_number", "reason", "detail").rows() == [(2, "non_numeric", "LBSTRESN 'inf' is not a number")]
+
+
+def write_lb_workbook(path: Path, cell: Callable[..., bool] | None = None, options: dict | None = None,
+                      sheets: dict[str, list[list]] | None = None) -> None:
+    """LB on the first sheet (xlsxwriter); `cell(sheet, row, col, name, value)` may write a cell itself."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), options or {})
+    sheet = book.add_worksheet("LB")
+    header = list(LB[0])
+    sheet.write_row(0, 0, header)
+    for i, record in enumerate(LB, start=1):
+        for j, name in enumerate(header):
+            if cell is None or not cell(book, sheet, i, j, name, record[name]):
+                sheet.write(i, j, record[name])
+    for name, rows in (sheets or {}).items():
+        other = book.add_worksheet(name)
+        for i, row in enumerate(rows):
+            other.write_row(i, 0, row)
+    book.close()
+
+
+def test_xlsx_error_cells_keep_their_text(tmp_path: Path, protocol: Protocol) -> None:
+    # the engine gives an error cell no value: a #DIV/0! result loaded as a missing LBSTRESN, silently (a CSV
+    # saved by Excel holds the text, which is quarantined)
+    def cell(book, sheet, i, j, name, value) -> bool:
+        if (i, name) in ((1, "LBSTRESN"), (2, "LBSTNRHI")):
+            sheet.write_formula(i, j, "=1/0" if name == "LBSTRESN" else "=NA()", None,
+                                "#DIV/0!" if name == "LBSTRESN" else "#N/A")
+            return True
+        return False
+
+    folder = export_without(tmp_path, "lb")
+    write_lb_workbook(folder / "lb.xlsx", cell)
+    _, db = load(folder, tmp_path, protocol)
+    quarantine = table(db, "meta.quarantine")
+    assert quarantine.select("row_number", "reason", "detail").rows() == [
+        (1, "non_numeric", "LBSTRESN '#DIV/0!' is not a number")]
+    row = table(db, "raw.lb").filter(pl.col("_ROW") == 2).row(0, named=True)
+    assert (row["LBSTNRHI"], row["LBSTNRHI_TEXT"]) == (None, "#N/A")
+
+
+@pytest.mark.parametrize("date1904", [False, True], ids=["1900-dates", "1904-dates"])
+def test_xlsx_time_only_cells_are_times_of_day(tmp_path: Path, protocol: Protocol, date1904: bool) -> None:
+    # a time cell is a date-time on serial day 0: it loaded as '1899-12-31T08:30:00' (midnight as '1899-12-31')
+    times = [dt.time(8, 30), dt.time(0, 0), dt.time(23, 59, 59, 500000)]
+
+    def cell(book, sheet, i, j, name, value) -> bool:
+        if name == "LBSTRESU":  # a column of the sheet holds the sample time instead
+            sheet.write_datetime(i, j, times[i - 1], book.add_format({"num_format": "hh:mm:ss"}))
+            return True
+        if name == "LBDTC":
+            sheet.write_datetime(i, j, dt.datetime(2026, 1, 4 + i), book.add_format({"num_format": "yyyy-mm-dd"}))
+            return True
+        return False
+
+    folder = export_without(tmp_path, "lb")
+    write_lb_workbook(folder / "lb.xlsx", cell, {"date_1904": date1904})
+    _, db = load(folder, tmp_path, protocol)
+    raw = table(db, "raw.lb").sort("_ROW")
+    assert raw["LBSTRESU"].to_list() == ["08:30:00", "00:00:00", "23:59:59.5"]
+    assert raw["LBDTC"].to_list() == ["2026-01-05", "2026-01-06", "2026-01-07"]
+
+
+@pytest.mark.parametrize("writer", ["openpyxl", "polars"])
+def test_xlsx_formulas_without_computed_values_stop_the_load(tmp_path: Path, protocol: Protocol, writer: str) -> None:
+    # a workbook written by a program and never calculated: openpyxl stores no result (the cell loaded as
+    # empty), xlsxwriter (Polars' write_excel) a 0 (LBSTRESN 0 for every row), both silently
+    folder = export_without(tmp_path, "lb")
+    if writer == "openpyxl":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(list(LB[0]))
+        for record in LB:
+            sheet.append(list(record.values()))
+        sheet["F2"] = "=E2*1"
+        book.save(folder / "lb.xlsx")
+        expected = r"1 formula cell\(s\) of the first sheet hold no computed value \(F2 =E2\*1\)"
+    else:
+        pl.DataFrame(LB).drop("LBSTRESN").write_excel(folder / "lb.xlsx", formulas={"LBSTRESN": "=[@LBORRES]*1"})
+        expected = r"3 formula cell\(s\) of the first sheet hold no computed value \(J2 ="
+    with pytest.raises(BadInputError, match=r"^lb\.xlsx: " + expected):
+        load(folder, tmp_path, protocol)
+
+
+def test_xlsx_formulas_with_computed_values_load_them(tmp_path: Path, protocol: Protocol) -> None:
+    def cell(book, sheet, i, j, name, value) -> bool:
+        if name == "LBSTRESN":
+            sheet.write_formula(i, j, f"=E{i + 1}*1", None, float(value))
+            return True
+        return False
+
+    folder = export_without(tmp_path, "lb")
+    write_lb_workbook(folder / "lb.xlsx", cell)
+    _, db = load(folder, tmp_path, protocol)
+    assert table(db, "raw.lb").sort("_ROW")["LBSTRESN"].to_list() == [3.1, 0.9, 30.0]
+
+
+@pytest.mark.parametrize(
+    ("sheets", "hidden_first", "expected"),
+    [
+        ({"Haematology": [list(LB[0]), list(LB[0].values())]}, False,
+         r"^lb\.xlsx: sheet 'Haematology' holds records too \(its header names LBDTC, LBORRES, LBSEQ, LBSTNRHI, \.\.\.\), "
+         r"but only the first sheet \('LB'\)"),
+        ({"Subjects": [["Usubjid ", "Note"], ["S-001", "x"]]}, False,
+         r"^lb\.xlsx: sheet 'Subjects' holds records too \(its header names USUBJID\)"),
+        ({"Data": [list(LB[0])]}, True, r"^lb\.xlsx: sheet 'Data' holds records too .* only the first sheet \('LB', which is hidden\)"),
+    ],
+    ids=["same-header", "usubjid", "hidden-first-sheet"],
+)
+def test_xlsx_records_on_a_later_sheet_stop_the_load(tmp_path: Path, protocol: Protocol, sheets: dict,
+                                                     hidden_first: bool, expected: str) -> None:
+    # only the first sheet is read: a second sheet of records was left out, its rows in no count
+    folder = export_without(tmp_path, "lb")
+    write_lb_workbook(folder / "lb.xlsx", sheets=sheets)
+    if hidden_first:
+        import openpyxl
+
+        book = openpyxl.load_workbook(folder / "lb.xlsx")
+        book.active = 1
+        book["LB"].sheet_state = "hidden"
+        book.save(folder / "lb.xlsx")
+    with pytest.raises(BadInputError, match=expected):
+        load(folder, tmp_path, protocol)
+
+
+def test_xlsx_a_later_sheet_of_notes_is_not_records(tmp_path: Path, protocol: Protocol) -> None:
+    folder = export_without(tmp_path, "lb")
+    write_lb_workbook(folder / "lb.xlsx", sheets={"Notes": [["Exported from the EDC on 2026-02-01"], ["by the site"]]})
+    result, _ = load(folder, tmp_path, protocol)
+    assert result.domains["lb"].rows_loaded == 3
