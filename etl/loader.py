@@ -28,7 +28,7 @@ from etl.csv_rows import RaggedRow, describe
 from etl.dates import sas_number_as_date
 from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, is_date, is_numeric, is_seq, spec_for
 from etl.mapping import ColumnMapping, load_mapping
-from etl.normalise import BLANK_ROW_DETAIL, QUARANTINE_SCHEMA, normalise_domain
+from etl.normalise import BLANK_ROW_DETAIL, QUARANTINE_SCHEMA, derived_names, normalise_domain
 from etl.readers import FORMATS, iter_batches
 from etl.table_writer import TableWriter
 from safetyboard.errors import BadInputError
@@ -157,6 +157,12 @@ def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.
                 f"{sf.path.name}: the column mapping gives several columns the same name "
                 f"{', '.join(clash)} (from {', '.join(sources)})"
             )
+        kept = sorted({t for t in renames.values() if t in ("_FILE", "_ROW")})
+        if kept:
+            raise BadInputError(
+                f"{sf.path.name}: the column mapping names a column {', '.join(kept)}, a name the loader keeps for "
+                "the file and row of each record"
+            )
         frame = frame.rename(renames)
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
@@ -173,7 +179,23 @@ def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list
         frame = _renamed(batch, sf, mapping)
         if i == 0:
             _require_columns(frame, sf)
+            if not sf.supp:
+                _refuse_derived_names(frame, sf)
         yield frame
+
+
+def _refuse_derived_names(frame: pl.DataFrame, sf: SourceFile) -> None:
+    """A column named like one the typing derives (AESTDTC_DT beside AESTDTC, LBSTNRLO_TEXT beside LBSTNRLO,
+    as in a cut's own raw table exported again) would meet it in raw.<domain>: which is which cannot be
+    told, so the load stops (it failed with an internal error)."""
+    derived = derived_names(frame.columns, spec_for(sf.domain))
+    clash = [c for c in frame.columns if c in derived]
+    if clash:
+        listed = ", ".join(f"{c} (from {derived[c]})" for c in clash)
+        raise BadInputError(
+            f"{sf.path.name}: column(s) {listed} have the name of a column the loader derives (<VAR>_DT and <VAR>_DTF "
+            "from a date, <VAR>_TEXT from a number): rename them with a column mapping (--mapping) or leave them out"
+        )
 
 
 def _refuse_sas_numeric_dates(batch: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping, numeric: set[str]) -> None:
@@ -241,7 +263,8 @@ def _require_columns(frame: pl.DataFrame, sf: SourceFile) -> None:
 
 
 def _quarantine_rows(rows: pl.DataFrame, domain: str, reason: str, detail: pl.Expr) -> pl.DataFrame:
-    data_cols = [c for c in rows.columns if c not in ("_FILE", "_ROW") and not c.startswith("_")]
+    # the record's data columns: not _FILE/_ROW, nor a helper (lower case: data columns are upper case)
+    data_cols = [c for c in rows.columns if c not in ("_FILE", "_ROW") and not (c.startswith("_") and c != c.upper())]
     return rows.select(
         pl.lit(domain).alias("domain"),
         pl.col("_FILE").alias("file"),
@@ -268,18 +291,18 @@ class _Supp:
         data_cols = [c for c in supp.columns if c not in ("_FILE", "_ROW")]
         # a line without values (before IDVAR's null becomes ''), as etl/normalise finds one
         blank = pl.all_horizontal(pl.col(c).str.strip_chars().replace("", None).is_null() for c in data_cols)
-        supp = supp.with_columns(blank.alias("_BLANK")).with_columns(
+        supp = supp.with_columns(blank.alias("_blank")).with_columns(
             pl.col(c).str.strip_chars() for c in ("USUBJID", "IDVAR", "IDVARVAL", "QNAM")
         ).with_columns(pl.col("QNAM").str.to_uppercase(), pl.col("IDVAR").str.to_uppercase().fill_null(""))
-        quarantine = [_quarantine_rows(supp.filter(pl.col("_BLANK")), name, "blank_row", pl.lit(BLANK_ROW_DETAIL))]
-        supp = supp.filter(~pl.col("_BLANK")).drop("_BLANK")
+        quarantine = [_quarantine_rows(supp.filter(pl.col("_blank")), name, "blank_row", pl.lit(BLANK_ROW_DETAIL))]
+        supp = supp.filter(~pl.col("_blank")).drop("_blank")
         incomplete = pl.col("USUBJID").is_null() | pl.col("QNAM").is_null()
         quarantine.append(_quarantine_rows(supp.filter(incomplete), name, "missing_required", pl.lit("USUBJID or QNAM is empty")))
         supp = supp.filter(~incomplete).sort(["_FILE", "_ROW"])
         first = pl.struct(["USUBJID", "IDVAR", "IDVARVAL", "QNAM"]).is_first_distinct()
         quarantine.append(_quarantine_rows(supp.filter(~first), name, "duplicate_key",
                                            pl.format("duplicate QNAM {} for the same record", pl.col("QNAM"))))
-        supp = supp.filter(first).with_row_index("_SID")
+        supp = supp.filter(first).with_row_index("_sid")
         qnams = {idvar: sorted(part["QNAM"].unique().to_list()) for (idvar,), part in supp.group_by("IDVAR")}
         return cls(domain, supp, quarantine, qnams)
 
@@ -291,40 +314,50 @@ class _Supp:
         attached (the parent's own value stays; the SUPP row goes to quarantine as supp_clash).
         """
         original = set(parent.columns)
+        # a QNAM named like a column of the parent, or like one typing derives (AESTDTC_DT), is not attached
+        taken = original | set(self._derived(original))
         # record-level before subject-level (IDVAR "" sorts last here)
         for idvar, qnams in sorted(self.qnams.items(), key=lambda kv: (kv[0] == "", kv[0])):
             if idvar and idvar not in original:
                 continue
             keys = ["USUBJID", idvar] if idvar else ["USUBJID"]
-            part = self.rows.filter((pl.col("IDVAR") == idvar) & ~pl.col("QNAM").is_in(list(original)))
+            part = self.rows.filter((pl.col("IDVAR") == idvar) & ~pl.col("QNAM").is_in(list(taken)))
             if part.height == 0:
                 continue
-            part = part.with_columns(_join_key("USUBJID", "USUBJID"), _join_key("IDVARVAL", idvar, "_K1"))
-            names = ["_K0", "_K1"][: len(keys)]
+            part = part.with_columns(_join_key("USUBJID", "USUBJID"), _join_key("IDVARVAL", idvar, "_k1"))
+            names = ["_k0", "_k1"][: len(keys)]
             left = parent.select(_join_key(k, k, n) for k, n in zip(keys, names, strict=True)).unique()
             matched = part.join(left, on=names, how="semi")
-            self.matched.update(matched["_SID"].to_list())
+            self.matched.update(matched["_sid"].to_list())
             wide = matched.pivot(on="QNAM", index=names, values="QVAL", aggregate_function="first")
-            added = [q for q in qnams if q not in original]
+            added = [q for q in qnams if q not in taken]
             for q in added:
                 if q not in wide.columns:
                     wide = wide.with_columns(pl.lit(None, pl.String).alias(q))
-            wide = wide.select(*names, *[pl.col(q).alias(f"_S_{q}") for q in added])
+            wide = wide.select(*names, *[pl.col(q).alias(f"_s_{q}") for q in added])
             parent = parent.with_columns(_join_key(k, k, n) for k, n in zip(keys, names, strict=True))
             parent = parent.join(wide, on=names, how="left", maintain_order="left").drop(names)
             parent = parent.with_columns(
-                (pl.coalesce(q, f"_S_{q}") if q in parent.columns else pl.col(f"_S_{q}")).alias(q) for q in added
-            ).drop([f"_S_{q}" for q in added])
+                (pl.coalesce(q, f"_s_{q}") if q in parent.columns else pl.col(f"_s_{q}")).alias(q) for q in added
+            ).drop([f"_s_{q}" for q in added])
         return parent
 
+    def _derived(self, parent_columns: set[str]) -> dict[str, str]:
+        """The names typing derives from the parent's columns and the QNAMs (AESTDTC_DT from AESTDTC)."""
+        return derived_names(parent_columns | set(self.rows["QNAM"].unique().to_list()), spec_for(self.domain))
+
     def orphans(self, parent_columns: set[str]) -> pl.DataFrame:
-        rest = self.rows.filter(~pl.col("_SID").is_in(list(self.matched)))
+        rest = self.rows.filter(~pl.col("_sid").is_in(list(self.matched)))
         name = f"SUPP{self.domain.upper()}"
-        clash = pl.col("QNAM").is_in(list(parent_columns))
+        derived = self._derived(parent_columns) if parent_columns else {}
+        clash = pl.col("QNAM").is_in(list(parent_columns)) | pl.col("QNAM").is_in(list(derived))
+        upper = self.domain.upper()
         clashes = _quarantine_rows(
-            rest.filter(clash).drop("_SID"), name, "supp_clash",
-            pl.format(f"QNAM {{}} is already a column of {self.domain.upper()}: the {self.domain.upper()} value is kept",
-                      pl.col("QNAM")),
+            rest.filter(clash).drop("_sid"), name, "supp_clash",
+            pl.when(pl.col("QNAM").is_in(list(parent_columns))).then(
+                pl.format(f"QNAM {{}} is already a column of {upper}: the {upper} value is kept", pl.col("QNAM"))
+            ).otherwise(pl.format(f"QNAM {{}} is the name of a column the loader derives from {upper}.{{}}",
+                                  pl.col("QNAM"), pl.col("QNAM").replace_strict(derived, default=None))),
         )
         rest = rest.filter(~clash)
         detail = pl.when(pl.lit(not parent_columns)).then(pl.lit(f"no {self.domain.upper()} file in the export")).when(
@@ -332,10 +365,10 @@ class _Supp:
         ).then(pl.format("IDVAR {} is not a column of the parent domain", pl.col("IDVAR"))).otherwise(
             pl.format("no parent record {}={} for subject {}", pl.col("IDVAR"), pl.col("IDVARVAL"), pl.col("USUBJID"))
         )
-        return pl.concat([clashes, _quarantine_rows(rest.drop("_SID"), name, "orphan_supp", detail)])
+        return pl.concat([clashes, _quarantine_rows(rest.drop("_sid"), name, "orphan_supp", detail)])
 
 
-def _join_key(column: str, parent_column: str, name: str = "_K0") -> pl.Expr:
+def _join_key(column: str, parent_column: str, name: str = "_k0") -> pl.Expr:
     """A SUPP join value as the parent's column will be typed: trimmed text, or for a --SEQ or numeric
     column the number ('1', '1.0' and ' 1 ' are the same AESEQ), so no SUPP row is orphaned by spelling."""
     text = pl.col(column).cast(pl.String).str.strip_chars()

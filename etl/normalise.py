@@ -46,6 +46,25 @@ INVALID_DATE_FLAG = "X"  # <VAR>_DTF when the text is not a valid ISO 8601 date 
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
+# Helper columns are named in lower case (_q0, _t0, _bad, ...): every data column is upper case (the
+# readers upper-case the header, the column mapping its targets, the loader each QNAM), so an export's
+# column can never be taken for one, whatever its name. _FILE and _ROW are the only names kept for the
+# loader itself (etl/readers refuses them in a header).
+
+
+def derived_names(columns: list[str] | set[str], spec: DomainSpec) -> dict[str, str]:
+    """The columns typing adds to raw.<domain>, each with the column it comes from: <VAR>_DT and <VAR>_DTF
+    for every --DTC, <VAR>_TEXT for a numeric variable whose text is kept (not a --SEQ, key or strict one)."""
+    out: dict[str, str] = {}
+    for col in columns:
+        if is_date(col):
+            out[f"{col}_DT"] = col
+            out[f"{col}_DTF"] = col
+        elif is_numeric(col) and not (is_seq(col) or col in spec.strict_numeric or col in spec.key_columns):
+            out[f"{col}{TEXT_SUFFIX}"] = col
+    return out
+
+
 @dataclass(frozen=True)
 class _Reason:
     name: str  # the quarantine reason
@@ -97,7 +116,7 @@ def normalise_domain(
     flags: list[pl.Expr] = []
 
     def add(name: str, cond: pl.Expr, detail: Callable[[], pl.Expr]) -> None:
-        flag = f"_Q{len(reasons)}"
+        flag = f"_q{len(reasons)}"
         reasons.append(_Reason(name, flag, detail))
         flags.append(cond.alias(flag))
 
@@ -142,7 +161,7 @@ def normalise_domain(
                 # beside it (<VAR>_TEXT, only when the batch has such a value) so nothing is lost and
                 # the check value_not_numeric can list it ('<5' as LBSTNRLO, '>89' as AGE)
                 as_float = pl.when(bad).then(None).otherwise(as_float)
-                typed.append(bad.alias(f"_NN{len(kept_text)}"))
+                typed.append(bad.alias(f"_nn{len(kept_text)}"))
                 kept_text.append(col)
             if is_seq(col):
                 not_whole = as_float.is_not_null() & (as_float != as_float.round(0))
@@ -154,8 +173,8 @@ def normalise_domain(
                     lambda col=col: pl.format(f"{col} '{{}}' is out of range for a sequence number", pl.col(col)))
                 as_float = as_int
             # typed under a helper name: the text stays for the quarantine record and the details
-            typed.append(as_float.alias(f"_T{len(outputs)}"))
-            outputs.append((f"_T{len(outputs)}", col))
+            typed.append(as_float.alias(f"_t{len(outputs)}"))
+            outputs.append((f"_t{len(outputs)}", col))
         else:
             outputs.append((col, col))
 
@@ -169,42 +188,42 @@ def normalise_domain(
     # one pass: typed values and every condition, side by side (Polars evaluates them in parallel)
     computed = text.with_columns(*typed, *flags)
     any_bad = pl.any_horizontal(pl.col(r.flag).fill_null(False) for r in reasons) if reasons else pl.lit(False)
-    computed = computed.with_columns(any_bad.alias("_BAD"))
+    computed = computed.with_columns(any_bad.alias("_bad"))
 
     # duplicate keys are found across all batches of a domain by the loader (etl/loader.py
     # _remove_duplicates: the first row in file order is kept)
-    good_rows = computed.filter(~pl.col("_BAD"))
+    good_rows = computed.filter(~pl.col("_bad"))
     texts = []
     if kept_text and good_rows.height:
-        found = good_rows.select(pl.col(f"_NN{i}").fill_null(False).any() for i in range(len(kept_text))).row(0)
-        texts = [pl.when(pl.col(f"_NN{i}")).then(pl.col(c)).alias(f"{c}{TEXT_SUFFIX}")
+        found = good_rows.select(pl.col(f"_nn{i}").fill_null(False).any() for i in range(len(kept_text))).row(0)
+        texts = [pl.when(pl.col(f"_nn{i}")).then(pl.col(c)).alias(f"{c}{TEXT_SUFFIX}")
                  for i, (c, has) in enumerate(zip(kept_text, found, strict=True)) if has]
     loaded = good_rows.select(
         *[pl.col(source).alias(name) for source, name in outputs], *texts, pl.col("_FILE"), pl.col("_ROW").cast(pl.Int64)
     )
 
     quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    bad_rows = computed.filter(pl.col("_BAD"))
+    bad_rows = computed.filter(pl.col("_bad"))
     if bad_rows.height:
         # the first reason that applies wins; each reason's detail is built on its own rows
         first = pl.coalesce(
             *[pl.when(pl.col(r.flag).fill_null(False)).then(pl.lit(i, pl.Int32)) for i, r in enumerate(reasons)]
         )
-        bad_rows = bad_rows.with_columns(first.alias("_FIRST"))
+        bad_rows = bad_rows.with_columns(first.alias("_first"))
         parts = []
         for i, r in enumerate(reasons):
             # rechunk: Polars 2.1 panics ("binview ... i < self.len()") formatting filtered string views
-            rows = bad_rows.filter(pl.col("_FIRST") == i).rechunk()
+            rows = bad_rows.filter(pl.col("_first") == i).rechunk()
             if rows.height:
-                parts.append(rows.with_columns(pl.lit(r.name).alias("_REASON"), r.detail().alias("_DETAIL")))
+                parts.append(rows.with_columns(pl.lit(r.name).alias("_reason"), r.detail().alias("_detail")))
         bad_rows = pl.concat(parts).sort("_ROW")
         quarantine = pl.DataFrame(
             {
                 "domain": [spec.name.upper()] * bad_rows.height,
                 "file": bad_rows["_FILE"],
                 "row_number": bad_rows["_ROW"].cast(pl.Int64),
-                "reason": bad_rows["_REASON"],
-                "detail": bad_rows["_DETAIL"],
+                "reason": bad_rows["_reason"],
+                "detail": bad_rows["_detail"],
                 "record": _record_json(bad_rows, data_cols),
             },
             schema=QUARANTINE_SCHEMA,

@@ -234,20 +234,26 @@ def _csv_options(delimiter: str, skip_lines: int = 0) -> dict:
     }
 
 
+RESERVED_COLUMNS = ("_FILE", "_ROW")  # each record's file and 1-based row, added by the readers and the loader
 _POLARS_DUPLICATE = re.compile(r"^(.*)_duplicated_\d+$")  # how Polars renames a repeated column name
 
 
 def check_column_names(names: list[str], path: Path) -> None:
     """A header naming one column twice (also when only the case differs) is bad input: which of
-    the two holds the value is a guess we do not make."""
+    the two holds the value is a guess we do not make. So is a column named _FILE or _ROW."""
     seen: dict[str, list[int]] = {}
     for i, name in enumerate(names, start=1):
-        if name == "_ROW":
-            continue
         dup = _POLARS_DUPLICATE.match(name)
         key = (dup.group(1) if dup else name).strip().lstrip("\ufeff").upper()
         if not key:  # unnamed columns (empty header cells) are not names
             continue
+        if key in RESERVED_COLUMNS:
+            # the loader's own columns: an export's value there was overwritten (_FILE) or stopped the load
+            # with an internal error (_ROW)
+            raise BadInputError(
+                f"{path.name}: the header names a column {key} (column {i}), a name the loader keeps for the file "
+                "and row of each record: rename it in the export or leave it out"
+            )
         seen.setdefault(key, []).append(i)
     repeated = {k: v for k, v in seen.items() if len(v) > 1}
     if repeated:
@@ -468,9 +474,11 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
     for enc in _xpt_encodings(encoding):
         try:
             frame, _meta = pyreadstat.read_xport(str(path), output_format="polars", encoding=enc)
-            return ReadResult(_stringify(frame), enc, None, _sas_numeric(frame))
         except Exception as exc:  # pyreadstat raises its own error types per problem
             last_error = exc
+            continue
+        check_column_names(frame.columns, path)
+        return ReadResult(_stringify(frame), enc, None, _sas_numeric(frame))
     raise BadInputError(f"{path.name}: cannot be read as SAS XPT ({last_error})")
 
 

@@ -1,0 +1,98 @@
+"""Column names the loader uses itself, SUPP-- merging and the column mapping: cases that lost or changed
+values, or stopped the load with an internal error. Real files in tmp_path, no mocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyreadstat
+import pytest
+from etl_sample_export import AE, LB, write_csv
+from etl_sample_export import load_checked as load
+from etl_sample_export import read_table as table
+
+from safetyboard.errors import BadInputError
+from safetyboard.protocol import Protocol
+
+
+def supp_rows(*records: tuple[str, str, str, str, str], rdomain: str = "AE") -> list[dict[str, str]]:
+    """SUPP-- records from (USUBJID, IDVAR, IDVARVAL, QNAM, QVAL)."""
+    return [{"STUDYID": "NCT07479732", "RDOMAIN": rdomain, "USUBJID": u, "IDVAR": idvar, "IDVARVAL": value,
+             "QNAM": qnam, "QLABEL": qnam, "QVAL": qval} for u, idvar, value, qnam, qval in records]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet", ".xpt"])
+@pytest.mark.parametrize("name", ["_FILE", "_row"])
+def test_a_header_naming_the_loaders_own_columns_stops_the_load(
+    make_export, tmp_path: Path, protocol: Protocol, suffix: str, name: str
+) -> None:
+    # _ROW stopped an XLSX load with an internal error; _FILE was overwritten by the file name, its values lost
+    folder = make_export(skip=("ae",))
+    ae = pl.DataFrame(AE).with_columns(pl.lit("theirs").alias(name))
+    path = folder / f"ae{suffix}"
+    if suffix == ".csv":
+        ae.write_csv(path)
+    elif suffix == ".xlsx":
+        ae.write_excel(path)
+    elif suffix == ".parquet":
+        ae.write_parquet(path)
+    else:
+        pyreadstat.write_xport(ae.to_pandas(), str(path), table_name="AE", file_format_version=5)
+    with pytest.raises(BadInputError, match=rf"^ae\{suffix}: the header names a column {name.upper()} \(column 9\)"):
+        load(folder, tmp_path, protocol)
+
+
+@pytest.mark.parametrize(
+    ("domain", "rows", "mapping", "expected"),
+    [
+        ("ae", [dict(r, AESTDTC_DT="2026-01-10") for r in AE], None, r"^ae\.csv: column\(s\) AESTDTC_DT \(from AESTDTC\)"),
+        ("lb", [dict(r, LBSTNRLO="<1", LBSTNRLO_TEXT="x") for r in LB], None, r"^lb\.csv: column\(s\) LBSTNRLO_TEXT"),
+        ("ae", AE, '[columns.ae]\n"AEDECOD" = "AEENDTC_DTF"\n', r"^ae\.csv: column\(s\) AEENDTC_DTF \(from AEENDTC\)"),
+        ("ae", AE, '[columns.ae]\n"AEDECOD" = "_FILE"\n', r"^ae\.csv: the column mapping names a column _FILE"),
+    ],
+    ids=["date", "text", "mapped-date", "mapped-file"],
+)
+def test_a_column_named_like_a_derived_one_stops_the_load(
+    make_export, tmp_path: Path, protocol: Protocol, domain: str, rows: list, mapping: str | None, expected: str
+) -> None:
+    # AESTDTC_DT beside AESTDTC (a cut's raw table exported again) stopped the load with an internal error
+    # (duplicate output name); mapped onto _FILE, AEDECOD's values were overwritten by the file name
+    folder = make_export(**{domain: rows})
+    kw = {}
+    if mapping:
+        (tmp_path / "map.toml").write_text(mapping)
+        kw["mapping"] = tmp_path / "map.toml"
+    with pytest.raises(BadInputError, match=expected):
+        load(folder, tmp_path, protocol, **kw)
+
+
+def test_export_columns_named_like_the_loaders_helpers_keep_their_values(
+    make_export, tmp_path: Path, protocol: Protocol
+) -> None:
+    # typing's helper columns (_Q0, _BAD, _NN0) overwrote an export's columns of those names with booleans; an
+    # export column _S_AEDLT took the place of SUPPAE's AEDLT: every AE got its value as the investigator's flag
+    lb = [dict(r, _Q0="q", _BAD="b", _NN0="n", LBSTNRLO="<1" if i == 0 else r["LBSTNRLO"]) for i, r in enumerate(LB)]
+    folder = make_export(lb=lb, ae=[dict(r, _S_AEDLT="x", _SID="s", _K0="k") for r in AE])
+    write_csv(folder / "suppae.csv", supp_rows(("S-001", "AESEQ", "1", "AEDLT", "Y")))
+    _, db = load(folder, tmp_path, protocol)
+    raw = table(db, "raw.lb").sort("_ROW")
+    assert raw.select("_Q0", "_BAD", "_NN0").unique().rows() == [("q", "b", "n")]
+    assert raw["LBSTNRLO_TEXT"].to_list() == ["<1", None, None]
+    ae = table(db, "raw.ae").sort("_ROW")
+    assert ae["AEDLT"].to_list() == ["Y", None]
+    assert ae.select("_S_AEDLT", "_SID", "_K0").unique().rows() == [("x", "s", "k")]
+
+
+def test_a_qnam_named_like_a_derived_column_is_a_supp_clash(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # QNAM AESTDTC_DT stopped the load with an internal error, and so did _K0 (the SUPP join's helper name)
+    folder = make_export()
+    write_csv(folder / "suppae.csv", supp_rows(("S-001", "AESEQ", "1", "AESTDTC_DT", "2026-01-01"),
+                                               ("S-001", "AESEQ", "1", "_K0", "k")))
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {"supp_clash": 1}
+    quarantine = table(db, "meta.quarantine")
+    assert quarantine["detail"].to_list() == ["QNAM AESTDTC_DT is the name of a column the loader derives from AE.AESTDTC"]
+    ae = table(db, "raw.ae").sort("_ROW")
+    assert ae["AESTDTC_DT"].cast(pl.String).to_list() == ["2026-01-10", "2026-01-01"]  # typing's own, untouched
+    assert ae["_K0"].to_list() == ["k", None]
