@@ -284,6 +284,7 @@ class _Supp:
     quarantine: list[pl.DataFrame]
     qnams: dict[str, list[str]]  # IDVAR -> QNAM columns it adds
     matched: set[int] = field(default_factory=set)
+    shadowed: set[int] = field(default_factory=set)  # rows whose every record has the QNAM from a more specific level
 
     @classmethod
     def prepare(cls, supp: pl.DataFrame, domain: str) -> _Supp:
@@ -299,9 +300,21 @@ class _Supp:
         incomplete = pl.col("USUBJID").is_null() | pl.col("QNAM").is_null()
         quarantine.append(_quarantine_rows(supp.filter(incomplete), name, "missing_required", pl.lit("USUBJID or QNAM is empty")))
         supp = supp.filter(~incomplete).sort(["_FILE", "_ROW"])
-        first = pl.struct(["USUBJID", "IDVAR", "IDVARVAL", "QNAM"]).is_first_distinct()
-        quarantine.append(_quarantine_rows(supp.filter(~first), name, "duplicate_key",
-                                           pl.format("duplicate QNAM {} for the same record", pl.col("QNAM"))))
+        # one value per record and QNAM, the record identified as the join will find it: IDVARVAL '1' and
+        # '1.0' are the same AESEQ, and a subject-level value (IDVAR empty) ignores IDVARVAL; a second value
+        # was counted as loaded, but the pivot kept the first one only
+        numeric = [v for v in supp["IDVAR"].unique().to_list() if v and (is_seq(v) or is_numeric(v))]
+        as_number = pl.col("IDVARVAL").cast(pl.Float64, strict=False).cast(pl.String)
+        record = (pl.when(pl.col("IDVAR") == "").then(pl.lit(None, pl.String))
+                  .when(pl.col("IDVAR").is_in(numeric)).then(pl.coalesce(as_number, pl.col("IDVARVAL")))
+                  .otherwise(pl.col("IDVARVAL")))
+        first = pl.struct(pl.col("USUBJID"), pl.col("IDVAR"), record.alias("_record"), pl.col("QNAM")).is_first_distinct()
+        quarantine.append(_quarantine_rows(
+            supp.filter(~first), name, "duplicate_key",
+            pl.when(pl.col("IDVAR") == "").then(pl.format("duplicate QNAM {} for the same subject", pl.col("QNAM")))
+            .otherwise(pl.format("duplicate QNAM {} for the same record ({}={})", pl.col("QNAM"), pl.col("IDVAR"),
+                                 pl.col("IDVARVAL")))
+            + pl.lit(" (first kept)")))
         supp = supp.filter(first).with_row_index("_sid")
         qnams = {idvar: sorted(part["QNAM"].unique().to_list()) for (idvar,), part in supp.group_by("IDVAR")}
         return cls(domain, supp, quarantine, qnams)
@@ -309,15 +322,17 @@ class _Supp:
     def attach(self, parent: pl.DataFrame) -> pl.DataFrame:
         """QNAM columns joined onto the parent batch (raw text: keys compared as normalise will type them).
 
-        Record-level values (IDVAR set) come first; a subject-level value (IDVAR empty) of the same QNAM
-        only fills records that have none. A QNAM that is already a column of the parent file is not
-        attached (the parent's own value stays; the SUPP row goes to quarantine as supp_clash).
+        Record-level values (IDVAR set) come first, those keyed by the domain's --SEQ (one record each) before
+        those of a group (--GRPID, --SPID, ...); a value of a wider level only fills records without one (a
+        group's AEDLT N does not replace a record's own AEDLT Y). A subject-level value (IDVAR empty) fills the
+        rest. A QNAM that is already a column of the parent file is not attached (the parent's own value
+        stays; the SUPP row goes to quarantine as supp_clash).
         """
         original = set(parent.columns)
         # a QNAM named like a column of the parent, or like one typing derives (AESTDTC_DT), is not attached
         taken = original | set(self._derived(original))
-        # record-level before subject-level (IDVAR "" sorts last here)
-        for idvar, qnams in sorted(self.qnams.items(), key=lambda kv: (kv[0] == "", kv[0])):
+        # --SEQ, then other record-level IDVARs, then subject-level (IDVAR "")
+        for idvar, qnams in sorted(self.qnams.items(), key=lambda kv: (kv[0] == "", not is_seq(kv[0]), kv[0])):
             if idvar and idvar not in original:
                 continue
             keys = ["USUBJID", idvar] if idvar else ["USUBJID"]
@@ -326,11 +341,21 @@ class _Supp:
                 continue
             part = part.with_columns(_join_key("USUBJID", "USUBJID"), _join_key("IDVARVAL", idvar, "_k1"))
             names = ["_k0", "_k1"][: len(keys)]
-            left = parent.select(_join_key(k, k, n) for k, n in zip(keys, names, strict=True)).unique()
-            matched = part.join(left, on=names, how="semi")
+            added = [q for q in qnams if q not in taken]
+            filled = [q for q in added if q in parent.columns]  # by a more specific level (an earlier IDVAR)
+            keyed = parent.select(*(_join_key(k, k, n) for k, n in zip(keys, names, strict=True)), *filled)
+            matched = part.join(keyed.select(names).unique(), on=names, how="semi")
+            if filled:
+                # a value is used only where a record still lacks the QNAM; one that fills no record is
+                # not loaded (supp_clash, see orphans)
+                lacking = keyed.unpivot(index=names, on=filled, variable_name="QNAM", value_name="_v").filter(
+                    pl.col("_v").is_null()).select(*names, "QNAM").unique()
+                fills = pl.concat([matched.filter(~pl.col("QNAM").is_in(filled)),
+                                   matched.filter(pl.col("QNAM").is_in(filled)).join(lacking, on=[*names, "QNAM"], how="semi")])
+                self.shadowed.update(set(matched["_sid"].to_list()) - set(fills["_sid"].to_list()))
+                matched = fills
             self.matched.update(matched["_sid"].to_list())
             wide = matched.pivot(on="QNAM", index=names, values="QVAL", aggregate_function="first")
-            added = [q for q in qnams if q not in taken]
             for q in added:
                 if q not in wide.columns:
                     wide = wide.with_columns(pl.lit(None, pl.String).alias(q))
@@ -360,6 +385,15 @@ class _Supp:
                                   pl.col("QNAM"), pl.col("QNAM").replace_strict(derived, default=None))),
         )
         rest = rest.filter(~clash)
+        shadowed = pl.col("_sid").is_in(list(self.shadowed))
+        level = pl.when(pl.col("IDVAR") == "").then(pl.lit("the subject-level value")).otherwise(
+            pl.format("the value for {}={}", pl.col("IDVAR"), pl.col("IDVARVAL")))
+        clashes = pl.concat([clashes, _quarantine_rows(
+            rest.filter(shadowed).drop("_sid"), name, "supp_clash",
+            pl.format(f"{{}} of {{}} fills no {upper} record of subject {{}}: each has a value of its own from a SUPP "
+                      "record of fewer records", level, pl.col("QNAM"), pl.col("USUBJID")),
+        )])
+        rest = rest.filter(~shadowed)
         detail = pl.when(pl.lit(not parent_columns)).then(pl.lit(f"no {self.domain.upper()} file in the export")).when(
             (pl.col("IDVAR") != "") & ~pl.col("IDVAR").is_in(list(parent_columns))
         ).then(pl.format("IDVAR {} is not a column of the parent domain", pl.col("IDVAR"))).otherwise(

@@ -96,3 +96,59 @@ def test_a_qnam_named_like_a_derived_column_is_a_supp_clash(make_export, tmp_pat
     ae = table(db, "raw.ae").sort("_ROW")
     assert ae["AESTDTC_DT"].cast(pl.String).to_list() == ["2026-01-10", "2026-01-01"]  # typing's own, untouched
     assert ae["_K0"].to_list() == ["k", None]
+
+
+def test_supp_values_for_one_record_spelled_apart_are_duplicates(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # IDVARVAL '1' and '1.0' (or '01' in a second SUPP file) are one AESEQ: both were counted as loaded while
+    # the pivot kept one value, silently; so were two subject-level values told apart by a stray IDVARVAL
+    folder = make_export(lb=LB)
+    write_csv(folder / "suppae.csv", supp_rows(
+        ("S-001", "AESEQ", "1", "AEDLT", "Y"),
+        ("S-001", "AESEQ", "1.0", "AEDLT", "N"),
+        ("S-002", "", "x", "AESUBJ", "first"),
+        ("S-002", "", "y", "AESUBJ", "second"),
+    ))
+    write_csv(folder / "supplbch.csv", supp_rows(("S-001", "LBSEQ", "1", "LBQ", "a"), rdomain="LB"))
+    write_csv(folder / "supplbhe.csv", supp_rows(("S-001", "LBSEQ", "01", "LBQ", "b"), rdomain="LB"))
+    result, db = load(folder, tmp_path, protocol)
+    assert (result.domains["suppae"].rows_loaded, result.domains["suppae"].reasons) == (2, {"duplicate_key": 2})
+    assert (result.domains["supplb"].rows_loaded, result.domains["supplb"].reasons) == (1, {"duplicate_key": 1})
+    quarantine = table(db, "meta.quarantine").sort("file", "row_number")
+    assert quarantine.select("file", "row_number", "detail").rows() == [
+        ("suppae.csv", 2, "duplicate QNAM AEDLT for the same record (AESEQ=1.0) (first kept)"),
+        ("suppae.csv", 4, "duplicate QNAM AESUBJ for the same subject (first kept)"),
+        ("supplbhe.csv", 1, "duplicate QNAM LBQ for the same record (LBSEQ=01) (first kept)"),
+    ]
+    ae = table(db, "raw.ae").sort("_ROW")
+    assert ae.select("AEDLT", "AESUBJ").rows() == [("Y", None), (None, "first")]
+    assert table(db, "raw.lb").sort("_ROW")["LBQ"].to_list() == ["a", None, None]
+
+
+def test_a_records_own_supp_value_wins_over_its_groups(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # AEGRPID sorted before AESEQ, so a group's AEDLT N replaced the record's own AEDLT Y (the investigator's
+    # DLT flag), both counted as loaded
+    ae = [dict(AE[0], AEGRPID="G1"), dict(AE[0], AESEQ="2", AEGRPID="G1"), dict(AE[1], AEGRPID="")]
+    folder = make_export(ae=ae)
+    write_csv(folder / "suppae.csv", supp_rows(
+        ("S-001", "AEGRPID", "G1", "AEDLT", "N"),
+        ("S-001", "AESEQ", "1", "AEDLT", "Y"),
+    ))
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].rows_loaded == 2
+    assert table(db, "raw.ae").sort("_ROW")["AEDLT"].to_list() == ["Y", "N", None]
+
+
+def test_a_wider_supp_value_that_fills_no_record_is_a_clash(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # a subject-level value whose every record has its own was counted as loaded, though in no record
+    folder = make_export()
+    write_csv(folder / "suppae.csv", supp_rows(
+        ("S-002", "AESEQ", "1", "AEDLT", "Y"),
+        ("S-002", "", "", "AEDLT", "N"),
+        ("S-001", "", "", "AEDLT", "N"),
+    ))
+    result, db = load(folder, tmp_path, protocol)
+    assert (result.domains["suppae"].rows_loaded, result.domains["suppae"].reasons) == (2, {"supp_clash": 1})
+    assert table(db, "meta.quarantine").select("row_number", "detail").rows() == [
+        (2, "the subject-level value of AEDLT fills no AE record of subject S-002: each has a value of its own "
+            "from a SUPP record of fewer records")]
+    assert table(db, "raw.ae").sort("_ROW")["AEDLT"].to_list() == ["N", "Y"]
