@@ -143,7 +143,8 @@ def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> l
 
 
 def _renames(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> dict[str, str]:
-    return mapping.renames("supp" + sf.domain if sf.supp else sf.domain, frame.columns)
+    dataset = (mapping.domain_for_stem(sf.path.stem) or sf.path.stem).lower()  # lbch: [columns.lbch] applies too
+    return mapping.renames("supp" + sf.domain if sf.supp else sf.domain, frame.columns, dataset)
 
 
 def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.DataFrame:

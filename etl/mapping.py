@@ -4,7 +4,8 @@
 [files]            # file name stem (case-insensitive) -> SDTM domain
 adverse_events = "ae"
 
-[columns.ae]       # source column -> SDTM variable, per domain ("*" applies to every domain)
+[columns.ae]       # source column -> SDTM variable, per domain ("*" applies to every domain, a split
+                   # dataset's table, e.g. [columns.lbch], to its files on top of [columns.lb])
 "Subject ID" = "USUBJID"
 "Grade" = "AETOXGR"
 ```
@@ -29,9 +30,12 @@ class ColumnMapping:
     def domain_for_stem(self, stem: str) -> str | None:
         return self.files.get(stem.lower())
 
-    def renames(self, domain: str, columns: list[str]) -> dict[str, str]:
-        table = {k.upper(): v.upper() for k, v in self.columns.get("*", {}).items()}
-        table.update({k.upper(): v.upper() for k, v in self.columns.get(domain, {}).items()})
+    def renames(self, domain: str, columns: list[str], dataset: str | None = None) -> dict[str, str]:
+        """Source column -> SDTM name for a file of `domain` (ae, suppae), from "*", the domain's table and the
+        table of the file's own dataset (a split one: lbch), the later winning."""
+        table: dict[str, str] = {}
+        for key in dict.fromkeys(["*", domain, dataset or domain]):
+            table.update({k.upper(): v.upper() for k, v in self.columns.get(key, {}).items()})
         return {c: table[c.upper()] for c in columns if c.upper() in table}
 
 
@@ -45,14 +49,25 @@ def load_mapping(path: Path | None) -> ColumnMapping:
         raise BadInputError(f"{path}: cannot read the mapping file ({exc.strerror})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInputError(f"{path}: the mapping file is not valid TOML ({exc})") from exc
+    unknown = sorted(set(raw) - {"files", "columns"})
+    if unknown:  # a misspelt table ([column.ae]) would be ignored, its renames silently not made
+        raise BadInputError(f"{path}: unknown key(s) {', '.join(map(repr, unknown))} in the mapping file "
+                            "(it has [files] and [columns.<domain>] tables)")
     files = raw.get("files", {})
     columns = raw.get("columns", {})
-    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+    if not isinstance(files, dict) or not all(isinstance(v, str) and v.strip() for v in files.values()):
         raise BadInputError(f"{path}: key 'files' must map file name stems to domain names")
     if not isinstance(columns, dict) or not all(isinstance(v, dict) for v in columns.values()):
         raise BadInputError(f"{path}: key 'columns' must hold one table per domain")
+    for domain, table in columns.items():
+        for source, target in table.items():
+            # a number, a list or a nested table stopped the load with an internal error; an empty name
+            # gave the column no name at all
+            if not isinstance(target, str) or not target.strip():
+                raise BadInputError(f"{path}: [columns.{domain}] maps {source!r} to {target!r}: a target must be a "
+                                    "column name (text)")
     return ColumnMapping(
-        files={k.lower(): v.lower() for k, v in files.items()},
-        columns={k.lower() if k != "*" else k: v for k, v in columns.items()},
+        files={k.lower(): v.strip().lower() for k, v in files.items()},
+        columns={k.lower() if k != "*" else k: {s: t.strip() for s, t in v.items()} for k, v in columns.items()},
         sha256=hashlib.sha256(data).hexdigest(),
     )

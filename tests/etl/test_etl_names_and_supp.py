@@ -152,3 +152,35 @@ def test_a_wider_supp_value_that_fills_no_record_is_a_clash(make_export, tmp_pat
         (2, "the subject-level value of AEDLT fills no AE record of subject S-002: each has a value of its own "
             "from a SUPP record of fewer records")]
     assert table(db, "raw.ae").sort("_ROW")["AEDLT"].to_list() == ["N", "Y"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[columns.ae]\n"Grade" = 5\n', r"\[columns\.ae\] maps 'Grade' to 5: a target must be a column name"),
+        ('[columns."*"]\n"Site" = ["SITEID"]\n', r"\[columns\.\*\] maps 'Site' to \['SITEID'\]"),
+        ('[columns.ae.Grade]\nx = "AETOXGR"\n', r"\[columns\.ae\] maps 'Grade' to \{'x': 'AETOXGR'\}"),
+        ('[columns.ae]\n"AEDECOD" = " "\n', r"\[columns\.ae\] maps 'AEDECOD' to ' '"),
+        ('[column.ae]\n"Grade" = "AETOXGR"\n', r"unknown key\(s\) 'column' in the mapping file"),
+        ('[files]\nadverse_events = ""\n', r"key 'files' must map file name stems to domain names"),
+    ],
+    ids=["number", "list", "nested-table", "empty-name", "misspelt-table", "empty-domain"],
+)
+def test_a_mapping_file_of_the_wrong_shape_is_bad_input(make_export, tmp_path: Path, protocol: Protocol,
+                                                        text: str, expected: str) -> None:
+    # a target that is no text stopped the load with an internal error (AttributeError); an empty one gave a
+    # column without a name; a misspelt table was ignored, its renames silently not made
+    (tmp_path / "map.toml").write_text(text)
+    with pytest.raises(BadInputError, match=r"map\.toml: " + expected):
+        load(make_export(), tmp_path, protocol, mapping=tmp_path / "map.toml")
+
+
+def test_a_split_datasets_mapping_table_applies_to_its_files(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # [columns.lbch] was ignored (only [columns.lb] was looked up for lbch.csv), silently
+    folder = make_export(skip=("lb",))
+    write_csv(folder / "lbch.csv", [{("Test Code" if k == "LBTESTCD" else k): v for k, v in r.items()} for r in LB[2:]])
+    write_csv(folder / "lbhe.csv", [{("Code" if k == "LBTESTCD" else k): v for k, v in r.items()} for r in LB[:2]])
+    (tmp_path / "map.toml").write_text('[columns.lb]\n"Code" = "LBTESTCD"\n[columns.lbch]\n"Test Code" = "LBTESTCD"\n')
+    _, db = load(folder, tmp_path, protocol, mapping=tmp_path / "map.toml")
+    raw = table(db, "raw.lb").sort("_FILE", "_ROW")
+    assert raw.select("_FILE", "LBTESTCD").rows() == [("lbch.csv", "ALT"), ("lbhe.csv", "NEUT"), ("lbhe.csv", "NEUT")]
