@@ -110,13 +110,43 @@ def _domain_of(stem: str, mapping: ColumnMapping) -> tuple[str, bool]:
     return name, supp
 
 
+# data formats the loader does not read: a domain's file in one of them was skipped like a define.xml,
+# its records in no count (lbhe.sas7bdat beside lbch.xpt: no haematology in the cut, and no word of it)
+UNREAD_FORMATS = {
+    ".xls": "an Excel 97-2003 workbook", ".xlsm": "a macro-enabled Excel workbook", ".xlsb": "a binary Excel workbook",
+    ".ods": "an OpenDocument spreadsheet", ".sas7bdat": "a SAS dataset", ".sav": "an SPSS file", ".dta": "a Stata file",
+    ".rds": "an R data file", ".rda": "an R data file", ".rdata": "an R data file", ".json": "a JSON file",
+    ".jsonl": "a JSON lines file", ".ndjson": "a JSON lines file", ".feather": "an Arrow/Feather file",
+    ".arrow": "an Arrow file", ".avro": "an Avro file", ".orc": "an ORC file",
+}
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".7z")
+
+
+def _refuse_unread_format(path: Path) -> None:
+    """A data file the loader cannot read stops the load (define.xml, a PDF, a whole-export .zip are not data)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    kind = UNREAD_FORMATS.get(suffixes[-1]) if suffixes else None
+    if kind is None and len(suffixes) >= 2 and suffixes[-1] in _COMPRESSED:
+        inner = suffixes[-2]
+        if inner in FORMATS or inner in UNREAD_FORMATS:
+            kind = f"a compressed {inner.lstrip('.').upper()} file"
+    if kind is not None:
+        raise BadInputError(
+            f"{path}: is {kind}, a format the loader does not read, so its records would be left out: save it as "
+            "CSV, SAS XPT, XLSX or Parquet, or move it out of the export folder"
+        )
+
+
 def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> list[SourceFile]:
     if not source.is_dir():
         raise BadInputError(f"{source}: not a folder (an export is a folder with one file per domain)")
     files = []
     by_stem: dict[str, Path] = {}
     for path in sorted(source.iterdir()):
-        if path.name.startswith((".", "_")) or path.suffix.lower() not in FORMATS:
+        if path.name.startswith((".", "_")):
+            continue
+        if path.suffix.lower() not in FORMATS:
+            _refuse_unread_format(path)
             continue
         if not path.is_file():  # named like a data file but none: say so rather than skip it
             what = "a broken link" if path.is_symlink() and not path.exists() else "not a regular file"
