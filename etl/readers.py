@@ -621,32 +621,77 @@ def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
     return ReadResult(_stringify(frame, cells=True), None, None)
 
 
+def _parquet_error(path: Path, exc: Exception) -> BadInputError:
+    reason = str(exc).strip().split("\n", 1)[0]  # Polars' first line; the rest is the expression it evaluated
+    return BadInputError(f"{path.name}: cannot be read as Parquet ({reason})")
+
+
+def _check_parquet_columns(schema: pl.Schema, path: Path) -> None:
+    """Every column must hold one value per cell: a list, struct, array or map column (nested Parquet) has
+    no text of its own, and stopped the load with Polars' cast error naming no file."""
+    for name, dtype in schema.items():
+        if dtype.is_nested():
+            raise BadInputError(
+                f"{path.name}: column {name} holds nested values ({dtype}), not one value per cell: export it as "
+                "flat columns (text, numbers, dates)"
+            )
+
+
+def _is_utf8_bytes(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parquet_text(frame: pl.DataFrame, path: Path, first_row: int) -> pl.DataFrame:
+    """Binary columns (strings written without their UTF-8 annotation, as older Spark and Impala do) as text,
+    and durations as ISO 8601 ('PT1H30M', the form of SDTM's --DUR); bytes that are no UTF-8 stop the load
+    naming the column and row (a lenient cast would make them NULL)."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Binary:
+            try:
+                exprs.append(frame[name].cast(pl.String))
+            except pl.exceptions.PolarsError:
+                bad = next(i for i, v in enumerate(frame[name]) if v is not None and not _is_utf8_bytes(v))
+                raise BadInputError(
+                    f"{path.name}: column {name} holds bytes that are not UTF-8 text (row {first_row + bad})"
+                ) from None
+        elif isinstance(dtype, pl.Duration):
+            exprs.append(pl.col(name).dt.to_string("iso").alias(name))
+    return frame.with_columns(exprs) if exprs else frame
+
+
 def read_parquet(path: Path, encoding: str = "auto") -> ReadResult:
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:
-        raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
+        raise _parquet_error(path, exc) from exc
     check_column_names(frame.columns, path)
-    return ReadResult(_stringify(frame), None, None)
+    _check_parquet_columns(frame.schema, path)
+    return ReadResult(_stringify(_parquet_text(frame, path, 1)), None, None)
 
 
 def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
     """A Parquet file streamed in batches (a program-scale export is never held whole)."""
     try:
         scan = pl.scan_parquet(path)
-        names = scan.collect_schema().names()
+        schema = scan.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
-    check_column_names(names, path)
+        raise _parquet_error(path, exc) from exc
+    check_column_names(schema.names(), path)
+    _check_parquet_columns(schema, path)
     first_row = 1
     try:
         for batch in scan.collect_batches(chunk_size=batch_rows):
-            yield _stringify(batch, first_row=first_row)
+            yield _stringify(_parquet_text(batch, path, first_row), first_row=first_row)
             first_row += batch.height
         if first_row == 1:
-            yield _stringify(scan.head(0).collect())
+            yield _stringify(_parquet_text(scan.head(0).collect(), path, 1))
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise BadInputError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
+        raise _parquet_error(path, exc) from exc
 
 
 READERS = {"csv": read_csv, "xpt": read_xpt, "xlsx": read_xlsx, "parquet": read_parquet}
