@@ -50,9 +50,11 @@ SPECS: dict[str, DomainSpec] = {
 # Trial-level domains have no subjects (no USUBJID check); loaded as they are.
 TRIAL_DOMAINS: tuple[str, ...] = ("ts", "ta", "te", "tv", "ti", "tm", "td")
 
+# --DUR, --STINT, --ENINT and --ELTM are not numbers: SDTMIG has them as character ISO 8601 durations
+# ('P3D', 'PT1H30M'); typed as numbers, every such value loaded as NULL with a value_not_numeric finding
 _NUMERIC = re.compile(
     r"^(AGE|VISITNUM|VISITDY|TAETORD|[A-Z]{2}(STRESN|STNRLO|STNRHI|DOSE|DOSTOT|DY|STDY|ENDY|TPTNUM|"
-    r"STREFN|STDRG|DUR|STINT|ENINT))$"
+    r"STREFN|STDRG))$"
 )
 _SEQ = re.compile(r"^[A-Z]{2}SEQ$")
 _DTC = re.compile(r"^[A-Z0-9]{1,6}DTC$")

@@ -184,3 +184,13 @@ def test_a_split_datasets_mapping_table_applies_to_its_files(make_export, tmp_pa
     _, db = load(folder, tmp_path, protocol, mapping=tmp_path / "map.toml")
     raw = table(db, "raw.lb").sort("_FILE", "_ROW")
     assert raw.select("_FILE", "LBTESTCD").rows() == [("lbch.csv", "ALT"), ("lbhe.csv", "NEUT"), ("lbhe.csv", "NEUT")]
+
+
+def test_sdtm_durations_are_text(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # --DUR, --STINT and --ENINT were typed as numbers: an SDTM AEDUR 'P3D' loaded as NULL (the text moved to
+    # AEDUR_TEXT) and every one was listed as value_not_numeric
+    folder = make_export(ae=[dict(r, AEDUR="P3D", AESTINT="-P1D", AEENINT="PT12H") for r in AE])
+    _, db = load(folder, tmp_path, protocol)
+    raw = table(db, "raw.ae")
+    assert raw.select("AEDUR", "AESTINT", "AEENINT").unique().rows() == [("P3D", "-P1D", "PT12H")]
+    assert not any(c.endswith("_TEXT") for c in raw.columns)
