@@ -463,7 +463,25 @@ def _sas_numeric(frame: pl.DataFrame) -> frozenset[str]:
 
 
 def _xpt_encodings(encoding: str) -> list[str]:
-    return ["utf-8", "cp1252"] if encoding == "auto" else [encoding]
+    return ["utf-8", "cp1252", "gb18030"] if encoding == "auto" else [encoding]
+
+
+def _gb18030_read_as_cp1252(frame: pl.DataFrame) -> bool:
+    """Text that decoded as cp1252 but is GB18030 (a Chinese site's SAS session): '恶心' read as '¶ñÐÄ'.
+
+    Chinese text is pairs of high bytes that cp1252 decodes without complaint, so the bytes are taken
+    back from the text and judged as detect_encoding judges a CSV file's (_gb2312_share)."""
+    sample: list[bytes] = []
+    size = 0
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String or size > 1 << 16:
+            continue
+        column = frame.get_column(name)
+        for value in column.filter(column.str.contains(r"[^\x00-\x7F]")).head(2000):
+            sample.append(value.encode("cp1252", errors="ignore"))
+            size += len(sample[-1])
+    share = _gb2312_share(b" ".join(sample)) if sample else None
+    return share is not None and share >= 0.8
 
 
 def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
@@ -477,6 +495,8 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
         except Exception as exc:  # pyreadstat raises its own error types per problem
             last_error = exc
             continue
+        if encoding == "auto" and enc == "cp1252" and _gb18030_read_as_cp1252(frame):
+            continue  # GB18030, the next one
         check_column_names(frame.columns, path)
         return ReadResult(_stringify(frame), enc, None, _sas_numeric(frame))
     raise BadInputError(f"{path.name}: cannot be read as SAS XPT ({last_error})")
@@ -485,7 +505,7 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
 def _xpt_batches(path: Path, encoding: str, batch_rows: int, sas_numeric: set[str]) -> Iterator[pl.DataFrame]:
     """A large XPT file in chunks: read whole, 3 M lab rows took 4.5 GB (chunked: 2.2 GB, though
     pyreadstat reads chunks ~1.8x slower). With --encoding auto the encoding is settled on the
-    first chunk (UTF-8, else cp1252); a later chunk that does not decode stops the load, since
+    first chunk (UTF-8, else cp1252, or GB18030 when the text read as cp1252 is Chinese); a later chunk that does not decode stops the load, since
     the batches before it are already loaded: the message asks for --encoding."""
     import pyreadstat
 
@@ -502,9 +522,13 @@ def _xpt_batches(path: Path, encoding: str, batch_rows: int, sas_numeric: set[st
         try:
             stream = chunks(enc)
             first = next(stream, None)
-            break
         except Exception as exc:  # pyreadstat raises its own error types per problem
             stream, last_error = None, exc
+            continue
+        if encoding == "auto" and enc == "cp1252" and first is not None and _gb18030_read_as_cp1252(first):
+            stream = None  # GB18030, the next one
+            continue
+        break
     if stream is None:
         raise BadInputError(f"{path.name}: cannot be read as SAS XPT ({last_error})")
     if first is None:

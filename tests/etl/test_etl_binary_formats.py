@@ -245,3 +245,24 @@ def test_parquet_columns_without_one_text_per_cell_are_named(tmp_path: Path, pro
     pq.write_table(pl.DataFrame(LB).to_arrow().append_column("EXTRA", column(pa)), folder / "lb.parquet")
     with pytest.raises(BadInputError, match=expected):
         load(folder, tmp_path, protocol)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
+def test_xpt_in_gb18030_is_not_read_as_cp1252(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunked: bool) -> None:
+    # a Chinese site's SAS text: UTF-8 failed, cp1252 decoded it without complaint, and '恶心' loaded as '¶ñÐÄ'
+    import etl.readers as readers
+
+    terms = ["恶心呕吐", "高血压", "Fatigue"]
+    placeholders = ["QQQQQQQQ", "ZZZZZZ", "Fatigue"]  # as many bytes as the GB18030 text
+    df = pl.DataFrame({"USUBJID": ["S-001", "S-002", "S-003"], "AESEQ": [1.0, 1.0, 1.0], "AETERM": placeholders})
+    path = tmp_path / "ae.xpt"
+    pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5, table_name="AE")
+    data = path.read_bytes()
+    for placeholder, term in zip(placeholders[:2], terms[:2], strict=True):
+        data = data.replace(placeholder.encode(), term.encode("gb18030"))
+    path.write_bytes(data)
+    if chunked:
+        monkeypatch.setattr(readers, "XPT_WHOLE_MAX_BYTES", 0)
+    frame = pl.concat(list(readers.iter_batches(path, batch_rows=2)))
+    assert frame["AETERM"].to_list() == terms
+    assert readers.read_file(path).encoding == "gb18030"
