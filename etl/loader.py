@@ -288,8 +288,13 @@ def _require_columns(frame: pl.DataFrame, sf: SourceFile) -> None:
     if missing:
         hint = ""
         data_cols = [c for c in frame.columns if c not in ("_ROW", "_FILE")]
-        if len(data_cols) == 1:
-            hint = f" (the header was read as one column {data_cols[0][:60]!r}: wrong delimiter?)"
+        named = [c for c in data_cols if not c.startswith("UNNAMED_")]
+        if FORMATS.get(sf.path.suffix.lower()) == "csv":
+            if len(data_cols) == 1:
+                hint = f" (the header was read as one column {data_cols[0][:60]!r}: wrong delimiter?)"
+        elif len(named) == 1 and FORMATS.get(sf.path.suffix.lower()) == "xlsx":
+            # a workbook's header is the first row with a value: a title above it is taken for the header
+            hint = f" (the header row holds only {named[0][:60]!r}: is a title above the header row?)"
         raise BadInputError(f"{sf.path.name}: required column(s) missing: {', '.join(missing)}{hint}")
 
 

@@ -608,6 +608,9 @@ def _xlsx_other_sheets(book: object, first: str, hidden: bool, header: list[str]
             )
 
 
+EXCEL_MAX_ROWS = 1_048_576  # rows of an XLSX worksheet (Excel, LibreOffice)
+
+
 def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
     import fastexcel
 
@@ -626,6 +629,13 @@ def read_xlsx(path: Path, encoding: str = "auto") -> ReadResult:
         raise BadInputError(f"{path.name}: cannot be read as XLSX ({reason})") from exc
     if raw.height == 0:
         raise BadInputError(f"{path.name}: the first sheet is empty (no header row)")
+    if raw.height >= EXCEL_MAX_ROWS:
+        # a spreadsheet program opening a larger CSV keeps its first 1,048,576 lines and saves only those
+        raise BadInputError(
+            f"{path.name}: the first sheet fills all {EXCEL_MAX_ROWS:,} rows a worksheet can hold: the rows after them "
+            "were most likely cut off when the file was saved in a spreadsheet program; export this domain as CSV, "
+            "SAS XPT or Parquet"
+        )
     raw = raw.rename(dict(zip(raw.columns, [f"column_{i}" for i in range(raw.width)], strict=True)))
     facts = xlsx.inspect(path)
     if facts.n_uncomputed:

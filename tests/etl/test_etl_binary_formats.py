@@ -266,3 +266,34 @@ def test_xpt_in_gb18030_is_not_read_as_cp1252(tmp_path: Path, monkeypatch: pytes
     frame = pl.concat(list(readers.iter_batches(path, batch_rows=2)))
     assert frame["AETERM"].to_list() == terms
     assert readers.read_file(path).encoding == "gb18030"
+
+
+def test_a_workbook_at_the_sheet_row_limit_stops_the_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         protocol: Protocol) -> None:
+    # a lab CSV of more rows, opened and saved in Excel, keeps its first 1,048,576: the rest were missing from
+    # the cut with nothing to say so (the limit is lowered here so that the sheet can be small)
+    import etl.readers as readers
+
+    folder = export_without(tmp_path, "lb")
+    write_lb_workbook(folder / "lb.xlsx")
+    load(folder, tmp_path / "below", protocol)
+    monkeypatch.setattr(readers, "EXCEL_MAX_ROWS", len(LB) + 1)
+    with pytest.raises(BadInputError, match=r"^lb\.xlsx: the first sheet fills all 4 rows a worksheet can hold"):
+        load(folder, tmp_path, protocol)
+
+
+def test_a_title_above_a_workbooks_header_is_named_as_such(tmp_path: Path, protocol: Protocol) -> None:
+    # the message guessed a wrong CSV delimiter for a workbook (or gave no hint at all)
+    import xlsxwriter
+
+    folder = export_without(tmp_path, "lb")
+    book = xlsxwriter.Workbook(str(folder / "lb.xlsx"))
+    sheet = book.add_worksheet("LB")
+    sheet.write(0, 0, "Listing 16.2.8 Laboratory results")
+    sheet.write_row(2, 0, list(LB[0]))
+    for i, record in enumerate(LB, start=3):
+        sheet.write_row(i, 0, list(record.values()))
+    book.close()
+    with pytest.raises(BadInputError, match=r"^lb\.xlsx: required column\(s\) missing: USUBJID, LBSEQ, LBTESTCD \(the header "
+                                            r"row holds only 'LISTING 16\.2\.8 LABORATORY RESULTS': is a title above"):
+        load(folder, tmp_path, protocol)
