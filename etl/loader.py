@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -122,8 +123,17 @@ UNREAD_FORMATS = {
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".7z")
 
 
-def _refuse_unread_format(path: Path) -> None:
-    """A data file the loader cannot read stops the load (define.xml, a PDF, a whole-export .zip are not data)."""
+def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> None:
+    """A dataset file the loader cannot read stops the load (define.xml, a PDF, a whole-export .zip are
+    not data). Named like a dataset means: a 2-letter SDTM domain code, a split or SUPP-- dataset of one
+    (lbhe, suppae), or a file the mapping names; other files (manifest.json, a data dictionary in .xls)
+    are the export's documents and are left alone."""
+    stem = path.name.split(".", 1)[0]
+    domain, _ = _domain_of(stem, mapping)
+    # SDTM dataset names: at most 8 letters and digits (SDTMIG 4.1.7; SAS XPT v5 names)
+    dataset_name = re.fullmatch(r"[A-Za-z][A-Za-z0-9]{1,7}", stem) is not None
+    if not (mapping.domain_for_stem(stem) or (dataset_name and len(domain) == 2 and domain.isalpha())):
+        return
     suffixes = [s.lower() for s in path.suffixes]
     kind = UNREAD_FORMATS.get(suffixes[-1]) if suffixes else None
     if kind is None and len(suffixes) >= 2 and suffixes[-1] in _COMPRESSED:
@@ -146,7 +156,7 @@ def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> l
         if path.name.startswith((".", "_")):
             continue
         if path.suffix.lower() not in FORMATS:
-            _refuse_unread_format(path)
+            _refuse_unread_format(path, mapping)
             continue
         if not path.is_file():  # named like a data file but none: say so rather than skip it
             what = "a broken link" if path.is_symlink() and not path.exists() else "not a regular file"

@@ -201,7 +201,9 @@ def test_a_data_file_in_a_format_the_loader_does_not_read_stops_the_load(
 
 def test_documents_and_a_whole_export_archive_beside_the_data_are_not_data(tmp_path: Path, protocol: Protocol) -> None:
     folder = export_without(tmp_path, "")
-    for name in ("define.xml", "blankcrf.pdf", "export-2026-02-01.zip", "README.md", "_truth.json", ".DS_Store"):
+    # files not named like a dataset are documents whatever their format (an EDC's manifest, a data dictionary)
+    for name in ("define.xml", "blankcrf.pdf", "export-2026-02-01.zip", "README.md", "_truth.json", ".DS_Store",
+                 "manifest.json", "Data Dictionary.xls", "export_info.json.gz"):
         (folder / name).write_bytes(b"\x00")
     result, _ = load(folder, tmp_path, protocol)
     assert sorted(result.domains) == ["ae", "dm", "ex", "lb", "vs"]
