@@ -40,6 +40,15 @@ def unassigned_subjects(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> l
     return from_cut.unassigned_subjects(con, protocol)
 
 
+def undecided_subjects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Evaluable subjects counted without a DLT whose window holds an AE with no DLT verdict yet."""
+    from dashboard.escalation import from_cut
+
+    rows = from_cut.undecided_subjects(con)
+    return pl.DataFrame({"USUBJID": [r[0] for r in rows], "DOSELVLC": [r[1] for r in rows], "reason": [r[2] for r in rows]},
+                        schema={"USUBJID": pl.String, "DOSELVLC": pl.String, "reason": pl.String})
+
+
 def unassigned_summary(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> pl.DataFrame:
     """The treated subjects without a protocol dose level, with the reason (adam.adsl DOSELVLRSN):
     USUBJID, DOSELVLC, ARMCD, reason. One row per subject; the page summarises them in one message."""

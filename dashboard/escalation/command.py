@@ -103,7 +103,19 @@ def to_text(doc: dict[str, Any]) -> str:
     if doc.get("cut_id"):
         lines.append(f"Cut: {doc['cut_id']}")
     lines += unassigned_warnings(doc.get("unassigned", []))
+    lines += undecided_warnings(doc.get("undecided", []))
     return "\n".join(lines)
+
+
+def undecided_warnings(undecided: list) -> list[str]:
+    """Evaluable subjects counted without a DLT while an AE in their window has no DLT verdict yet."""
+    if not undecided:
+        return []
+    head = (f"WARNING: {len(undecided)} evaluable subject(s) counted without a DLT have an adverse event in the "
+            "DLT window whose DLT status is undecided (grade or onset missing); the decision may change once it is recorded")
+    listed = [f"  {u} ({c}): {r}" for u, c, r in undecided[:MAX_LISTED]]
+    more = [f"  ... and {len(undecided) - MAX_LISTED} more (--json lists them under 'undecided')"] if len(undecided) > MAX_LISTED else []
+    return [head, *listed, *more]
 
 
 MAX_LISTED = 10  # subjects named one by one in the text output; --json lists them all
@@ -157,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(to_text(doc))
     if args.json:
-        for line in unassigned_warnings(extra.get("unassigned", [])):
+        for line in unassigned_warnings(extra.get("unassigned", [])) + undecided_warnings(extra.get("undecided", [])):
             print(line, file=sys.stderr)
     return 0
 
@@ -165,7 +177,12 @@ def run(args: argparse.Namespace) -> int:
 def _from_db(path: Path, protocol: Any) -> tuple[list[LevelCounts], int | None, list[Any], list[str], dict[str, Any]]:
     import duckdb
 
-    from dashboard.escalation.from_cut import current_cut_id, levels_from_cut, unassigned_subjects
+    from dashboard.escalation.from_cut import (
+        current_cut_id,
+        levels_from_cut,
+        unassigned_subjects,
+        undecided_subjects,
+    )
 
     if not path.is_file():
         raise BadInputError(f"--db {path}: no such file")
@@ -177,11 +194,13 @@ def _from_db(path: Path, protocol: Any) -> tuple[list[LevelCounts], int | None, 
         try:
             levels, current, codes = levels_from_cut(con, protocol)
             unassigned = unassigned_subjects(con, protocol)
+            undecided = undecided_subjects(con)
         except duckdb.Error as exc:
             raise BadInputError(f"--db {path}: not a SafetyBoard cut with adam.adsl ({exc})") from exc
         cut_id = current_cut_id(con)
     finally:
         con.close()
     by_code = {d.code: d.label for d in protocol.dose_levels}
-    extra = {"db": str(path), "cut_id": cut_id, "unassigned": [list(u) for u in unassigned]}
+    extra = {"db": str(path), "cut_id": cut_id, "unassigned": [list(u) for u in unassigned],
+             "undecided": [list(u) for u in undecided]}
     return levels, current, list(codes), [by_code[c] for c in codes], extra

@@ -80,6 +80,27 @@ def unassigned_subjects(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> l
     return [(r[0], r[1]) for r in con.execute(_UNASSIGNED_SQL, [upper]).fetchall()]
 
 
+_UNDECIDED_SQL = """
+SELECT USUBJID, DOSELVLC, DLTUNDRSN
+FROM adam.adsl
+WHERE SAFFL = 'Y' AND DLTEVLFL = 'Y' AND DLTUNDFL = 'Y'
+ORDER BY USUBJID
+"""
+
+
+def undecided_subjects(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str]]:
+    """Evaluable subjects counted without a DLT although an AE in their DLT window has an undecided
+    verdict (ADSL DLTUNDFL: grade or onset missing): (USUBJID, DOSELVLC, reason). The counts may change
+    once the site grades it, so they are reported beside the decision. Cuts written before DLTUNDFL
+    existed give none."""
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'adam' AND table_name = 'adsl'"
+    ).fetchall()}
+    if not {"DLTUNDFL", "DLTUNDRSN"} <= cols:
+        return []
+    return [(r[0], r[1], r[2]) for r in con.execute(_UNDECIDED_SQL).fetchall()]
+
+
 def current_cut_id(con: duckdb.DuckDBPyConnection) -> str | None:
     """The cut id of this file (latest successful row of meta.loads), or None if absent."""
     import duckdb

@@ -31,6 +31,12 @@ if unassigned.height:  # one message, however many (a study whose arms are not d
     if not any(lv.n_treated for lv in levels):
         st.warning("No treated subject is at a protocol dose level: the decision below is the design's starting "
                    "point, not a decision about these patients.")
+undecided = ui.call("undecided_subjects", ev.undecided_subjects)
+if undecided.height:
+    st.warning(f"{undecided.height} evaluable patient(s) counted without a DLT have an adverse event in the DLT window "
+               "whose DLT status is undecided (grade or onset missing): the decision may change once it is recorded.")
+    with st.expander(f"Patients whose DLT status is undecided ({undecided.height})"):
+        ui.table(undecided, "undecided_dlt_status")
 frame = ev.levels_frame(result, protocol)
 current_code = ev.code_of(result.current, protocol)
 next_code = ev.code_of(result.next_level, protocol)

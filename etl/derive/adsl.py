@@ -99,12 +99,21 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     # DOMAIN.md 4: a *toxicity* causing a delay of more than N days is a DLT. The delay counts when
     # an AE ongoing at the delayed planned day 1 explains it (adae DLTRULE DELAY_GT14D, whatever the
     # AE's onset); a long delay with no AE recorded is shown (DLTDLYFL) for adjudication, not counted.
+    # an AE whose DLT verdict is undecided (DLTCFL null: grade missing in the window, or an onset that
+    # cannot be placed for an event that would meet a rule): the subject's DLT status is not known,
+    # so a subject without a DLT is not shown as DLT-free (DLTUNDFL, listed with the escalation)
+    seq = pl.col("AESEQ").cast(pl.String) if "AESEQ" in adae.columns else pl.lit("?")
+    undecided = adae.filter(pl.col("DLTCFL").is_null()).group_by("USUBJID").agg(
+        pl.format("AESEQ={} {}", seq, pl.coalesce(
+            *[pl.col(c) for c in ("AEDECOD", "AETERM") if c in adae.columns], pl.lit("?"))).sort().str.join(", ").alias("_UND")
+    )
     tox_delay = adae.filter(pl.col("DLTRULE").str.contains("DELAY_GT14D").fill_null(False))
     delayed = tox_delay.select("USUBJID").unique().with_columns(pl.lit(True).alias("_DELAY"))
     any_delay = delays.select("USUBJID").unique().with_columns(pl.lit("Y").alias("DLTDLYFL"))
     cut = cut_date or dt.date.today()
     frame = (
         base.join(win, on="USUBJID", how="left").join(delayed, on="USUBJID", how="left")
+        .join(undecided, on="USUBJID", how="left")
         .join(any_delay, on="USUBJID", how="left")
         .join(apa, on="USUBJID", how="left").join(inf, on="USUBJID", how="left")
     )
@@ -153,4 +162,12 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         .when(pl.col("IRIINF") < min_inf).then(pl.format("nal-IRI {}/{} infusions (< {})", pl.col("IRIINF"), pl.lit(planned_inf), pl.lit(min_inf)))
         .otherwise(pl.lit("window completed with enough doses")).alias("DLTEVLRSN"),
     )
-    return frame.drop("_INV", "_RULE", "_DELAY", "_RULEANY", "DAYS", "INFUSIONS")
+    frame = frame.with_columns(
+        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        .when((pl.col("DLTFL") != "Y").fill_null(True) & pl.col("_UND").is_not_null()).then(pl.lit("Y"))
+        .otherwise(pl.lit("N")).alias("DLTUNDFL"),
+        pl.when((pl.col("DLTFL") != "Y").fill_null(True) & pl.col("_UND").is_not_null())
+        .then(pl.format("DLT status undecided (grade or onset missing in the DLT window): {}", pl.col("_UND")))
+        .alias("DLTUNDRSN"),
+    )
+    return frame.drop("_INV", "_RULE", "_DELAY", "_RULEANY", "DAYS", "INFUSIONS", "_UND")

@@ -155,3 +155,18 @@ def test_fixed_anchor_flags_visits_after_a_delay(tmp_path, protocol: Protocol) -
                       visits=[("C2D1", 27), ("C2D8", 34)])
     adsv = derive(tmp_path, [subject], fixed)["adsv"].filter(pl.col("MISSFL").is_null()).sort("VISITNUM")
     assert adsv.select("VISIT", "DEV", "OOWFL", "DELAYFL").rows() == [("C2D1", 6, "N", "Y"), ("C2D8", 6, "Y", "N")]
+
+
+def test_an_ungraded_ae_in_the_window_leaves_the_dlt_status_undecided(tmp_path, protocol: Protocol) -> None:
+    # evaluable by doses, no DLT by the rules, but an AE in the window has no grade: it may be a DLT,
+    # so the subject is not shown as DLT-free (the escalation lists such subjects)
+    adsl = by_subject(derive(tmp_path, [
+        Subject("UNGRADED", aes=[("NAUSEA", "1", 3, 5), ("FEBRILE NEUTROPENIA", "", 10, 14)]),
+        Subject("UNGRADED-AFTER", aes=[("FEBRILE NEUTROPENIA", "", 60, 62)]),  # outside the window
+        Subject("DLT-AND-UNGRADED", aes=[("FEBRILE NEUTROPENIA", "3", 10, 14), ("RASH", "", 12, 13)]),
+    ], protocol)["adsl"])
+    row = adsl["UNGRADED"]
+    assert (row["DLTEVLFL"], row["DLTFL"], row["DLTUNDFL"]) == ("Y", "N", "Y")
+    assert row["DLTUNDRSN"] == "DLT status undecided (grade or onset missing in the DLT window): AESEQ=2 FEBRILE NEUTROPENIA"
+    assert (adsl["UNGRADED-AFTER"]["DLTUNDFL"], adsl["UNGRADED-AFTER"]["DLTUNDRSN"]) == ("N", None)
+    assert (adsl["DLT-AND-UNGRADED"]["DLTFL"], adsl["DLT-AND-UNGRADED"]["DLTUNDFL"]) == ("Y", "N")

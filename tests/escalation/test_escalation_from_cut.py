@@ -126,3 +126,24 @@ def test_cli_table_output(tmp_path: Path, design: str) -> None:
     proc = _run("--db", str(db), "--design", design)
     assert proc.returncode == 0, proc.stderr
     assert "Decision:" in proc.stdout and "*DL2" in proc.stdout
+
+
+def test_escalation_lists_evaluable_subjects_whose_dlt_status_is_undecided(tmp_path: Path) -> None:
+    # S-01 is counted at DL1 without a DLT, but an AE in its window has no grade yet: the decision says so
+    db = _make_cut(tmp_path / "cut.duckdb", ROWS)
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE adam.adsl ADD COLUMN DLTUNDFL VARCHAR")
+    con.execute("ALTER TABLE adam.adsl ADD COLUMN DLTUNDRSN VARCHAR")
+    reason = "DLT status undecided (grade or onset missing in the DLT window): AESEQ=2 FEBRILE NEUTROPENIA"
+    con.execute("UPDATE adam.adsl SET DLTUNDFL = CASE WHEN USUBJID = 'S-01' THEN 'Y' ELSE 'N' END, "
+                "DLTUNDRSN = CASE WHEN USUBJID = 'S-01' THEN ? END", [reason])
+    con.close()
+    out = _run("--db", str(db))
+    assert out.returncode == 0, out.stderr
+    assert "WARNING: 1 evaluable subject(s) counted without a DLT have an adverse event in the DLT window" in out.stdout
+    assert f"  S-01 (DL1): {reason}" in out.stdout
+    doc = json.loads(_run("--db", str(db), "--json").stdout)
+    assert doc["undecided"] == [["S-01", "DL1", reason]]
+    # a cut written before DLTUNDFL existed: nothing to list, no error
+    old = _make_cut(tmp_path / "old.duckdb", ROWS)
+    assert json.loads(_run("--db", str(old), "--json").stdout)["undecided"] == []
