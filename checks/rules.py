@@ -597,52 +597,48 @@ def ex_end_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame | No
                  "in this cut")
 
 
-def ex_overlap_frame(tables: dict[str, list[str]]) -> Frame | None:
-    """EX records of one drug for one subject whose dosing days overlap (a duplicated record, a dose
-    change written on both records, two infusions on one day). Days on drug, DLT evaluability and dose
-    intensity count each day once (etl/derive/exposure.new_days), so the site is asked which record
-    is right. Records of a dose of 0 (not taken) are not judged."""
+def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """The EX records' dosing days, one pass over raw.ex for two checks:
+    - ex_dates_inverted: EXENDTC before EXSTDTC, so the record covers no day (etl/derive/exposure.py) and
+      its doses are missing from days on drug, DLT evaluability and dose intensity;
+    - ex_overlap: records of one drug for one subject whose dosing days overlap (a duplicated record, a
+      dose change written on both records, two infusions on one day). Days on drug, DLT evaluability and
+      dose intensity count each day once (etl/derive/exposure.new_days), so the site is asked which
+      record is right. Records of a dose of 0 (not taken) and inverted ones do not cover a day."""
     cols = tables.get("raw.ex", [])
     if not cols or not {"EXTRT", "EXSTDTC_DT"} <= set(cols):
         return None
-    end = "coalesce(t.EXENDTC_DT, t.EXSTDTC_DT)" if "EXENDTC_DT" in cols else "t.EXSTDTC_DT"
-    taken = "(t.EXDOSE IS NULL OR t.EXDOSE > 0)" if "EXDOSE" in cols else "TRUE"
+    end_dt = "t.EXENDTC_DT" if "EXENDTC_DT" in cols else "NULL::DATE"
+    end_txt = "t.EXENDTC" if "EXENDTC" in cols else "NULL::VARCHAR"
+    start_txt = "t.EXSTDTC" if "EXSTDTC" in cols else "NULL::VARCHAR"
+    dosed = "(t.EXDOSE IS NULL OR t.EXDOSE > 0)" if "EXDOSE" in cols else "TRUE"
     sql = f"""
     WITH iv AS (
         SELECT t.USUBJID, upper(trim(t.EXTRT)) AS drug, t.EXTRT, {_record_key("ex", cols, "t")} AS record_key,
-               t._FILE, t._ROW, t.EXSTDTC_DT AS s, {end} AS e
-        FROM raw.ex t WHERE t.EXSTDTC_DT IS NOT NULL AND t.EXTRT IS NOT NULL AND {taken}),
+               t._FILE, t._ROW, t.EXSTDTC_DT AS s, coalesce({end_dt}, t.EXSTDTC_DT) AS e,
+               {end_txt} AS end_txt, {start_txt} AS start_txt,
+               {dosed} AND coalesce({end_dt} >= t.EXSTDTC_DT, true) AS covers
+        FROM raw.ex t WHERE t.EXSTDTC_DT IS NOT NULL AND t.EXTRT IS NOT NULL),
     seen AS (
         SELECT *,
-               max(e) OVER w AS covered_to, arg_max(record_key, e) OVER w AS by_key
+               max(e) FILTER (WHERE covers) OVER w AS covered_to,
+               arg_max(record_key, e) FILTER (WHERE covers) OVER w AS by_key
         FROM iv WINDOW w AS (PARTITION BY USUBJID, drug ORDER BY s, e, _FILE, _ROW
                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
     SELECT 'EX' AS domain, USUBJID, record_key, _FILE, _ROW,
-           covered_to IS NULL OR s > covered_to AS ok_ex_overlap,
+           e >= s AS ok_ex_dates_inverted,
+           EXTRT || ': EXENDTC ' || coalesce(end_txt, '') || ' is before EXSTDTC ' || coalesce(start_txt, '')
+               || ', so the record counts as no day of dosing (days on drug, DLT evaluability, dose intensity)'
+               AS msg_ex_dates_inverted,
+           NOT covers OR covered_to IS NULL OR s > covered_to AS ok_ex_overlap,
            EXTRT || ' ' || CAST(s AS VARCHAR) || CASE WHEN e > s THEN ' to ' || CAST(e AS VARCHAR) ELSE '' END
                || ' overlaps ' || coalesce(by_key, '?') || ' (dosed to ' || CAST(covered_to AS VARCHAR) || '): '
                || CAST(datediff('day', s, least(e, covered_to)) + 1 AS VARCHAR)
                || ' day(s) on two records; each day counts once for days on drug, DLT evaluability and dose intensity'
                AS msg_ex_overlap
     FROM seen"""
-    return Frame("ex_overlap", "EX", sql, "raw.ex", (Check("ex_overlap", "flag"),), {}, ("raw.ex",))
-
-
-def ex_dates_frame(tables: dict[str, list[str]]) -> Frame | None:
-    """EXENDTC before EXSTDTC: the record covers no day (etl/derive/exposure.py), so its doses are
-    missing from days on drug, DLT evaluability and dose intensity."""
-    cols = tables.get("raw.ex", [])
-    if not cols or not {"EXSTDTC_DT", "EXENDTC_DT"} <= set(cols):
-        return None
-    trt = "t.EXTRT" if "EXTRT" in cols else "'?'"
-    sql = f"""
-    SELECT 'EX' AS domain, t.USUBJID, {_record_key("ex", cols, "t")} AS record_key, t._FILE, t._ROW,
-           NOT coalesce(t.EXENDTC_DT < t.EXSTDTC_DT, false) AS ok_ex_dates_inverted,
-           coalesce({trt}, '?') || ': EXENDTC ' || coalesce(t.EXENDTC, '') || ' is before EXSTDTC ' || coalesce(t.EXSTDTC, '')
-               || ', so the record counts as no day of dosing (days on drug, DLT evaluability, dose intensity)'
-               AS msg_ex_dates_inverted
-    FROM raw.ex t"""
-    return Frame("ex_dates", "EX", sql, "raw.ex", (Check("ex_dates_inverted", "flag"),), {}, ("raw.ex",))
+    return Frame("ex_dosing", "EX", sql, "raw.ex",
+                 (Check("ex_dates_inverted", "flag"), Check("ex_overlap", "flag")), {}, ("raw.ex",))
 
 
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
@@ -656,7 +652,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
-                  ex_overlap_frame(tables), ex_dates_frame(tables), future_date_frame(tables, dt.date.today())):
+                  ex_dosing_frame(tables), future_date_frame(tables, dt.date.today())):
         if frame:
             frames.append(frame)
     return frames
