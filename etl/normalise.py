@@ -39,6 +39,8 @@ QUARANTINE_SCHEMA = {
 }
 
 TEXT_SUFFIX = "_TEXT"  # <VAR>_TEXT: the text of an optional numeric value that is not a number
+DATE_SUFFIX = "_DT"  # <VAR>_DT: the date derived from a --DTC
+DATE_FLAG_SUFFIX = "_DTF"  # <VAR>_DTF: its imputation flag
 BLANK_ROW_DETAIL = "the row has no values (a blank line, or only delimiters or missing-value markers)"
 INVALID_DATE_FLAG = "X"  # <VAR>_DTF when the text is not a valid ISO 8601 date (date unknown)
 # ASCII digits only: the regex engine's \d also matches other scripts' digits ('١٢'), which the cast
@@ -58,11 +60,17 @@ def derived_names(columns: list[str] | set[str], spec: DomainSpec) -> dict[str, 
     out: dict[str, str] = {}
     for col in columns:
         if is_date(col):
-            out[f"{col}_DT"] = col
-            out[f"{col}_DTF"] = col
-        elif is_numeric(col) and not (is_seq(col) or col in spec.strict_numeric or col in spec.key_columns):
+            out[f"{col}{DATE_SUFFIX}"] = col
+            out[f"{col}{DATE_FLAG_SUFFIX}"] = col
+        elif is_numeric(col) and not _strict_number(col, spec):
             out[f"{col}{TEXT_SUFFIX}"] = col
     return out
+
+
+def _strict_number(col: str, spec: DomainSpec) -> bool:
+    """A number the row cannot do without (--SEQ, a key, a strict variable such as LBSTRESN): text there
+    quarantines the row; in any other numeric variable the text is kept as <VAR>_TEXT."""
+    return is_seq(col) or col in spec.strict_numeric or col in spec.key_columns
 
 
 @dataclass(frozen=True)
@@ -146,15 +154,16 @@ def normalise_domain(
                 # the analysis (a grade 4 AE would leave DLT review): the row stays, the date is
                 # unknown, the flag says why, and the check date_invalid lists it for the data manager
                 flag = pl.when(invalid).then(pl.lit(INVALID_DATE_FLAG)).otherwise(flag)
-            typed += [date.alias(f"{col}_DT"), flag.alias(f"{col}_DTF")]
-            outputs += [(col, col), (f"{col}_DT", f"{col}_DT"), (f"{col}_DTF", f"{col}_DTF")]
+            dt_col, dtf_col = f"{col}{DATE_SUFFIX}", f"{col}{DATE_FLAG_SUFFIX}"
+            typed += [date.alias(dt_col), flag.alias(dtf_col)]
+            outputs += [(col, col), (dt_col, dt_col), (dtf_col, dtf_col)]
         elif is_seq(col) or is_numeric(col):
             as_float = pl.col(col).cast(pl.Float64, strict=False)
             # a number too large for a double ('1e999') reads as infinity: not a usable value either
             bad = pl.col(col).is_not_null() & (
                 ~pl.col(col).str.contains(_NUMBER) | ~as_float.is_finite().fill_null(False)
             )
-            if is_seq(col) or col in spec.strict_numeric or col in spec.key_columns:
+            if _strict_number(col, spec):
                 add("non_numeric", bad, lambda col=col: pl.format(f"{col} '{{}}' is not a number", pl.col(col)))
             else:
                 # the value is unusable but the row is not: NULL as the number, and the text is kept
