@@ -83,3 +83,23 @@ def test_overview_says_where_the_load_history_breaks(tmp_path: Path, pilot_dir: 
     assert len(notes) == 1 and "current.cuts/unreadable-" in notes[0], [w.value for w in at.warning]
     history = [d.value for d in at.dataframe if "NOTES" in d.value.columns]
     assert history and "unreadable" in history[0]["NOTES"][0]
+
+
+def test_escalation_page_lists_patients_whose_dlt_status_is_undecided(dash_db: Path, tmp_path: Path, app_env):
+    # an evaluable patient counted without a DLT whose window holds an ungraded AE: the page says the
+    # decision may change and lists the patient with the AE (ADSL DLTUNDFL / DLTUNDRSN)
+    import shutil
+
+    db = tmp_path / "current.duckdb"
+    shutil.copy(dash_db, db)
+    reason = "DLT status undecided (grade or onset missing in the DLT window): AESEQ=1 Fatigue"
+    with duckdb.connect(str(db)) as con:
+        subject = con.execute("SELECT min(USUBJID) FROM adam.adsl WHERE DLTEVLFL = 'Y' AND DLTFL = 'N'").fetchone()[0]
+        con.execute("UPDATE adam.adsl SET DLTUNDFL = 'Y', DLTUNDRSN = ? WHERE USUBJID = ?", [reason, subject])
+    app_env(db)
+    at = _run("dashboard/pages/dose_escalation.py")
+    assert any(w.value.startswith("1 evaluable patient(s) counted without a DLT have an adverse event in the DLT window")
+               for w in at.warning)
+    listed = [d.value for d in at.dataframe if "reason" in d.value.columns and "DOSELVLC" in d.value.columns
+              and len(d.value) == 1]
+    assert listed and listed[0]["USUBJID"].tolist() == [subject] and listed[0]["reason"].tolist() == [reason]
