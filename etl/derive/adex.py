@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 
-from etl.derive.exposure import exposure_intervals, new_days
+from etl.derive.exposure import exposure_intervals, infusion_days, new_days
 from safetyboard.protocol import Protocol
 
 ADEX_SCHEMA = {
@@ -58,10 +58,7 @@ def derive_adex(ex: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
     del apa_iv
     # an infusion belongs to the cycle whose [CYSTDT, CYENDT] holds its date: the last cycle
     # starting on or before it (as-of join), kept when it ends on or after it
-    # one infusion per day: a second record of the same day (a duplicate under another EXSEQ) is not a
-    # second infusion (as for DLT evaluability, etl/derive/exposure.infusions_in_window; check ex_overlap)
-    infusions = (iv.filter(pl.col("DRUG") == "IRINOTECAN").group_by("USUBJID", "START")
-                 .agg(pl.col("DOSE").max()).sort("START"))
+    infusions = infusion_days(iv).sort("START")  # one per day, as for DLT evaluability
     iri_in = infusions.join_asof(
         spans.sort("CYSTDT"), left_on="START", right_on="CYSTDT", by="USUBJID", strategy="backward", check_sortedness=False
     ).filter(pl.col("CYCLE").is_not_null() & (pl.col("START") <= pl.col("CYENDT")))

@@ -58,7 +58,15 @@ def days_in_window(iv: pl.DataFrame, starts: pl.DataFrame, window_days: int, dru
     )
 
 
+def infusion_days(iv: pl.DataFrame) -> pl.DataFrame:
+    """One nal-IRI infusion per subject and day (USUBJID, START, DOSE = the day's highest dose, GIVEN = a
+    record of the day has a dose > 0 or none recorded): a second record of the same day (a duplicate under
+    another EXSEQ) is not a second infusion (check ex_overlap)."""
+    return iv.filter(pl.col("DRUG") == "IRINOTECAN").group_by("USUBJID", "START").agg(
+        pl.col("DOSE").max(), (pl.col("DOSE").fill_null(1) > 0).any().alias("GIVEN"))
+
+
 def infusions_in_window(iv: pl.DataFrame, starts: pl.DataFrame, window_days: int) -> pl.DataFrame:
-    part = iv.filter((pl.col("DRUG") == "IRINOTECAN") & (pl.col("DOSE").fill_null(1) > 0)).join(starts, on="USUBJID")
+    part = infusion_days(iv).filter(pl.col("GIVEN")).join(starts, on="USUBJID")
     inside = (pl.col("START") >= pl.col("TRTSDT")) & (pl.col("START") <= pl.col("TRTSDT") + pl.duration(days=window_days - 1))
-    return part.filter(inside).group_by("USUBJID").agg(pl.col("START").n_unique().alias("INFUSIONS"))
+    return part.filter(inside).group_by("USUBJID").agg(pl.len().alias("INFUSIONS"))
