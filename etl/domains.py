@@ -12,8 +12,18 @@ from dataclasses import dataclass, field
 
 REQUIRED_DOMAINS: tuple[str, ...] = ("dm", "ex", "ae", "lb", "vs")
 
-# Split domains unioned into their parent: lbch/lbhe/lbur -> lb (SDTMIG: "split datasets").
-SPLIT_PARENTS: tuple[str, ...] = ("lb", "vs", "ex", "ae", "tr", "rs", "qs", "fa")
+# Split domains unioned into their parent: lbch/lbhe/lbur -> lb (SDTMIG 3.3 section 4.1.7, "Splitting
+# a Domain": the parent's 2-letter code plus a suffix; their SUPP-- datasets are SUPP + that name).
+SPLIT_PARENTS: tuple[str, ...] = (*REQUIRED_DOMAINS, "sv", "ds", "rs", "tr", "tu", "qs", "fa", "mh", "cm")
+
+# An SDTM dataset name: a letter, then letters or digits, at most 8 in all (SDTMIG 3.3 section 4.1.7;
+# SAS XPT v5 member names). An export's other files (export_info.csv, "dm (1).csv", a data dictionary)
+# are not datasets.
+_DATASET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}")
+
+
+def is_dataset_name(stem: str) -> bool:
+    return _DATASET_NAME.fullmatch(stem) is not None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import re
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,16 @@ import safetyboard
 from etl import cutstore
 from etl.csv_rows import RaggedRow, describe
 from etl.dates import sas_number_as_date
-from etl.domains import REQUIRED_DOMAINS, TRIAL_DOMAINS, is_date, is_numeric, is_seq, spec_for
+from etl.domains import (
+    REQUIRED_DOMAINS,
+    SPLIT_PARENTS,
+    TRIAL_DOMAINS,
+    is_dataset_name,
+    is_date,
+    is_numeric,
+    is_seq,
+    spec_for,
+)
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import BLANK_ROW_DETAIL, QUARANTINE_SCHEMA, derived_names, normalise_domain
 from etl.readers import FORMATS, iter_batches
@@ -106,7 +114,7 @@ def _domain_of(stem: str, mapping: ColumnMapping) -> tuple[str, bool]:
     if supp:
         name = name[4:]
     # split datasets (SDTMIG 4.1.7): lbch, lbhe, lbur -> lb; a 2-letter parent plus a suffix
-    if len(name) > 2 and name[:2] in (*REQUIRED_DOMAINS, "sv", "ds", "rs", "tr", "tu", "qs", "fa", "mh", "cm"):
+    if len(name) > 2 and name[:2] in SPLIT_PARENTS:
         name = name[:2]
     return name, supp
 
@@ -130,9 +138,7 @@ def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> None:
     are the export's documents and are left alone."""
     stem = path.name.split(".", 1)[0]
     domain, _ = _domain_of(stem, mapping)
-    # SDTM dataset names: at most 8 letters and digits (SDTMIG 4.1.7; SAS XPT v5 names)
-    dataset_name = re.fullmatch(r"[A-Za-z][A-Za-z0-9]{1,7}", stem) is not None
-    if not (mapping.domain_for_stem(stem) or (dataset_name and len(domain) == 2 and domain.isalpha())):
+    if not (mapping.domain_for_stem(stem) or (is_dataset_name(stem) and len(domain) == 2 and domain.isalpha())):
         return
     suffixes = [s.lower() for s in path.suffixes]
     kind = UNREAD_FORMATS.get(suffixes[-1]) if suffixes else None
@@ -147,10 +153,24 @@ def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> None:
         )
 
 
-def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> list[SourceFile]:
+def not_dataset_note(path: Path) -> str:
+    """What the load says of a data file left out because its name is no SDTM dataset's."""
+    return (
+        f"{path.name} was not loaded: {path.stem!r} is not the name of an SDTM dataset (a letter, then letters or "
+        "digits, at most 8: ae, lbch, suppae), so which domain it holds is not known. If it holds records, rename "
+        "it after its dataset or name it in a column mapping ([files] in --mapping) and load again"
+    )
+
+
+def discover(
+    source: Path, mapping: ColumnMapping, hash_files: bool = True, not_datasets: list[Path] | None = None
+) -> list[SourceFile]:
+    """The export's dataset files. A file in a readable format whose name is no dataset's (export_info.csv,
+    "dm (1).csv") is not loaded; it is put in `not_datasets` for the load to report."""
     if not source.is_dir():
         raise BadInputError(f"{source}: not a folder (an export is a folder with one file per domain)")
     files = []
+    skipped = not_datasets if not_datasets is not None else []
     by_stem: dict[str, Path] = {}
     for path in sorted(source.iterdir()):
         if path.name.startswith((".", "_")):
@@ -161,6 +181,9 @@ def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> l
         if not path.is_file():  # named like a data file but none: say so rather than skip it
             what = "a broken link" if path.is_symlink() and not path.exists() else "not a regular file"
             raise BadInputError(f"{path}: is {what}; an export's data files must be readable files")
+        if not (is_dataset_name(path.stem) or mapping.domain_for_stem(path.stem)):
+            skipped.append(path)
+            continue
         # one file per dataset: ae.csv beside AE.xpt (or AE.CSV) is the same data twice, not a split
         # domain (lbch/lbhe are named apart); loading both would turn every row into a duplicate_key
         stem = (mapping.domain_for_stem(path.stem) or path.stem).lower()
@@ -178,6 +201,7 @@ def discover(source: Path, mapping: ColumnMapping, hash_files: bool = True) -> l
         raise BadInputError(
             f"{source}: required domain file(s) missing: {', '.join(missing)} "
             "(expected e.g. dm.csv, ex.xpt, ae.csv, lb.xlsx, vs.parquet)"
+            + (f"; not loaded, as not named like an SDTM dataset: {', '.join(p.name for p in skipped)}" if skipped else "")
         )
     return files
 
@@ -747,9 +771,11 @@ def load_export(
     """Load `source` into a new cut and make it current at `db`. Raises BadInputError on bad input."""
     source, db = Path(source), Path(db)
     colmap = load_mapping(Path(mapping) if mapping else None)
-    files = discover(source, colmap, hash_files=False)  # fails fast on a missing folder or required domain
+    not_datasets: list[Path] = []
+    # fails fast on a missing folder or required domain
+    files = discover(source, colmap, hash_files=False, not_datasets=not_datasets)
     current = cutstore.inspect_current(db)
-    notes = _history_notes(db, current)
+    notes = [*_history_notes(db, current), *(not_dataset_note(p) for p in not_datasets)]
     previous = _previous_meta(db) if current.problem is None else {}
     # loaded_at keeps microseconds so that "the latest cut" is well defined when two loads fall in
     # one second

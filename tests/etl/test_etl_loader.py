@@ -269,6 +269,25 @@ def test_two_files_of_one_dataset_stop_the_load(tmp_path: Path, protocol: Protoc
     assert not db.exists()
 
 
+def test_files_not_named_like_a_dataset_are_reported_not_loaded(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    # export_info.csv was read as EX (its first two letters) and stopped the load for missing EX columns;
+    # "dm (1).csv", a copy beside dm.csv, was loaded as DM and made every subject a duplicate_key
+    folder = make_export()
+    write_csv(folder / "export_info.csv", [{"key": "exported_by", "value": "EDC"}])
+    (folder / "dm (1).csv").write_bytes((folder / "dm.csv").read_bytes())
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["dm"].rows_quarantined == 0 and result.domains["dm"].files == ["dm.csv"]
+    assert "ex" in result.domains and result.domains["ex"].files == ["ex.csv"]
+    told = [w for w in result.warnings if "is not the name of an SDTM dataset" in w]
+    assert [w.split(" was not loaded")[0] for w in told] == ["dm (1).csv", "export_info.csv"]
+    notes = json.loads(table(db, "meta.loads")["notes"][0])
+    assert notes == result.warnings
+    # with no dataset-named DM at all, the missing-domain error names the file that was not taken for it
+    (folder / "dm.csv").rename(folder / "DM_2026-03.csv")
+    with pytest.raises(BadInputError, match=r"missing: DM .*not named like an SDTM dataset: DM_2026-03\.csv"):
+        load(folder, tmp_path / "second", protocol)
+
+
 def _supp(usubjid: str, idvar: str, idvarval: str, qnam: str, qval: str) -> dict[str, str]:
     return {"STUDYID": "NCT07479732", "RDOMAIN": "AE", "USUBJID": usubjid, "IDVAR": idvar, "IDVARVAL": idvarval,
             "QNAM": qnam, "QLABEL": qnam, "QVAL": qval}
