@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.derive.bp_category import bp_category
+from etl.derive.bp_category import bp_category, standardise_bp_units
 from etl.derive.cycles import assign_cycle
 from etl.derive.study_day import compute_study_day
 from safetyboard.protocol import Protocol
 
 # the raw.vs columns derive_advs reads (the loader reads back only these, when present)
 ADVS_INPUTS = [
-    "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSSTRESN", "VSSTRESU", "VSSTAT", "VSDTC_DT", "VISITNUM", "VISIT",
+    "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSSTRESN", "VSSTRESU", "VSSTAT", "VSDTC", "VSDTC_DT", "VISITNUM", "VISIT",
     "VSTPT", "VSPOS", "_FILE", "_ROW",
 ]
 ADVS_COLUMNS = [
@@ -33,7 +33,8 @@ def derive_advs(vs: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
     if "VSSTAT" in vs.columns:  # 'NOT DONE' rows have no value; they stay, with a null AVAL
         frame = frame.with_columns(pl.when(pl.col("VSSTAT").str.to_uppercase() == "NOT DONE").then(None).otherwise(pl.col("AVAL")).alias("AVAL"))
     frame = frame.with_columns(compute_study_day(pl.col("ADT"), pl.col("RFSTDT")).alias("ADY"))
-    frame = bp_category(frame, protocol.blood_pressure)
+    # SBP/DBP in mmHg, the unit of the protocol's thresholds (a kPa reading graded as mmHg would be category 0)
+    frame = bp_category(standardise_bp_units(frame), protocol.blood_pressure)
     frame = assign_cycle(frame, "ADT", adcyc)
     # a column the export lacks (VSTPT, VSPOS, ...) is still written with its type
     for col in ADVS_COLUMNS:
