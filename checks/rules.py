@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from checks.config import ChecksConfig
+from etl.derive.bp_category import BP_UNIT_FACTORS
 from safetyboard.protocol import Protocol
 
 
@@ -188,30 +189,42 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
 
     One row per enrolled subject with screening BP readings (an exclusion is a fact about the subject, not about
     each of the 6-18 readings a screening visit takes: positions, repeats, screening 1 and 2). The finding
-    points at the first reading that meets the exclusion (date, then VSSEQ) and names the highest SBP and DBP."""
+    points at the first reading that meets the exclusion (date, then VSSEQ) and names the highest SBP and DBP.
+    The limits are mmHg: VSSTRESN is converted by the BP units of etl/derive/bp_category.BP_UNIT_FACTORS (kPa),
+    a missing unit is taken as mmHg, an unknown unit is not compared (as adam.advs BPCAT)."""
     date = '"VSDTC_DT"' if "VSDTC_DT" in tables.get("raw.vs", []) else "NULL::DATE"
+    unit = '"VSSTRESU"' if "VSSTRESU" in tables.get("raw.vs", []) else "NULL::VARCHAR"
     sql = f"""
-    WITH bp AS (
-        SELECT USUBJID, VSSEQ, _FILE, _ROW, VSTESTCD, VSSTRESN, coalesce(VISIT, '?') AS VISIT, {date} AS DT,
-               coalesce((VSTESTCD = 'SYSBP' AND VSSTRESN >= $sbp) OR (VSTESTCD = 'DIABP' AND VSSTRESN >= $dbp), false)
-                   AS bad
-        FROM raw.vs
-        WHERE VSTESTCD IN ('SYSBP', 'DIABP')
+    WITH vs AS (
+        -- the unit as etl/derive/lab_units.norm_unit writes it for these units (no spaces, lower case)
+        SELECT *, upper(trim(VSTESTCD)) AS CODE,
+               lower(regexp_replace(coalesce({unit}, ''), '\\s', '', 'g')) AS U
+        FROM raw.vs),
+    bp AS (
+        SELECT USUBJID, VSSEQ, _FILE, _ROW, CODE AS VSTESTCD,
+               VSSTRESN * CASE WHEN U = '' THEN 1.0 ELSE $bp_factors[list_position($bp_units, U)] END AS VSSTRESN,
+               coalesce(VISIT, '?') AS VISIT, {date} AS DT
+        FROM vs
+        WHERE CODE IN ('SYSBP', 'DIABP')
           AND list_has_any([upper(VISIT), split_part(upper(VISIT), ' ', 1)], $screen)
           AND USUBJID IN ({enrolled_sql(cfg, tables)})),
+    bp_judged AS (
+        SELECT *, coalesce((VSTESTCD = 'SYSBP' AND VSSTRESN >= $sbp) OR (VSTESTCD = 'DIABP' AND VSSTRESN >= $dbp),
+                           false) AS bad
+        FROM bp),
     subj AS (
         SELECT USUBJID,
                first(VSSEQ ORDER BY NOT bad, DT NULLS LAST, VSSEQ) AS VSSEQ,
                first(_FILE ORDER BY NOT bad, DT NULLS LAST, VSSEQ) AS _FILE,
                first(_ROW ORDER BY NOT bad, DT NULLS LAST, VSSEQ) AS _ROW,
                count(*) FILTER (WHERE bad) AS n_bad, count(*) AS n,
-               max(VSSTRESN) FILTER (WHERE VSTESTCD = 'SYSBP') AS sbp_max,
+               round(max(VSSTRESN) FILTER (WHERE VSTESTCD = 'SYSBP'), 1) AS sbp_max,
                first(VISIT || coalesce(' ' || CAST(DT AS VARCHAR), '') || ', VSSEQ=' || VSSEQ
                      ORDER BY VSSTRESN DESC, DT NULLS LAST, VSSEQ) FILTER (WHERE VSTESTCD = 'SYSBP') AS sbp_at,
-               max(VSSTRESN) FILTER (WHERE VSTESTCD = 'DIABP') AS dbp_max,
+               round(max(VSSTRESN) FILTER (WHERE VSTESTCD = 'DIABP'), 1) AS dbp_max,
                first(VISIT || coalesce(' ' || CAST(DT AS VARCHAR), '') || ', VSSEQ=' || VSSEQ
                      ORDER BY VSSTRESN DESC, DT NULLS LAST, VSSEQ) FILTER (WHERE VSTESTCD = 'DIABP') AS dbp_at
-        FROM bp GROUP BY USUBJID)
+        FROM bp_judged GROUP BY USUBJID)
     SELECT 'VS' AS domain, USUBJID, 'VSSEQ=' || VSSEQ AS record_key, _FILE, _ROW, n_bad = 0 AS ok_eligibility_bp,
            'screening BP meets the exclusion (SBP >= ' || $sbp || ' or DBP >= ' || $dbp || ') in ' || n_bad || ' of '
                || n || ' screening reading(s): highest SBP ' || coalesce(CAST(sbp_max AS VARCHAR) || ' (' || sbp_at || ')', '-')
@@ -222,6 +235,7 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
     screen = [s.upper() for s in protocol.raw["schedule"]["visits"]["screening_names"]]
     return Frame("screening_bp", "VS", sql, "raw.vs", (Check("eligibility_bp", "flag"),),
                  {"sbp": el["screening_sbp_max_exclusive"], "dbp": el["screening_dbp_max_exclusive"], "screen": screen,
+                  "bp_units": list(BP_UNIT_FACTORS), "bp_factors": list(BP_UNIT_FACTORS.values()),
                   **enrolled_params(cfg)}, ("raw.vs", "raw.dm"))
 
 

@@ -1,0 +1,67 @@
+"""Check eligibility_bp: protocol [eligibility] (registry exclusion 8) SBP >= 140 or DBP >= 90 at screening.
+
+The limits are mmHg: a screening reading in kPa is compared in mmHg (1 mmHg = 133.322 Pa), as adam.advs
+categorises it; an unknown unit is not compared (never converted by guess).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+import pytest
+
+from checks.runner import run_checks
+from tests.checks.handmade_cut import write_cut
+
+C1 = dt.date(2026, 1, 5)
+SCREEN = dt.date(2025, 12, 29)
+
+# subject -> (screening readings [(VSTESTCD, VSSTRESN, VSSTRESU, VISIT)], excluded?)
+CASES: dict[str, tuple[list[tuple[str, float, str | None, str]], bool]] = {
+    "S140-85": ([("SYSBP", 140, "mmHg", "SCREENING"), ("DIABP", 85, "mmHg", "SCREENING")], True),
+    "S139-89": ([("SYSBP", 139, "mmHg", "SCREENING"), ("DIABP", 89, "mmHg", "SCREENING")], False),
+    "S120-90": ([("SYSBP", 120, "mmHg", "SCREENING"), ("DIABP", 90, "mmHg", "SCREENING")], True),
+    # 19 / 11 kPa = 142.5 / 82.5 mmHg; 18.5 / 11.5 kPa = 138.8 / 86.3 mmHg
+    "KPA-HIGH": ([("SYSBP", 19, "kPa", "SCREENING"), ("DIABP", 11, "kPa", "SCREENING")], True),
+    "KPA-OK": ([("SYSBP", 18.5, "kPa", "SCREENING"), ("DIABP", 11.5, "kPa", "SCREENING")], False),
+    "UCUM": ([("SYSBP", 150, "mm[Hg]", "SCREENING"), ("DIABP", 80, "mm[Hg]", "SCREENING")], True),
+    "NO-UNIT": ([("SYSBP", 150, None, "SCREENING")], True),  # taken as mmHg, as adam.advs does
+    "UNKNOWN-UNIT": ([("SYSBP", 15, "cmHg", "SCREENING")], False),  # not compared
+    "LOWER-CODE": ([("sysbp", 150, "mmHg", "SCREENING")], True),
+    "SCREENING-1": ([("SYSBP", 145, "mmHg", "Screening 1"), ("DIABP", 80, "mmHg", "Screening 1")], True),
+    "ON-TREATMENT": ([("SYSBP", 120, "mmHg", "SCREENING"), ("DIABP", 70, "mmHg", "SCREENING"),
+                      ("SYSBP", 170, "mmHg", "C1D8")], False),  # a high BP on treatment is no exclusion
+}
+
+
+@pytest.fixture(scope="module")
+def findings(protocol) -> pl.DataFrame:
+    vs, dm, adsl = [], [], []
+    for i, (subj, (readings, _)) in enumerate(CASES.items(), start=1):
+        dm.append({"USUBJID": subj, "SITEID": "01", "AGE": 40.0, "_FILE": "dm.csv", "_ROW": i})
+        adsl.append({"USUBJID": subj, "SITEID": "01", "TRTSDT": C1, "TRTEDT": C1 + dt.timedelta(days=60)})
+        for seq, (code, value, unit, visit) in enumerate(readings, start=1):
+            vs.append({"USUBJID": subj, "VSSEQ": seq, "VSTESTCD": code, "VSSTRESN": float(value), "VSSTRESU": unit,
+                       "VISIT": visit, "VISITNUM": 0.0 if visit != "C1D8" else 108.0,
+                       "VSDTC_DT": SCREEN if visit != "C1D8" else C1 + dt.timedelta(days=7),
+                       "_FILE": "vs.csv", "_ROW": 100 * i + seq})
+    con = duckdb.connect()
+    write_cut(con, {"raw.dm": dm, "raw.vs": vs, "adam.adsl": adsl,
+                    "meta.loads": [{"cut_id": "C1", "loaded_at": dt.datetime(2026, 3, 1), "cut_date": dt.date(2026, 3, 1),
+                                    "status": "ok"}]})
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    assert run.gx_exceptions == [] and "screening_bp" not in run.skipped
+    return run.findings.filter(pl.col("check_id") == "eligibility_bp")
+
+
+@pytest.mark.parametrize("subject", sorted(CASES))
+def test_screening_bp_exclusion(findings: pl.DataFrame, subject: str) -> None:
+    assert (subject in findings["usubjid"].to_list()) is CASES[subject][1]
+
+
+def test_kpa_reading_is_reported_in_mmhg(findings: pl.DataFrame) -> None:
+    msg = findings.filter(pl.col("usubjid") == "KPA-HIGH")["message"][0]
+    assert "highest SBP 142.5" in msg and "highest DBP 82.5" in msg and msg.endswith("mmHg")
