@@ -472,6 +472,29 @@ class _Supp:
         return pl.concat([clashes, _quarantine_rows(rest.drop("_sid"), name, "orphan_supp", detail)])
 
 
+    def with_parent_quarantined(self, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+        """Attached rows none of whose parent records reached raw.<domain> (each went to quarantine, the SUPP
+        value inside its record): quarantined as parent_quarantined and no longer counted as loaded."""
+        attached = self.rows.filter(pl.col("_sid").is_in(list(self.matched)))
+        gone: list[pl.DataFrame] = []
+        for (idvar,), part in attached.group_by("IDVAR"):
+            keys = ["USUBJID", idvar] if idvar else ["USUBJID"]
+            names = ["_k0", "_k1"][: len(keys)]
+            columns = ", ".join(f'"{k}"' for k in keys)
+            loaded = con.sql(f'SELECT DISTINCT {columns} FROM raw."{self.domain}"').pl().select(
+                _join_key(k, k, n) for k, n in zip(keys, names, strict=True))
+            part = part.with_columns(_join_key("USUBJID", "USUBJID"), _join_key("IDVARVAL", idvar or "USUBJID", "_k1"))
+            gone.append(part.join(loaded, on=names, how="anti").drop("_k0", "_k1"))
+        rows = pl.concat(gone) if gone else attached.clear()
+        self.matched.difference_update(rows["_sid"].to_list())
+        upper = self.domain.upper()
+        level = pl.when(pl.col("IDVAR") == "").then(pl.format(f"every {upper} record of subject {{}} is", pl.col("USUBJID")))
+        level = level.otherwise(pl.format(f"its {upper} record {{}}={{}} is", pl.col("IDVAR"), pl.col("IDVARVAL")))
+        return _quarantine_rows(rows.drop("_sid"), f"SUPP{upper}", "parent_quarantined", pl.format(
+            "{} in quarantine (see its reason there), this QNAM {} = {} inside its record", level, pl.col("QNAM"),
+            pl.col("QVAL")))
+
+
 def _join_key(column: str, parent_column: str, name: str = "_k0") -> pl.Expr:
     """A SUPP join value as the parent's column will be typed: trimmed text, or for a --SEQ or numeric
     column the number ('1', '1.0' and ' 1 ' are the same AESEQ), so no SUPP row is orphaned by spelling."""
@@ -665,6 +688,7 @@ def stream_export(
             known = con.sql('SELECT DISTINCT USUBJID FROM raw."dm"').pl()["USUBJID"]
         if domain in supps:
             orphans = supps[domain].orphans(parent_columns)
+            supps[domain].quarantine.append(supps[domain].with_parent_quarantined(con))
             sst = stats["supp" + domain]
             sst.rows_loaded = len(supps[domain].matched)
             for q in [*supps.pop(domain).quarantine, orphans]:

@@ -324,6 +324,27 @@ def test_record_level_supp_wins_over_subject_level_and_clash_is_quarantined(
     assert q["detail"].to_list() == ["QNAM AETERM is already a column of AE: the AE value is kept"]
 
 
+def test_supp_value_of_a_quarantined_record_is_not_counted_as_loaded(tmp_path: Path, protocol: Protocol,
+                                                                    make_export) -> None:
+    # an investigator's DLT flag on an AE of an unknown subject went to quarantine inside the AE record,
+    # yet SUPPAE counted it as loaded: the counts said the flag was in raw.ae
+    ae = [*AE, dict(AE[0], USUBJID="S-999", AESEQ="7")]
+    folder = make_export(ae=ae)
+    write_csv(folder / "suppae.csv", [_supp("S-001", "AESEQ", "1", "AEDLT", "N"), _supp("S-999", "AESEQ", "7", "AEDLT", "Y"),
+                                      _supp("S-999", "", "", "AECONTRT", "Y")])
+    result, db = load(folder, tmp_path, protocol)
+    st = result.domains["suppae"]
+    assert (st.rows_read, st.rows_loaded, st.rows_quarantined, st.reasons) == (3, 1, 2, {"parent_quarantined": 2})
+    q = quarantine(db).filter(pl.col("domain") == "SUPPAE").sort("row_number")
+    assert q["detail"].to_list() == [
+        "its AE record AESEQ=7 is in quarantine (see its reason there), this QNAM AEDLT = Y inside its record",
+        "every AE record of subject S-999 is in quarantine (see its reason there), this QNAM AECONTRT = Y inside its record",
+    ]
+    kept = quarantine(db).filter((pl.col("domain") == "AE") & (pl.col("reason") == "unknown_subject"))
+    assert json.loads(kept["record"][0])["AEDLT"] == "Y"  # the value is kept with its record
+    assert table(db, "raw.ae")["AEDLT"].to_list() == ["N", None]
+
+
 @pytest.mark.parametrize("kind", ["folder", "broken link"])
 def test_a_data_file_name_that_is_no_file_stops_the_load(tmp_path: Path, protocol: Protocol, make_export,
                                                          kind: str) -> None:
