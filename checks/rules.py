@@ -184,6 +184,18 @@ def dm_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]
                  {"age_min": el["age_min"], "age_max": el["age_max"], **enrolled_params(cfg)}, ("raw.dm",))
 
 
+def _bp_mmhg_factor(unit: str) -> str:
+    """SQL: the factor to mmHg of the BP unit in column `unit`: etl/derive/bp_category.BP_UNIT_FACTORS (passed as
+    $bp_units / $bp_factors, `bp_unit_params`), 1 for a missing unit (taken as mmHg, as adam.advs), NULL for an
+    unknown one. The unit is written as etl/derive/lab_units.norm_unit writes these units (no spaces, lower case)."""
+    norm = f"lower(regexp_replace(coalesce({unit}, ''), '\\s', '', 'g'))"
+    return f"CASE WHEN {norm} = '' THEN 1.0 ELSE $bp_factors[list_position($bp_units, {norm})] END"
+
+
+def bp_unit_params() -> dict[str, list]:
+    return {"bp_units": list(BP_UNIT_FACTORS), "bp_factors": list(BP_UNIT_FACTORS.values())}
+
+
 def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> Frame:
     """protocol [eligibility]: SBP >= 140 or DBP >= 90 at screening excludes (registry exclusion 8).
 
@@ -195,17 +207,11 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
     date = '"VSDTC_DT"' if "VSDTC_DT" in tables.get("raw.vs", []) else "NULL::DATE"
     unit = '"VSSTRESU"' if "VSSTRESU" in tables.get("raw.vs", []) else "NULL::VARCHAR"
     sql = f"""
-    WITH vs AS (
-        -- the unit as etl/derive/lab_units.norm_unit writes it for these units (no spaces, lower case)
-        SELECT *, upper(trim(VSTESTCD)) AS CODE,
-               lower(regexp_replace(coalesce({unit}, ''), '\\s', '', 'g')) AS U
-        FROM raw.vs),
-    bp AS (
-        SELECT USUBJID, VSSEQ, _FILE, _ROW, CODE AS VSTESTCD,
-               VSSTRESN * CASE WHEN U = '' THEN 1.0 ELSE $bp_factors[list_position($bp_units, U)] END AS VSSTRESN,
-               coalesce(VISIT, '?') AS VISIT, {date} AS DT
-        FROM vs
-        WHERE CODE IN ('SYSBP', 'DIABP')
+    WITH bp AS (
+        SELECT USUBJID, VSSEQ, _FILE, _ROW, upper(trim(VSTESTCD)) AS VSTESTCD,
+               VSSTRESN * {_bp_mmhg_factor(unit)} AS VSSTRESN, coalesce(VISIT, '?') AS VISIT, {date} AS DT
+        FROM raw.vs
+        WHERE upper(trim(VSTESTCD)) IN ('SYSBP', 'DIABP')
           AND list_has_any([upper(VISIT), split_part(upper(VISIT), ' ', 1)], $screen)
           AND USUBJID IN ({enrolled_sql(cfg, tables)})),
     bp_judged AS (
@@ -235,19 +241,24 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
     screen = [s.upper() for s in protocol.raw["schedule"]["visits"]["screening_names"]]
     return Frame("screening_bp", "VS", sql, "raw.vs", (Check("eligibility_bp", "flag"),),
                  {"sbp": el["screening_sbp_max_exclusive"], "dbp": el["screening_dbp_max_exclusive"], "screen": screen,
-                  "bp_units": list(BP_UNIT_FACTORS), "bp_factors": list(BP_UNIT_FACTORS.values()),
-                  **enrolled_params(cfg)}, ("raw.vs", "raw.dm"))
+                  **bp_unit_params(), **enrolled_params(cfg)}, ("raw.vs", "raw.dm"))
 
 
 def vs_frame() -> Frame:
-    # ranges: data/checks.toml [checks.vs_implausible.ranges] (registered as _ck_vs_ranges)
-    sql = """
+    # ranges: data/checks.toml [checks.vs_implausible.ranges] (registered as _ck_vs_ranges), in standard units:
+    # SBP/DBP are judged in mmHg (a kPa value converted as adam.advs does; an unknown unit as reported)
+    sql = f"""
+    WITH v AS (
+        SELECT *, CASE WHEN upper(trim(VSTESTCD)) IN ('SYSBP', 'DIABP')
+                       THEN VSSTRESN * coalesce({_bp_mmhg_factor("VSSTRESU")}, 1.0) ELSE VSSTRESN END AS VAL
+        FROM raw.vs)
     SELECT 'VS' AS domain, v.USUBJID, 'VSSEQ=' || v.VSSEQ AS record_key, v._FILE, v._ROW,
-           (v.VSSTRESN IS NULL OR r.lo IS NULL OR v.VSSTRESN BETWEEN r.lo AND r.hi) AS ok_vs_implausible,
-           v.VSTESTCD || ' ' || v.VSSTRESN || coalesce(' ' || v.VSSTRESU, '') || ' outside the plausible '
-               || r.lo || '-' || r.hi AS msg_vs_implausible
-    FROM raw.vs v LEFT JOIN _ck_vs_ranges r ON upper(v.VSTESTCD) = r.VSTESTCD"""
-    return Frame("vs", "VS", sql, "raw.vs", (Check("vs_implausible", "flag"),), requires=("raw.vs",))
+           (v.VAL IS NULL OR r.lo IS NULL OR v.VAL BETWEEN r.lo AND r.hi) AS ok_vs_implausible,
+           v.VSTESTCD || ' ' || v.VSSTRESN || coalesce(' ' || v.VSSTRESU, '')
+               || CASE WHEN v.VAL <> v.VSSTRESN THEN ' (' || round(v.VAL, 1) || ' mmHg)' ELSE '' END
+               || ' outside the plausible ' || r.lo || '-' || r.hi AS msg_vs_implausible
+    FROM v LEFT JOIN _ck_vs_ranges r ON upper(v.VSTESTCD) = r.VSTESTCD"""
+    return Frame("vs", "VS", sql, "raw.vs", (Check("vs_implausible", "flag"),), bp_unit_params(), requires=("raw.vs",))
 
 
 def lb_frame() -> Frame:

@@ -65,3 +65,23 @@ def test_screening_bp_exclusion(findings: pl.DataFrame, subject: str) -> None:
 def test_kpa_reading_is_reported_in_mmhg(findings: pl.DataFrame) -> None:
     msg = findings.filter(pl.col("usubjid") == "KPA-HIGH")["message"][0]
     assert "highest SBP 142.5" in msg and "highest DBP 82.5" in msg and msg.endswith("mmHg")
+
+
+def test_vs_implausible_judges_bp_in_mmhg(protocol) -> None:
+    # data/checks.toml ranges are mmHg: 20 kPa (150 mmHg) is plausible; 400 mmHg and 60 kPa (450 mmHg) are not;
+    # an unknown unit is judged as reported (15 'cmHg' is below the SBP range: the data manager sees it)
+    readings = [("SYSBP", 20, "kPa"), ("SYSBP", 400, "mmHg"), ("SYSBP", 60, "kPa"), ("SYSBP", 15, "cmHg"),
+                ("DIABP", 12, "kPa"), ("PULSE", 70, "beats/min")]
+    vs = [{"USUBJID": "S1", "VSSEQ": i, "VSTESTCD": code, "VSSTRESN": float(v), "VSSTRESU": u, "VISIT": "C1D8",
+           "VISITNUM": 108.0, "VSDTC_DT": C1, "_FILE": "vs.csv", "_ROW": i}
+          for i, (code, v, u) in enumerate(readings, start=1)]
+    con = duckdb.connect()
+    write_cut(con, {"raw.dm": [{"USUBJID": "S1", "SITEID": "01", "AGE": 40.0, "_FILE": "dm.csv", "_ROW": 1}],
+                    "raw.vs": vs, "adam.adsl": [{"USUBJID": "S1", "SITEID": "01", "TRTSDT": C1}],
+                    "meta.loads": [{"cut_id": "C1", "loaded_at": dt.datetime(2026, 3, 1), "cut_date": dt.date(2026, 3, 1),
+                                    "status": "ok"}]})
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    got = run.findings.filter(pl.col("check_id") == "vs_implausible")
+    assert sorted(got["record_key"]) == ["VSSEQ=2", "VSSEQ=3", "VSSEQ=4"]
+    assert "(450.0 mmHg)" in got.filter(pl.col("record_key") == "VSSEQ=3")["message"][0]
