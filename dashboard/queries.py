@@ -292,7 +292,10 @@ def _plausible_bp() -> list[float]:
     return [*map(float, ranges["SYSBP"]), *map(float, ranges["DIABP"])]
 
 
-_PLAUSIBLE_BP = "((v.PARAMCD = 'SYSBP' AND v.AVAL BETWEEN ? AND ?) OR (v.PARAMCD = 'DIABP' AND v.AVAL BETWEEN ? AND ?))"
+# ... and only values in mmHg: adam.advs converts the BP units it knows (kPa) and writes AVALU 'mmHg'; a missing
+# unit is taken as mmHg (etl/derive/bp_category.standardise_bp_units); a value in an unknown unit is not plotted as mmHg
+_PLAUSIBLE_BP = ("(coalesce(v.AVALU, 'mmHg') = 'mmHg' AND "
+                 "((v.PARAMCD = 'SYSBP' AND v.AVAL BETWEEN ? AND ?) OR (v.PARAMCD = 'DIABP' AND v.AVAL BETWEEN ? AND ?)))")
 _BP_X = {"ADY": "v.ADY", "CYCLE": "v.CYCLE"}  # whitelisted x columns (identifiers cannot be parameters)
 
 

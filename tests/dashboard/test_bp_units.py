@@ -1,0 +1,33 @@
+"""The Blood pressure page plots mmHg: a reading in kPa is shown converted, one in an unknown unit is not shown."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from dashboard import queries
+from dashboard.filters import Filters
+from etl.loader import load_export
+from tests.derive.derive_sample_trial import Subject, day, write_trial
+
+
+def test_bp_page_data_is_mmhg(tmp_path: Path, protocol) -> None:
+    folder = write_trial(tmp_path / "export", [Subject("S1", 40)])
+    rows = [  # C1D8 in kPa: 22 / 14 kPa = 165.0 / 105.0 mmHg; C1D15 in an unknown unit
+        ("SYSBP", 22, "kPa", 7), ("DIABP", 14, "kPa", 7), ("SYSBP", 150, "cmH2O", 14), ("DIABP", 80, "mmHg", 14),
+    ]
+    with (folder / "vs.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["USUBJID", "VSSEQ", "VSTESTCD", "VSSTRESN", "VSSTRESU", "VSDTC"])
+        w.writerows(["S1", i, code, v, u, day(o)] for i, (code, v, u, o) in enumerate(rows, start=1))
+    db = tmp_path / "cut.duckdb"
+    assert load_export(folder, db, protocol, run_checks=False).status == "ok"
+    with duckdb.connect(str(db), read_only=True) as con:
+        bp = queries.blood_pressure(con, Filters())
+        share = queries.bp_high_share(con, Filters(), 160, 100)
+    got = sorted(zip(bp["PARAMCD"], bp["ADY"], bp["AVAL"].round(1), strict=True))
+    assert got == [("DIABP", 8, 105.0), ("DIABP", 15, 80.0), ("SYSBP", 8, 165.0)]  # no '150 cmH2O' as mmHg
+    assert share.filter(pl.col("CYCLE") == 1)["high"].to_list() == [1]
