@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from etl.dates import parse_iso_datetime
@@ -18,7 +20,9 @@ def compute_grade(text: pl.Expr) -> pl.Expr:
     return text.cast(pl.String).str.extract(_GRADE, 1).cast(pl.Int8)
 
 
-def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delays: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delays: pl.DataFrame, protocol: Protocol,
+                cut_date: dt.date | None = None) -> pl.DataFrame:
+    """`cut_date` bounds how long an event without an end date has lasted (DLT duration rules)."""
     window = protocol.dlt_window_days
     te_days = int(protocol.raw["analysis"]["treatment_emergent_days_after_last_dose"])  # protocol [analysis]
     cols = ae.columns
@@ -68,6 +72,6 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         .then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DLTWINFL"),
     )
     frame = assign_cycle(frame, "ASTDT", adcyc)
-    frame = derive_dlt_candidates(frame, protocol)
+    frame = derive_dlt_candidates(frame, protocol, cut_date)
     frame = add_delay_rule(frame, delays, protocol.cycle_length_days)
     return frame.drop("TRTSDT", "TRTEDT", "RFSTDT")

@@ -2,11 +2,20 @@
 
 Sources: PMC3839288 Table 1 and COG-style phase I definitions (haematological, non-haematological
 with exceptions, grade 5, treatment delay); apatinib-specific items are typical TKI DLTs [R] and
-configurable. Only events with onset inside the DLT window are candidates. An event whose end date
-is unknown cannot be shown to have resolved, so it counts as lasting (duration = infinity).
+configurable. Only events with onset inside the DLT window are candidates.
+
+Verdicts are three-valued: 'Y' (a rule is met), 'N' (no rule can be met) and null (undecided: the
+data cannot tell yet, e.g. the grade is missing). A rule on how long an event lasted ("more than 7
+days", "resolving within 72 h") reads the shortest and the longest duration the dates allow: a
+partial date spans its month or year, and an event still ongoing (no end date) has lasted at least
+until the cut date and may go on. The rule is met when even the shortest duration exceeds the
+limit, not met when even the longest stays within it, and undecided in between: a grade 3
+hypertension 5 days old at the cut is not yet "uncontrolled within 14 days", nor shown controlled.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import polars as pl
 
@@ -39,19 +48,64 @@ def rule_descriptions(protocol: Protocol) -> dict[str, str]:
 
 
 def _term_in(protocol: Protocol, key: str) -> pl.Expr:
-    return pl.col("_TERM").is_in(list(protocol.dlt_terms.get(key, ())))
+    return pl.col("_TERM").is_in(list(protocol.dlt_terms.get(key, ()))).fill_null(False)
 
 
 def _lasting_more_than(days: int) -> pl.Expr:
-    return pl.col("ADURN").is_null() | (pl.col("ADURN") > days)
+    """Kleene: True when the event lasted more than `days` whatever the dates' uncertainty, False
+    when it cannot have, null when the dates allow both (columns of :func:`duration_bounds`)."""
+    return (
+        pl.when(pl.col("_DURLO") > days).then(True)
+        .when(pl.col("_DURHI") <= days).then(False)
+        .otherwise(None)
+    )
 
 
 def _lasting_at_most(days: int) -> pl.Expr:
-    return pl.col("ADURN").is_not_null() & (pl.col("ADURN") <= days)
+    return ~_lasting_more_than(days)
 
 
 def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(name) if name in frame.columns else pl.lit(None, dtype)
+
+
+def _period_start(date: pl.Expr, flag: pl.Expr) -> pl.Expr:
+    """First day of the period a partial date stands for (--DTF 'D': its month; 'M': its year)."""
+    return (pl.when(flag == "D").then(date.dt.month_start())
+            .when(flag == "M").then(pl.date(date.dt.year(), 1, 1)).otherwise(date))
+
+
+def _period_end(date: pl.Expr, flag: pl.Expr) -> pl.Expr:
+    return (pl.when(flag == "D").then(date.dt.month_end())
+            .when(flag == "M").then(pl.date(date.dt.year(), 12, 31)).otherwise(date))
+
+
+def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
+    """Add _DURLO / _DURHI: the shortest and longest duration in days (both end days counted, as
+    ADURN) that the dates allow; _DURHI null = no upper bound (the event is ongoing).
+
+    The onset runs from ASTDT (imputed to the earliest possible day) to the end of its period when
+    ASTDTF says it is partial; the end from the start of its period to AENDT (imputed to the last day,
+    etl/dates.py). No end date at all (AEENDTC empty or absent): ongoing at the cut, so it lasted at
+    least to the cut date (today without one) and has no upper bound. An end given but unreadable,
+    or before the onset, bounds nothing: both null (undecided wherever a duration matters).
+    """
+    cut = cut_date or dt.date.today()
+    stf, enf = _column(frame, "ASTDTF", pl.String()), _column(frame, "AENDTF", pl.String())
+    end_text = _column(frame, "AEENDTC", pl.String()).cast(pl.String).str.strip_chars()
+    no_end = pl.col("AENDT").is_null() & (end_text.is_null() | (end_text == ""))
+    start_lo = pl.col("ASTDT")
+    start_hi = pl.min_horizontal(_period_end(pl.col("ASTDT"), stf), pl.col("AENDT"))
+    end_lo = pl.max_horizontal(pl.when(no_end).then(pl.lit(cut)).otherwise(_period_start(pl.col("AENDT"), enf)), start_lo)
+    lo = ((end_lo - start_hi).dt.total_days() + 1).clip(lower_bound=1)
+    hi = (pl.col("AENDT") - start_lo).dt.total_days() + 1
+    unreadable = pl.col("AENDT").is_null() & ~no_end
+    inverted = pl.col("AENDT") < start_lo
+    bad = (unreadable | inverted).fill_null(False) | start_lo.is_null()
+    return frame.with_columns(
+        pl.when(bad).then(None).otherwise(lo).alias("_DURLO"),
+        pl.when(bad | no_end).then(None).otherwise(hi).alias("_DURHI"),
+    )
 
 
 def _transient(frame: pl.DataFrame, max_hours: int) -> pl.Expr:
@@ -81,19 +135,23 @@ def _not_serious(frame: pl.DataFrame) -> pl.Expr:
     return ser.is_in(["N", "NO"]).fill_null(False)
 
 
-def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
-    """Add DLTCFL ('Y'/'N'; null when the grade is unknown) and DLTRULE (';'-joined rule ids).
+def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol, cut_date: dt.date | None = None) -> pl.DataFrame:
+    """Add DLTCFL ('Y'; 'N'; null = undecided) and DLTRULE (';'-joined rule ids of the rules met).
 
-    Needs: USUBJID, AEDECOD or AETERM, AETOXGRN, ASTDT, AENDT, ADURN, DLTWINFL; the transient lab
-    exception also reads ASTDTF, AENDTF, ASTDTM, AENDTM (absent: dates complete, no times) and
-    AESER (absent: not shown to be non-serious, so never excepted).
+    Undecided: no rule is met but one may be, because the grade is missing, the onset cannot be
+    placed in or out of the window (DLTWINFL null), or a duration rule cannot be settled by the dates
+    (see the module docstring; `cut_date` bounds events still ongoing, today without one).
+    Needs: USUBJID, AEDECOD or AETERM, AETOXGRN, ASTDT, AENDT, DLTWINFL; also reads ASTDTF, AENDTF
+    (absent: dates complete), AEENDTC (absent: no end date means ongoing), ASTDTM, AENDTM (the
+    transient lab exception; absent: no times) and AESER (absent: not shown to be non-serious, so
+    never excepted).
     """
     d = protocol.dlt
     term = pl.coalesce(
         pl.col("AEDECOD") if "AEDECOD" in adae.columns else pl.lit(None, pl.String), pl.col("AETERM")
     ).str.to_uppercase().str.strip_chars()
     g = pl.col("AETOXGRN")
-    frame = adae.with_columns(term.alias("_TERM"))
+    frame = duration_bounds(adae.with_columns(term.alias("_TERM")), cut_date)
 
     # grade 3 thrombocytopenia needs a bleeding event overlapping it (same subject): the intervals
     # overlap whichever began first (DOMAIN.md 4 "with bleeding"; a bleed already going on when the
@@ -142,20 +200,22 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol) -> pl.DataFram
         ("PNEUMOTHORAX_G2", _term_in(protocol, "pneumothorax") & (g >= d["pneumothorax_min_grade"])),
         ("NONHEME_G3", not_specific & (g >= d["nonheme_min_grade"]) & (g < 5) & ~excepted),
     ]
-    in_window = pl.col("DLTWINFL") == "Y"
-    fired = pl.concat_list([pl.when(in_window & cond.fill_null(False)).then(pl.lit(name)).otherwise(None) for name, cond in rules]).list.drop_nulls()
-    # an event that meets a rule but whose onset cannot be placed (no start date, or no first dose)
-    # is undecided (null), never 'N': it may be a DLT inside the window
-    would_fire = pl.any_horizontal([cond.fill_null(False) for _, cond in rules])
-    out = frame.with_columns(fired.alias("_FIRED"))
+    # Kleene logic throughout: a null condition (grade missing, a duration the dates cannot settle)
+    # stays null through & and |, so "may meet a rule" is kept apart from "meets none"; an onset that
+    # cannot be placed (DLTWINFL null: no start date, or no first dose) leaves a rule it would meet
+    # undecided, never 'N': it may be a DLT inside the window
+    in_window = pl.when(pl.col("DLTWINFL").is_null()).then(None).otherwise(pl.col("DLTWINFL") == "Y")
+    verdicts = [in_window & cond for _, cond in rules]
+    fired = pl.concat_list([pl.when(v.fill_null(False)).then(pl.lit(name)).otherwise(None)
+                            for (name, _), v in zip(rules, verdicts, strict=True)]).list.drop_nulls()
+    out = frame.with_columns(fired.alias("_FIRED"), pl.any_horizontal(verdicts).alias("_ANY"))
     out = out.with_columns(
         pl.when(pl.col("_FIRED").list.len() > 0).then(pl.col("_FIRED").list.join(";")).otherwise(None).alias("DLTRULE"),
         pl.when(pl.col("_FIRED").list.len() > 0).then(pl.lit("Y"))
-        .when(g.is_null() & in_window).then(None)
-        .when(pl.col("DLTWINFL").is_null() & would_fire).then(None)
+        .when(pl.col("_ANY").is_null()).then(None)
         .otherwise(pl.lit("N")).alias("DLTCFL"),
     )
-    return out.drop("_TERM", "_BLEED", "_FIRED")
+    return out.drop("_TERM", "_BLEED", "_FIRED", "_ANY", "_DURLO", "_DURHI")
 
 
 # AEACN values (CDISC CT C66767 "Action Taken with Study Treatment") that hold treatment: an AE with
