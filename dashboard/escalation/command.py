@@ -112,7 +112,7 @@ def undecided_warnings(undecided: list) -> list[str]:
     if not undecided:
         return []
     head = (f"WARNING: {len(undecided)} evaluable subject(s) counted without a DLT have an adverse event in the "
-            "DLT window whose DLT status is undecided (grade or onset missing); the decision may change once it is recorded")
+            "DLT window whose DLT status is undecided (grade, onset or duration unknown, or not yet adjudicated); the decision may change once it is recorded")
     listed = [f"  {u} ({c}): {r}" for u, c, r in undecided[:MAX_LISTED]]
     more = [f"  ... and {len(undecided) - MAX_LISTED} more (--json lists them under 'undecided')"] if len(undecided) > MAX_LISTED else []
     return [head, *listed, *more]

@@ -90,9 +90,9 @@ ORDER BY USUBJID
 
 def undecided_subjects(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str]]:
     """Evaluable subjects counted without a DLT although an AE in their DLT window has an undecided
-    verdict (ADSL DLTUNDFL: grade or onset missing): (USUBJID, DOSELVLC, reason). The counts may change
-    once the site grades it, so they are reported beside the decision. Cuts written before DLTUNDFL
-    existed give none."""
+    verdict (ADSL DLTUNDFL: grade, onset or duration unknown, or a protocol DLT not adjudicated):
+    (USUBJID, DOSELVLC, reason). The counts may change once the site records it, so they are reported
+    beside the decision. Cuts written before DLTUNDFL existed give none."""
     cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'adam' AND table_name = 'adsl'"
     ).fetchall()}

@@ -34,7 +34,8 @@ if unassigned.height:  # one message, however many (a study whose arms are not d
 undecided = ui.call("undecided_subjects", ev.undecided_subjects)
 if undecided.height:
     st.warning(f"{undecided.height} evaluable patient(s) counted without a DLT have an adverse event in the DLT window "
-               "whose DLT status is undecided (grade or onset missing): the decision may change once it is recorded.")
+               "whose DLT status is undecided (grade, onset or duration unknown, or not yet adjudicated): the decision may "
+               "change once it is recorded.")
     with st.expander(f"Patients whose DLT status is undecided ({undecided.height})"):
         ui.table(undecided, "undecided_dlt_status")
 frame = ev.levels_frame(result, protocol)

@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from etl.derive.exposure import days_in_window, exposure_intervals, infusions_in_window
+from etl.derive.exposure import days_in_window, dose_given, exposure_intervals, infusions_in_window
 from safetyboard.protocol import Protocol
 
 
@@ -29,7 +29,9 @@ def age_group(protocol: Protocol) -> pl.Expr:
 
 def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     codes = {d.code.upper(): d for d in protocol.dose_levels}
-    iv = exposure_intervals(ex, protocol)
+    # first/last dose and treated (SAFFL) from records that gave treatment: an EXDOSE 0 record of an
+    # active drug (a held dose) is not a first dose (etl/derive/exposure.dose_given)
+    iv = exposure_intervals(ex, protocol).filter(dose_given())
     dates = iv.group_by("USUBJID").agg(pl.col("START").min().alias("EXSTART"), pl.col("END").max().alias("EXEND"))
     frame = dm.select(
         "USUBJID",
@@ -90,7 +92,11 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     apa = days_in_window(iv, starts, window, "APATINIB")
     inf = infusions_in_window(iv, starts, window)
     has_inv_flag = "DLTFL" in adae.columns and adae["DLTFL"].is_not_null().any()
-    win = adae.filter(pl.col("DLTWINFL") == "Y").group_by("USUBJID").agg(
+    # the investigator's DLT flag counts on an AE in the window, and on one whose onset cannot be
+    # placed (DLTWINFL null: the investigator adjudicated it as a DLT, which is an event of the window);
+    # a flag on an AE placed outside the window is listed by the check dlt_flag_mismatch
+    inv_dlt = (pl.col("DLTFL") == "Y") & pl.col("DLTWINFL").is_null()
+    win = adae.filter((pl.col("DLTWINFL") == "Y") | inv_dlt.fill_null(False)).group_by("USUBJID").agg(
         (pl.col("DLTFL") == "Y").any().alias("_INV"),
         (pl.col("DLTCFL") == "Y").any().alias("_RULE"),
         pl.col("DLTRULE").drop_nulls().str.split(";").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().str.join(";").alias("DLTRULES"),
@@ -102,10 +108,21 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     # an AE whose DLT verdict is undecided (DLTCFL null: grade missing in the window, or an onset that
     # cannot be placed for an event that would meet a rule): the subject's DLT status is not known,
     # so a subject without a DLT is not shown as DLT-free (DLTUNDFL, listed with the escalation)
+    # With investigator flags in the export, an AE in the window that meets a protocol rule but has no
+    # investigator verdict (AEDLT missing: not adjudicated yet) leaves the status undecided too: the
+    # investigator's flag decides DLTFL, and a missing flag is not a 'N'.
     seq = pl.col("AESEQ").cast(pl.String) if "AESEQ" in adae.columns else pl.lit("?")
-    undecided = adae.filter(pl.col("DLTCFL").is_null()).group_by("USUBJID").agg(
-        pl.format("AESEQ={} {}", seq, pl.coalesce(
-            *[pl.col(c) for c in ("AEDECOD", "AETERM") if c in adae.columns], pl.lit("?"))).sort().str.join(", ").alias("_UND")
+    name = pl.coalesce(*[pl.col(c) for c in ("AEDECOD", "AETERM") if c in adae.columns], pl.lit("?"))
+    unadjudicated = (pl.lit(has_inv_flag) & (pl.col("DLTCFL") == "Y") & (pl.col("DLTWINFL") == "Y")
+                     & pl.col("DLTFL").is_null()) if "DLTFL" in adae.columns else pl.lit(False)
+    why = (
+        pl.when(pl.col("DLTCFL") == "Y").then(pl.format("meets {}, no investigator DLT flag", pl.col("DLTRULE")))
+        .when(pl.col("AETOXGRN").is_null()).then(pl.lit("grade missing"))
+        .when(pl.col("DLTWINFL").is_null()).then(pl.lit("onset not placed in or out of the window"))
+        .otherwise(pl.lit("duration not settled by the dates"))
+    )
+    undecided = adae.filter(pl.col("DLTCFL").is_null() | unadjudicated.fill_null(False)).group_by("USUBJID").agg(
+        pl.format("AESEQ={} {} ({})", seq, name, why).sort().str.join(", ").alias("_UND")
     )
     tox_delay = adae.filter(pl.col("DLTRULE").str.contains("DELAY_GT14D").fill_null(False))
     delayed = tox_delay.select("USUBJID").unique().with_columns(pl.lit(True).alias("_DELAY"))
@@ -140,6 +157,9 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     else:  # no investigator DLT flag in this export: the protocol rules decide, and DLTSRC says so
         frame = frame.with_columns(pl.col("DLTCFL").alias("DLTFL"), pl.lit("PROTOCOL RULES").alias("DLTSRC"))
     died_in_window = pl.col("DTHDT").is_not_null() & (pl.col("DTHDT") <= pl.col("DLTWEND"))
+    # died before the window's last day: not observed through the window (DOMAIN.md 4 "completed the
+    # window"), so evaluable only with a DLT; a death from a DLT is a grade 5 AE (rule GRADE5)
+    died_early = (pl.col("DTHDT") < pl.col("DLTWEND")).fill_null(False)
     frame = frame.with_columns(
         pl.when(pl.col("TRTSDT").is_null()).then(None)
         .when((pl.lit(cut) >= pl.col("DLTWEND")) | (pl.col("DLTFL") == "Y") | died_in_window).then(pl.lit("Y"))
@@ -149,7 +169,7 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     )
     share = float(protocol.evaluable_min_share_apatinib)
     min_inf = int(protocol.evaluable_min_infusions_irinotecan)
-    completed = (pl.lit(cut) >= pl.col("DLTWEND"))
+    completed = (pl.lit(cut) >= pl.col("DLTWEND")) & ~died_early
     frame = frame.with_columns(
         pl.when(pl.col("TRTSDT").is_null()).then(None)
         .when(pl.col("DLTFL") == "Y").then(pl.lit("Y"))
@@ -157,6 +177,8 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         .otherwise(pl.lit("N")).alias("DLTEVLFL"),
         pl.when(pl.col("TRTSDT").is_null()).then(pl.lit("not treated"))
         .when(pl.col("DLTFL") == "Y").then(pl.lit("DLT in window"))
+        .when(died_early).then(pl.format("died on day {} of the window without a DLT",
+                                         (pl.col("DTHDT") - pl.col("TRTSDT")).dt.total_days() + 1))
         .when(~completed).then(pl.lit("window not completed"))
         .when(pl.col("APASHARE") < share).then(pl.format("apatinib {}/{} days (< {}%)", pl.col("APADAYS"), pl.lit(window), pl.lit(round(share * 100))))
         .when(pl.col("IRIINF") < min_inf).then(pl.format("nal-IRI {}/{} infusions (< {})", pl.col("IRIINF"), pl.lit(planned_inf), pl.lit(min_inf)))
@@ -167,7 +189,7 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         .when((pl.col("DLTFL") != "Y").fill_null(True) & pl.col("_UND").is_not_null()).then(pl.lit("Y"))
         .otherwise(pl.lit("N")).alias("DLTUNDFL"),
         pl.when((pl.col("DLTFL") != "Y").fill_null(True) & pl.col("_UND").is_not_null())
-        .then(pl.format("DLT status undecided (grade or onset missing in the DLT window): {}", pl.col("_UND")))
+        .then(pl.format("DLT status undecided: {}", pl.col("_UND")))
         .alias("DLTUNDRSN"),
     )
     return frame.drop("_INV", "_RULE", "_DELAY", "_RULEANY", "DAYS", "INFUSIONS", "_UND")

@@ -30,6 +30,15 @@ def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     ).filter(pl.col("START").is_not_null())
 
 
+def dose_given() -> pl.Expr:
+    """An exposure record that gave study treatment: a dose > 0, no dose recorded, or placebo (dose 0
+    by nature). A record with EXDOSE 0 of an active drug is a dose not taken (held, missed), so it
+    does not make a subject treated nor set the first or last dose date (admiral's ADSL template:
+    EXDOSE > 0 | (EXDOSE == 0 & EXTRT contains PLACEBO))."""
+    placebo = pl.col("EXTRT").cast(pl.String).str.to_uppercase().str.contains("PLACEBO").fill_null(False)
+    return pl.col("DOSE").is_null() | (pl.col("DOSE") > 0) | placebo
+
+
 def new_days(lo: str, hi: str, by: list[str]) -> pl.Expr:
     """Days of [lo, hi] not already covered by an earlier-starting interval of the same `by` group,
     on a frame sorted by `by` then `lo` (one day covered by two records counts once).

@@ -167,6 +167,6 @@ def test_an_ungraded_ae_in_the_window_leaves_the_dlt_status_undecided(tmp_path, 
     ], protocol)["adsl"])
     row = adsl["UNGRADED"]
     assert (row["DLTEVLFL"], row["DLTFL"], row["DLTUNDFL"]) == ("Y", "N", "Y")
-    assert row["DLTUNDRSN"] == "DLT status undecided (grade or onset missing in the DLT window): AESEQ=2 FEBRILE NEUTROPENIA"
+    assert row["DLTUNDRSN"] == "DLT status undecided: AESEQ=2 FEBRILE NEUTROPENIA (grade missing)"
     assert (adsl["UNGRADED-AFTER"]["DLTUNDFL"], adsl["UNGRADED-AFTER"]["DLTUNDRSN"]) == ("N", None)
     assert (adsl["DLT-AND-UNGRADED"]["DLTFL"], adsl["DLT-AND-UNGRADED"]["DLTUNDFL"]) == ("Y", "N")

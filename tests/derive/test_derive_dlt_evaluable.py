@@ -1,0 +1,84 @@
+"""ADSL DLT flags and DLT evaluability at the edges (DOMAIN.md 4; TOML [dlt], [dlt.evaluable]).
+
+Offsets are days from C1D1 (2026-01-05); the window is offsets 0..41 (study days 1..42).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from derive_sample_trial import Subject, day, derive, write_trial
+
+from etl.derive import build_adam
+from etl.loader import read_export
+from etl.mapping import ColumnMapping
+from safetyboard.protocol import Protocol
+
+NEUT = "NEUTROPHIL COUNT DECREASED"
+
+
+def _adsl(frame: pl.DataFrame) -> dict[str, dict]:
+    return {r["USUBJID"]: r for r in frame.to_dicts()}
+
+
+def test_a_death_inside_the_window_without_a_dlt_is_not_evaluable(tmp_path, protocol: Protocol) -> None:
+    # died on study day 40 of progression (no grade 5 AE), having had 39 apatinib days and all 6
+    # infusions: not observed through the window, so not "completed" (evaluable only with a DLT)
+    subjects = [Subject("DIED-D40", apatinib=[(0, 38, 250.0)], aes=[("DISEASE PROGRESSION", "2", 30, 39)]),
+                Subject("DIED-D42", apatinib=[(0, 41, 250.0)]),  # died on the window's last day: observed
+                Subject("DIED-G5", apatinib=[(0, 38, 250.0)], aes=[("SEPSIS", "5", 39, 39)])]
+    folder = write_trial(tmp_path / "export", subjects)
+    lines = (folder / "dm.csv").read_text().splitlines()
+    lines[0] += ",DTHDTC"
+    lines[1:] = [line + "," + {"DIED-D40": day(39), "DIED-D42": day(41), "DIED-G5": day(39)}[line.split(",")[1]]
+                 for line in lines[1:]]
+    (folder / "dm.csv").write_text("\n".join(lines) + "\n")
+    raw = read_export(folder, ColumnMapping())[1]
+    adsl = _adsl(build_adam(raw, protocol, cut_date=None)["adsl"])
+    assert (adsl["DIED-D40"]["DLTEVLFL"], adsl["DIED-D40"]["DLTEVLRSN"]) == ("N", "died on day 40 of the window without a DLT")
+    assert (adsl["DIED-D42"]["DLTEVLFL"], adsl["DIED-D42"]["DLTEVLRSN"]) == ("Y", "window completed with enough doses")
+    assert (adsl["DIED-G5"]["DLTEVLFL"], adsl["DIED-G5"]["DLTEVLRSN"]) == ("Y", "DLT in window")
+
+
+def test_the_investigator_flag_on_an_event_of_unknown_onset_counts(tmp_path, protocol: Protocol) -> None:
+    # SUPPAE AEDLT = 'Y' on an AE whose start date is missing: the investigator adjudicated a DLT (an
+    # event of the window by definition); before, the subject counted as DLT-free
+    subjects = [Subject("INV-NOONSET", aes=[("FATIGUE", "2", 5, 6)], aedlt={1: "Y"}),
+                Subject("INV-OUTSIDE", aes=[("FATIGUE", "2", 60, 61)], aedlt={1: "Y"})]
+    folder = write_trial(tmp_path / "export", subjects)
+    text = (folder / "ae.csv").read_text().replace(f"{day(5)},{day(6)}", f",{day(6)}")
+    (folder / "ae.csv").write_text(text)
+    raw = read_export(folder, ColumnMapping())[1]
+    adam = build_adam(raw, protocol, cut_date=None)
+    adsl = _adsl(adam["adsl"])
+    assert adam["adae"].sort("USUBJID")["DLTWINFL"].to_list() == [None, "N"]
+    assert (adsl["INV-NOONSET"]["DLTFL"], adsl["INV-NOONSET"]["DLTEVLFL"]) == ("Y", "Y")
+    # a flag on an AE placed after the window is not a DLT of the window (check dlt_flag_mismatch lists it)
+    assert adsl["INV-OUTSIDE"]["DLTFL"] == "N"
+
+
+def test_a_protocol_dlt_without_an_investigator_verdict_is_undecided(tmp_path, protocol: Protocol) -> None:
+    # the export has investigator flags (SUPPAE AEDLT), but not for this grade 4 neutropenia of 10 days:
+    # not adjudicated yet, so the subject is not shown as DLT-free (listed beside the escalation)
+    subjects = [Subject("NOT-ADJUDICATED", aes=[(NEUT, "4", 10, 19), ("NAUSEA", "1", 3, 4)], aedlt={2: "N"}),
+                Subject("ADJUDICATED-N", aes=[(NEUT, "4", 10, 19)], aedlt={1: "N"}),
+                Subject("NO-CANDIDATE", aes=[("NAUSEA", "1", 3, 4)])]
+    adsl = _adsl(derive(tmp_path, subjects, protocol)["adsl"])
+    row = adsl["NOT-ADJUDICATED"]
+    assert (row["DLTSRC"], row["DLTFL"], row["DLTCFL"], row["DLTEVLFL"]) == ("INVESTIGATOR", "N", "Y", "Y")
+    assert row["DLTUNDFL"] == "Y"
+    assert row["DLTUNDRSN"] == ("DLT status undecided: AESEQ=1 NEUTROPHIL COUNT DECREASED "
+                                "(meets NEUT_G4_GT7D, no investigator DLT flag)")
+    # the investigator's 'N' is a verdict (the check dlt_flag_mismatch lists the disagreement)
+    assert (adsl["ADJUDICATED-N"]["DLTFL"], adsl["ADJUDICATED-N"]["DLTUNDFL"]) == ("N", "N")
+    assert adsl["NO-CANDIDATE"]["DLTUNDFL"] == "N"
+
+
+def test_zero_dose_records_do_not_make_a_subject_treated(tmp_path, protocol: Protocol) -> None:
+    # EXDOSE 0 (a held dose) on every record: not treated, not counted in the escalation's n_treated;
+    # a held C1D1 apatinib dose does not move the first-dose date before the first real dose
+    subjects = [Subject("ALL-HELD", apatinib=[(0, 41, 0.0)], infusions=[(0, 0.0, "C1D1")]),
+                Subject("HELD-FIRST", apatinib=[(0, 1, 0.0), (2, 41, 250.0)], infusions=[(2, 50.0, "C1D1")])]
+    adsl = _adsl(derive(tmp_path, subjects, protocol)["adsl"])
+    assert (adsl["ALL-HELD"]["SAFFL"], adsl["ALL-HELD"]["DLTEVLFL"]) == ("N", "N")
+    assert adsl["HELD-FIRST"]["SAFFL"] == "Y" and str(adsl["HELD-FIRST"]["TRTSDT"]) == day(2)
+    assert adsl["HELD-FIRST"]["DOSECHK"] == "Y"
