@@ -66,7 +66,8 @@ def bp_figure(
     bp: the records (per_patient=True) or the medians of `median_by_dose` / `queries.bp_median`.
 
     reference_lines: [[sbp, dbp], ...] from the protocol's [blood_pressure] reference_lines.
-    category_bands: BP category -> (SBP lower bound, DBP lower bound), shaded as BP categories.
+    category_bands: BP category -> (SBP lower bound, DBP lower bound), shaded as BP categories (the page passes the
+    adult thresholds; adolescents' BPCAT uses lower fixed cut-offs, DOMAIN.md 2, so the note says "adult").
     htn: hypertension AEs (USUBJID, ASTDY, CYCLE, AETOXGRN), marked on the SBP panel.
     One trace per dose level and panel (patients are broken lines within it), so the figure stays
     light at program scale.
@@ -99,7 +100,7 @@ def bp_figure(
                 shapes.append({"type": "rect", "xref": f"{xref} domain", "yref": yref, "x0": 0, "x1": 1,
                                "y0": lows[i - 1], "y1": hi, "fillcolor": BPCAT_COLORS.get(cat, "#fee6ce"),
                                "opacity": 0.35, "line": {"width": 0}, "layer": "below"})
-            notes.append({"text": "shaded: BP categories 1-3 from values (not CTCAE AE grades)", "showarrow": False,
+            notes.append({"text": "shaded: adult BP categories 1-3 from values (not CTCAE AE grades)", "showarrow": False,
                           "xref": f"{xref} domain", "yref": f"{yref} domain", "x": 0, "y": 1,
                           "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}})
         for ref in reference_lines:

@@ -31,3 +31,12 @@ def test_bp_page_data_is_mmhg(tmp_path: Path, protocol) -> None:
     got = sorted(zip(bp["PARAMCD"], bp["ADY"], bp["AVAL"].round(1), strict=True))
     assert got == [("DIABP", 8, 105.0), ("DIABP", 15, 80.0), ("SYSBP", 8, 165.0)]  # no '150 cmH2O' as mmHg
     assert share.filter(pl.col("CYCLE") == 1)["high"].to_list() == [1]
+
+
+def test_bands_are_labelled_adult_categories() -> None:
+    from dashboard.figures.blood_pressure import bp_figure
+
+    bp = pl.DataFrame({"USUBJID": ["S1"], "DOSELVLC": ["DL1"], "PARAMCD": ["SYSBP"], "ADY": [1], "AVAL": [132.0]})
+    fig = bp_figure(bp, [[140, 90]], category_bands={1: (120, 80), 2: (140, 90), 3: (160, 100)})
+    notes = [a.text for a in fig.layout.annotations if a.text and "shaded" in a.text]
+    assert notes and all("adult BP categories" in n and "not CTCAE AE grades" in n for n in notes)
