@@ -439,45 +439,22 @@ def visit_frame() -> Frame:
 
 
 def missing_visit_frame(protocol: Protocol) -> Frame:
-    """Scheduled visits absent from SV (DOMAIN.md 6): adam.adsv MISSFL rows, plus the later-day visits of
-    every cycle whose day 1 is in SV or adam.adcyc (adcyc holds only cycles started by an infusion, so a
-    subject continuing on apatinib alone would otherwise have no expected visits), planned on the cycle's
-    actual day 1 + (day - 1) ('cycle' anchor), due (planned + late window) by the last dose and the cut date."""
+    """Scheduled visits absent from SV (DOMAIN.md 6): the adam.adsv MISSFL rows (etl/derive/adsv.py: every
+    visit day of every cycle of adam.adcyc, whose cycles come from the infusions, SV and EX visit names, so
+    that a subject continuing on apatinib alone keeps its schedule), due (planned + late window) by the last
+    dose and the cut date. The rule lives there only: a second copy here had anchored cycles on a partial
+    SV date's imputed day and expected visits of a subject never dosed."""
     sql = f"""
-    WITH cut AS (SELECT max(cut_date) AS cut_date FROM meta.loads WHERE cut_id = $cut_id),
-    sched AS (SELECT USUBJID, AVISITCY, AVISITDY FROM adam.adsv
-              WHERE VISITTYP = 'SCHEDULED' AND coalesce(MISSFL, 'N') <> 'Y'),
-    d1 AS (SELECT USUBJID, CYCLE, min(D1) AS D1 FROM (
-               SELECT USUBJID, CYCLE, D1DT AS D1 FROM adam.adcyc WHERE D1DT IS NOT NULL
-               UNION ALL
-               SELECT USUBJID, AVISITCY, ADT FROM adam.adsv
-               WHERE VISITTYP = 'SCHEDULED' AND AVISITDY = 1 AND ADT IS NOT NULL) GROUP BY ALL),
-    expected AS (
-        SELECT d1.USUBJID, d1.CYCLE, w.day, d1.D1 + CAST(w.day - 1 AS INTEGER) AS plandt
-        FROM d1 CROSS JOIN (SELECT unnest($days) AS day, unnest($late) AS late) w
-        JOIN adam.adsl s ON s.USUBJID = d1.USUBJID
-        WHERE w.day > 1 AND $anchor = 'cycle'
-          AND d1.D1 + CAST(w.day - 1 + w.late AS INTEGER)
-              <= least(coalesce(s.TRTEDT, (SELECT cut_date FROM cut)), coalesce((SELECT cut_date FROM cut), s.TRTEDT))),
-    missing AS (
-        SELECT USUBJID, CAST(CYCLE * 100 + day AS DOUBLE) AS VISITNUM, 'C' || CYCLE || 'D' || day AS VISIT,
-               plandt AS PLANDT
-        FROM expected e WHERE NOT EXISTS (SELECT 1 FROM sched v WHERE v.USUBJID = e.USUBJID
-                                          AND v.AVISITCY = e.CYCLE AND v.AVISITDY = e.day)
-        UNION ALL
-        SELECT USUBJID, VISITNUM, VISIT, PLANDT FROM adam.adsv WHERE MISSFL = 'Y')
     SELECT 'SV' AS domain, USUBJID, 'VISITNUM=' || {_num_key('VISITNUM')} AS record_key,
            NULL::VARCHAR AS _FILE, NULL::BIGINT AS _ROW, false AS ok_visit_missing,
            any_value(VISIT) || ' (planned ' || coalesce(CAST(min(PLANDT) AS VARCHAR), '?') || ') is missing from SV'
                AS msg_visit_missing
-    FROM missing GROUP BY USUBJID, VISITNUM"""
-    days = sorted(protocol.windows)
+    FROM adam.adsv WHERE MISSFL = 'Y' GROUP BY USUBJID, VISITNUM"""
     # a study whose SV has no visit of the protocol schedule (C<n>D<d>, or a name the protocol config maps)
     # is not judged on that schedule: every cycle of every subject would 'miss' its D8 and D15
     applies = "SELECT EXISTS (SELECT 1 FROM adam.adsv WHERE VISITTYP = 'SCHEDULED' AND coalesce(MISSFL, 'N') <> 'Y')"
     return Frame("visits_missing", "SV", sql, "adam.adsv", (Check("visit_missing", "flag"),),
-                 {"cut_id": None, "days": days, "late": [protocol.windows[d][1] for d in days], "anchor": protocol.anchor},
-                 ("adam.adsv", "adam.adcyc", "adam.adsl", "meta.loads"), applies,
+                 {}, ("adam.adsv",), applies,
                  "no SV visit is a scheduled visit of the protocol (C<n>D<d> or a name mapped in the protocol "
                  "config), so none can be missing; map the study's visit names in the protocol config")
 

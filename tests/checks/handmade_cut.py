@@ -148,8 +148,12 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
             _sv("P-02", 1, 1, c1), _sv("P-02", 1, 8, D(2026, 1, 17), DEV=5, OOWFL="Y"),
             _sv("P-02", 1, 15, None, OOWFL=None, MISSFL="Y", PLANDT=D(2026, 1, 19), _FILE=None, _ROW=None),
             _sv("P-02", 2, 1, D(2026, 2, 9)),
+            # cycle 2 (day 1 from SV) misses its D8 and D15, as adam.adsv says (MISSFL)
+            _sv("P-02", 2, 8, None, OOWFL=None, MISSFL="Y", PLANDT=D(2026, 2, 16), _FILE=None, _ROW=None),
+            _sv("P-02", 2, 15, None, OOWFL=None, MISSFL="Y", PLANDT=D(2026, 2, 23), _FILE=None, _ROW=None),
         ],
-        "adam.adcyc": [{"USUBJID": "P-01", "CYCLE": 1, "D1DT": c1}, {"USUBJID": "P-02", "CYCLE": 1, "D1DT": c1}],
+        "adam.adcyc": [{"USUBJID": "P-01", "CYCLE": 1, "D1DT": c1}, {"USUBJID": "P-02", "CYCLE": 1, "D1DT": c1},
+                       {"USUBJID": "P-02", "CYCLE": 2, "D1DT": D(2026, 2, 9)}],
         "adam.adex": [
             {"USUBJID": "P-01", "CYCLE": 1, "CYSTDT": c1, "IRIINF": 3},
             {"USUBJID": "P-01", "CYCLE": 2, "CYSTDT": D(2026, 1, 26), "IRIINF": 3},

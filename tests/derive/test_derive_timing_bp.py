@@ -35,15 +35,8 @@ INFUSION_OFFSETS = [0, 7, 14, 26, 33, 40, 47]
 
 
 def test_cycle_day1_from_dates_alone() -> None:
-    d1s = cycle_day1_dates([d(o) for o in INFUSION_OFFSETS], [None] * len(INFUSION_OFFSETS), 21, 1)
+    d1s = cycle_day1_dates([d(o) for o in INFUSION_OFFSETS], 21, 1)
     assert d1s == [d(0), d(26), d(47)]
-
-
-def test_cycle_day1_prefers_visit_names() -> None:
-    visits = ["C1D1", "C1D8", "C1D15", "C2D1", "C2D8", "C2D15", "C3D1"]
-    # a D15 infusion given 6 days late would look like a new cycle by dates; the visit name says otherwise
-    dates = [d(0), d(7), d(20), d(26), d(33), d(40), d(47)]
-    assert cycle_day1_dates(dates, visits, 21, 1) == [d(0), d(26), d(47)]
 
 
 def ex_frame(offsets: list[int], visits: list[str | None]) -> pl.DataFrame:
@@ -62,6 +55,14 @@ def test_delayed_cycle_anchors_the_next_cycle_on_its_actual_day1(protocol: Proto
     assert adcyc["PLAND1DT"].to_list() == [d(0), d(21), d(47)]  # cycle 3 planned from the ACTUAL C2D1
     assert adcyc["DELAYDY"].to_list() == [0, 5, 0]
     assert set(adcyc["CYCLSRC"]) == {"INFUSION"}
+
+
+def test_cycle_day1_prefers_visit_names(protocol: Protocol) -> None:
+    visits = ["C1D1", "C1D8", "C1D15", "C2D1", "C2D8", "C2D15", "C3D1"]
+    # a D15 infusion given 6 days late would look like a new cycle by dates; the visit name says otherwise
+    ex = ex_frame([0, 7, 20, 26, 33, 40, 47], visits)
+    adcyc = derive_adcyc(ex, pl.DataFrame({"USUBJID": ["S1"], "TRTSDT": [REF]}), protocol, cut_date=d(50))
+    assert adcyc["D1DT"].to_list() == [d(0), d(26), d(47)]
 
 
 def test_assign_cycle_and_cycle_day(protocol: Protocol) -> None:
