@@ -53,7 +53,8 @@ def derive_adex(ex: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
     apa = apa_iv.group_by("USUBJID", "CYCLE").agg(
         (pl.col("DOSE").fill_null(0) * pl.col("_DAYS")).sum().alias("APAGIVEN"),
         pl.col("_DAYS").filter(pl.col("DOSE").fill_null(0) > 0).sum().alias("APADAYS"),
-        (pl.col("DOSE") < pl.col("_APALVL")).any().alias("_APARED"),
+        # a reduction is a dose given below the level's; a dose not taken (0) is a missed dose, not a reduction
+        ((pl.col("DOSE") > 0) & (pl.col("DOSE") < pl.col("_APALVL"))).any().alias("_APARED"),
     )
     del apa_iv
     # an infusion belongs to the cycle whose [CYSTDT, CYENDT] holds its date: the last cycle
@@ -67,7 +68,11 @@ def derive_adex(ex: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
         (pl.col("DOSE").fill_null(0) > 0).sum().alias("IRIINF"),
         ((pl.col("DOSE") > 0) & (pl.col("DOSE") < pl.col("_IRILVL"))).any().alias("_IRIRED"),
     )
-    n_inf = len(protocol.irinotecan_days)
+    # planned infusions: the scheduled days (TOML schedule.irinotecan_days) that fall in the cycle as far as
+    # it has run, so a cycle still running at the cut is not charged with infusions not yet due
+    n_inf = pl.sum_horizontal([
+        (pl.col("CYSTDT") + pl.duration(days=day - 1) <= pl.col("CYENDT")).cast(pl.Int32) for day in protocol.irinotecan_days
+    ])
     out = cyc.join(apa, on=["USUBJID", "CYCLE"], how="left").join(iri, on=["USUBJID", "CYCLE"], how="left").with_columns(
         (pl.col("_APALVL") * ((pl.col("CYENDT") - pl.col("CYSTDT")).dt.total_days() + 1)).alias("APAPLAN"),
         (pl.col("_IRILVL") * n_inf).alias("IRIPLAN"),
