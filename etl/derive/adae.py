@@ -57,6 +57,9 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         (parse_iso_datetime(pl.col("AESTDTC"), pl.col("ASTDT")) if "AESTDTC" in cols else no_time).alias("ASTDTM"),
         (parse_iso_datetime(pl.col("AEENDTC"), pl.col("AENDT")) if "AEENDTC" in cols else no_time).alias("AENDTM"),
     )
+    wend = pl.col("TRTSDT") + pl.duration(days=window - 1)
+    latest_onset = pl.min_horizontal(pl.when(pl.col("ASTDTF").is_not_null()).then(period_end).otherwise(pl.col("ASTDT")),
+                                     pl.col("AENDT"))
     frame = frame.with_columns(
         compute_study_day(pl.col("ASTDT"), pl.col("RFSTDT")).alias("ASTDY"),
         compute_study_day(pl.col("AENDT"), pl.col("RFSTDT")).alias("AENDY"),
@@ -66,10 +69,14 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         pl.when(pl.col("ASTDT").is_null() | pl.col("TRTSDT").is_null()).then(None)
         .when((pl.col("ASTDT") >= pl.col("TRTSDT")) & (pl.col("ASTDT") <= pl.coalesce("TRTEDT", "TRTSDT") + pl.duration(days=te_days)))
         .then(pl.lit("Y")).otherwise(pl.lit("N")).alias("TRTEMFL"),
-        # DLT window: C1D1 .. C1D1 + window - 1 (registry: first two cycles, 6 weeks)
+        # DLT window: C1D1 .. C1D1 + window - 1 (registry: first two cycles, 6 weeks). A partial onset
+        # whose period runs past the window's last day ('2026-02' when the window ends on 2026-02-15)
+        # may lie inside or after it: null (undecided, as an onset that cannot be placed), not 'Y' on
+        # the strength of the imputed 1st; the end date bounds the onset (it began by then).
         pl.when(pl.col("ASTDT").is_null() | pl.col("TRTSDT").is_null()).then(None)
-        .when((pl.col("ASTDT") >= pl.col("TRTSDT")) & (pl.col("ASTDT") <= pl.col("TRTSDT") + pl.duration(days=window - 1)))
-        .then(pl.lit("Y")).otherwise(pl.lit("N")).alias("DLTWINFL"),
+        .when((pl.col("ASTDT") < pl.col("TRTSDT")) | (pl.col("ASTDT") > wend)).then(pl.lit("N"))
+        .when(latest_onset <= wend).then(pl.lit("Y"))
+        .otherwise(None).alias("DLTWINFL"),
     )
     frame = assign_cycle(frame, "ASTDT", adcyc)
     frame = derive_dlt_candidates(frame, protocol, cut_date)
