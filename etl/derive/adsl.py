@@ -170,12 +170,17 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     share = float(protocol.evaluable_min_share_apatinib)
     min_inf = int(protocol.evaluable_min_infusions_irinotecan)
     completed = (pl.lit(cut) >= pl.col("DLTWEND")) & ~died_early
+    # evaluable patients are treated patients (SAFFL): with no dose in EX, a first-dose date from DM
+    # RFXSTDTC alone places the window but makes nobody evaluable (the escalation counts SAFFL = 'Y')
+    no_dose = pl.col("SAFFL") != "Y"
     frame = frame.with_columns(
         pl.when(pl.col("TRTSDT").is_null()).then(None)
+        .when(no_dose).then(pl.lit("N"))
         .when(pl.col("DLTFL") == "Y").then(pl.lit("Y"))
         .when(completed & (pl.col("APASHARE") >= share) & (pl.col("IRIINF") >= min_inf)).then(pl.lit("Y"))
         .otherwise(pl.lit("N")).alias("DLTEVLFL"),
         pl.when(pl.col("TRTSDT").is_null()).then(pl.lit("not treated"))
+        .when(no_dose).then(pl.lit("no dose recorded in EX"))
         .when(pl.col("DLTFL") == "Y").then(pl.lit("DLT in window"))
         .when(died_early).then(pl.format("died on day {} of the window without a DLT",
                                          (pl.col("DTHDT") - pl.col("TRTSDT")).dt.total_days() + 1))

@@ -76,9 +76,11 @@ def test_a_protocol_dlt_without_an_investigator_verdict_is_undecided(tmp_path, p
 def test_zero_dose_records_do_not_make_a_subject_treated(tmp_path, protocol: Protocol) -> None:
     # EXDOSE 0 (a held dose) on every record: not treated, not counted in the escalation's n_treated;
     # a held C1D1 apatinib dose does not move the first-dose date before the first real dose
-    subjects = [Subject("ALL-HELD", apatinib=[(0, 41, 0.0)], infusions=[(0, 0.0, "C1D1")]),
+    # (a grade 3 AE then is not a DLT of a treated patient: DLT-evaluable patients are treated ones)
+    subjects = [Subject("ALL-HELD", apatinib=[(0, 41, 0.0)], infusions=[(0, 0.0, "C1D1")], aes=[("FATIGUE", "3", 5, 6)]),
                 Subject("HELD-FIRST", apatinib=[(0, 1, 0.0), (2, 41, 250.0)], infusions=[(2, 50.0, "C1D1")])]
     adsl = _adsl(derive(tmp_path, subjects, protocol)["adsl"])
-    assert (adsl["ALL-HELD"]["SAFFL"], adsl["ALL-HELD"]["DLTEVLFL"]) == ("N", "N")
+    held = adsl["ALL-HELD"]
+    assert (held["SAFFL"], held["DLTEVLFL"], held["DLTEVLRSN"]) == ("N", "N", "no dose recorded in EX")
     assert adsl["HELD-FIRST"]["SAFFL"] == "Y" and str(adsl["HELD-FIRST"]["TRTSDT"]) == day(2)
     assert adsl["HELD-FIRST"]["DOSECHK"] == "Y"
