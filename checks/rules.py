@@ -643,6 +643,40 @@ def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
                  (Check("ex_dates_inverted", "flag"), Check("ex_overlap", "flag")), {}, ("raw.ex",))
 
 
+def lab_predose_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame | None:
+    """An nal-IRI infusion without a lab draw in the hours before it (DOMAIN.md 6: "labs within 72 h before
+    dosing"; protocol [schedule.windows] lab_before_dose_hours). Infusions are judged by date: a draw counts
+    from the day the hours reach back to (72 h: 3 days before) up to the infusion's own day, whose order
+    within the day the dates cannot tell. Each infusion is one finding, keyed by its EX record."""
+    ex, lb = tables.get("raw.ex", []), tables.get("raw.lb", [])
+    if not {"EXTRT", "EXSTDTC_DT"} <= set(ex) or "LBDTC_DT" not in lb:
+        return None
+    dosed = "(x.EXDOSE IS NULL OR x.EXDOSE > 0)" if "EXDOSE" in ex else "TRUE"
+    # hours -> whole days back, rounded up (72 h = 3 days): a draw 3 days before by date may be < 72 h
+    days_back = -(-protocol.lab_before_dose_hours // 24)
+    sql = f"""
+    WITH inf AS (
+        SELECT x.USUBJID, {_record_key("ex", ex, "x")} AS record_key, x._FILE, x._ROW, x.EXSTDTC_DT AS d
+        FROM raw.ex x WHERE x.EXSTDTC_DT IS NOT NULL AND list_contains($iri, upper(trim(x.EXTRT))) AND {dosed}),
+    draws AS (SELECT DISTINCT USUBJID, LBDTC_DT AS d FROM raw.lb
+              WHERE LBDTC_DT IS NOT NULL AND USUBJID IN (SELECT USUBJID FROM inf)),
+    last AS (
+        SELECT i.USUBJID, i.record_key, i._FILE, i._ROW, i.d, max(l.d) AS drawn
+        FROM inf i LEFT JOIN draws l ON l.USUBJID = i.USUBJID AND l.d <= i.d AND l.d >= i.d - $days_back
+        GROUP BY ALL)
+    SELECT 'EX' AS domain, USUBJID, record_key, _FILE, _ROW,
+           drawn IS NOT NULL AS ok_lab_predose_missing,
+           'nal-IRI infusion on ' || CAST(d AS VARCHAR) || ': no lab draw from ' || CAST(d - $days_back AS VARCHAR)
+               || ' to the infusion day (labs are due within ' || $hours || ' h before dosing)' AS msg_lab_predose_missing
+    FROM last"""
+    iri = [d.upper() for d in protocol.drugs.get("irinotecan", ())]
+    applies = "SELECT EXISTS (SELECT 1 FROM raw.ex WHERE list_contains($iri, upper(trim(EXTRT))))"
+    return Frame("lab_predose", "EX", sql, "raw.ex", (Check("lab_predose_missing", "flag"),),
+                 {"iri": iri or [""], "days_back": days_back, "hours": str(protocol.lab_before_dose_hours)},
+                 ("raw.ex", "raw.lb"), applies,
+                 "no EX record of nal-IRI (EXTRT " + " / ".join(iri) + " of protocol [drugs] irinotecan) in this cut")
+
+
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
@@ -654,7 +688,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
-                  ex_dosing_frame(tables), future_date_frame(tables, dt.date.today())):
+                  ex_dosing_frame(tables), lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today())):
         if frame:
             frames.append(frame)
     return frames

@@ -39,6 +39,7 @@ class Protocol:
     visit_days: tuple[int, ...]
     anchor: str
     windows: dict[int, tuple[int, int]]
+    lab_before_dose_hours: int
     screening_names: tuple[str, ...]
     unscheduled_names: tuple[str, ...]
     max_cycles_expected: int
@@ -238,6 +239,8 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
         visit_days=visit_days,
         anchor=anchor,
         windows=windows,
+        lab_before_dose_hours=int(_positive(_get(raw, "schedule.windows.lab_before_dose_hours", int, p),
+                                            "schedule.windows.lab_before_dose_hours", p)),
         screening_names=tuple(s.upper() for s in _get(raw, "schedule.visits.screening_names", list, p)),
         unscheduled_names=tuple(s.upper() for s in _get(raw, "schedule.visits.unscheduled_names", list, p)),
         max_cycles_expected=_get(raw, "schedule.visits.max_cycles_expected", int, p),

@@ -28,6 +28,8 @@ def test_trial_protocol_loads() -> None:
         ('design = "boin"', 'design = "crm"', "escalation.design"),
         ('start_level = "DL1"', 'start_level = "DL9"', "escalation.start_level"),
         ("d8 = [2, 2]", "d8 = [2]", "schedule.windows.d8"),
+        ("lab_before_dose_hours = 72", "lab_before_dose_hours = 0", "schedule.windows.lab_before_dose_hours"),
+        ("lab_before_dose_hours = 72", 'lab_before_dose_hours = "72 h"', "schedule.windows.lab_before_dose_hours"),
         # settings the pages and the engine read: before, these loaded and the first page or command
         # that read them failed with a KeyError or TypeError (exit 1)
         ("adult_cat1 = [120, 80]\n", "", "blood_pressure.adult_cat1"),

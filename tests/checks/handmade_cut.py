@@ -105,11 +105,15 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
             {"USUBJID": "P-02", "VSSEQ": 4, "VSTESTCD": "SYSBP", "VSSTRESN": 400.0, "VISIT": "C1D8", "VISITNUM": 108.0},
         ],
         "raw.lb": [
-            {"USUBJID": "P-01", "LBSEQ": 1, "LBTESTCD": "ALT", "LBSTRESN": 30.0, "LBSTRESU": "U/L", "LBSTNRLO": 0.0,
-             "LBSTNRHI": 40.0},
-            {"USUBJID": "P-02", "LBSEQ": 1, "LBTESTCD": "ALT", "LBSTRESN": 30.0, "LBSTRESU": "U/L"},
+            # P-01: a draw on the day of each of its six infusions (lab_predose_missing: none)
+            *({"USUBJID": "P-01", "LBSEQ": i + 1, "LBTESTCD": "ALT", "LBSTRESN": 30.0, "LBSTRESU": "U/L", "LBSTNRLO": 0.0,
+               "LBSTNRHI": 40.0, "LBDTC": day.isoformat(), "LBDTC_DT": day}
+              for i, day in enumerate([c1, D(2026, 1, 12), D(2026, 1, 19), D(2026, 1, 26), D(2026, 2, 2), D(2026, 2, 9)])),
+            # P-02: 72 h (3 days) before its first infusion, on the day of its second, none before its third (02-09)
+            {"USUBJID": "P-02", "LBSEQ": 1, "LBTESTCD": "ALT", "LBSTRESN": 30.0, "LBSTRESU": "U/L",
+             "LBDTC": "2026-01-02", "LBDTC_DT": D(2026, 1, 2)},
             {"USUBJID": "P-02", "LBSEQ": 2, "LBTESTCD": "PLAT", "LBSTRESN": 200.0, "LBSTRESU": "mg/dL",
-             "LBSTNRLO": 150.0, "LBSTNRHI": 400.0},
+             "LBSTNRLO": 150.0, "LBSTNRHI": 400.0, "LBDTC": "2026-01-12", "LBDTC_DT": D(2026, 1, 12)},
         ],
         "raw.ex": [
             {"USUBJID": s, "EXSEQ": i + 1, "EXTRT": "IRINOTECAN LIPOSOME", "EXSTDTC": day.isoformat(), "EXSTDTC_DT": day,
@@ -186,4 +190,5 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "visit_out_of_window": {("P-02", "VISITNUM=108")},
     "visit_missing": {("P-02", "VISITNUM=115"), ("P-02", "VISITNUM=208"), ("P-02", "VISITNUM=215")},
     "exposure_gap_in_dlt_window": {("P-02", "CYCLE=1")},
+    "lab_predose_missing": {("P-02", "EXSEQ=3")},
 }

@@ -108,6 +108,35 @@ def test_exposure_gap_counts_up_to_the_last_infusion_even_after_trtedt(protocol)
     con.close()
 
 
+def test_lab_predose_window_edges_follow_the_protocol_hours(protocol) -> None:
+    """DOMAIN.md 6: labs within 72 h before dosing. By date: 3 days before counts, 4 days before does not, a draw
+    after the infusion does not; a record of dose 0 is no infusion. With 48 h in the protocol, 3 days is too early."""
+    import dataclasses
+    import datetime as dt
+
+    rows = base_rows("C1")
+    day = dt.date(2026, 3, 10)
+    infusions = [(day, 10.0), (day + dt.timedelta(days=7), 0.0), (day + dt.timedelta(days=14), 50.0),
+                 (day + dt.timedelta(days=21), 50.0)]
+    rows["raw.ex"] = [{"USUBJID": "P-01", "EXSEQ": i + 1, "EXTRT": "Irinotecan Liposome ", "EXDOSE": dose,
+                       "EXSTDTC_DT": d, "_FILE": "ex.csv", "_ROW": i + 1} for i, (d, dose) in enumerate(infusions)]
+    draws = [day - dt.timedelta(days=3), day + dt.timedelta(days=14 - 4), day + dt.timedelta(days=22)]
+    rows["raw.lb"] = [{"USUBJID": "P-01", "LBSEQ": i + 1, "LBTESTCD": "ALT", "LBSTRESN": 30.0, "LBSTRESU": "U/L",
+                       "LBSTNRLO": 0.0, "LBSTNRHI": 40.0, "LBDTC_DT": d} for i, d in enumerate(draws)]
+
+    def flagged(p) -> dict[str, str]:
+        con = duckdb.connect()
+        write_cut(con, rows)
+        got = run_checks(con, p, "C1").findings.filter(pl.col("check_id") == "lab_predose_missing")
+        con.close()
+        return dict(zip(got["record_key"], got["message"], strict=True))
+
+    got = flagged(protocol)
+    assert set(got) == {"EXSEQ=3", "EXSEQ=4"}  # 4 days before; the only draw is the day after
+    assert got["EXSEQ=3"] == "nal-IRI infusion on 2026-03-24: no lab draw from 2026-03-21 to the infusion day (labs are due within 72 h before dosing)"
+    assert set(flagged(dataclasses.replace(protocol, lab_before_dose_hours=48))) == {"EXSEQ=1", "EXSEQ=3", "EXSEQ=4"}
+
+
 def test_every_graded_lab_direction_has_ae_terms() -> None:
     # lab_ae_grade_mismatch looks for an AE of the term that matches a lab grade: a parameter and direction
     # the CTCAE criteria grade but data/checks.toml [lab_ae_terms] does not name would flag every grade 3
