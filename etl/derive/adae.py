@@ -42,13 +42,16 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
     )
     # A partial onset date whose period holds the first dose is imputed to the first dose, not to the
     # 1st of the month/year (ADaMIG imputation; admiral derive_vars_dt(min_dates = TRTSDT)): else an
-    # event in the first month of treatment would fall before dosing, outside the DLT window.
+    # event in the first month of treatment would fall before dosing, outside the DLT window. The
+    # onset cannot be after the end (AENDT, imputed to the last possible day): an event that ended
+    # before the first dose keeps the 1st of its period (it was not treatment-emergent, nor a DLT).
     period_end = (
         pl.when(pl.col("ASTDTF") == "D").then(pl.col("ASTDT").dt.month_end())
         .when(pl.col("ASTDTF") == "M").then(pl.date(pl.col("ASTDT").dt.year(), 12, 31))
     )
     frame = frame.with_columns(
-        pl.when(pl.col("ASTDTF").is_not_null() & (pl.col("ASTDT") < pl.col("TRTSDT")) & (period_end >= pl.col("TRTSDT")))
+        pl.when(pl.col("ASTDTF").is_not_null() & (pl.col("ASTDT") < pl.col("TRTSDT")) & (period_end >= pl.col("TRTSDT"))
+                & (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("TRTSDT"))))
         .then(pl.col("TRTSDT")).otherwise(pl.col("ASTDT")).alias("ASTDT")
     )
     # date-times (DESIGN.md: extra ADAE columns) for the transient lab-abnormality DLT exception

@@ -39,3 +39,17 @@ def test_a_partial_onset_that_may_fall_after_the_window_is_undecided(tmp_path, p
     adsl = adam["adsl"].filter(pl.col("USUBJID") == "FEB-OPEN").row(0, named=True)
     assert (adsl["DLTFL"], adsl["DLTUNDFL"]) == ("N", "Y")
     assert adsl["DLTUNDRSN"] == "DLT status undecided: AESEQ=1 FATIGUE (onset not placed in or out of the window)"
+
+
+def test_a_partial_onset_of_an_event_that_ended_before_dosing_stays_before_dosing(tmp_path, protocol: Protocol) -> None:
+    # '2026-01' holds C1D1 (2026-01-05), so an onset in the first month is imputed to the first dose
+    # (ADaMIG, admiral min_dates = TRTSDT); but this one ended on 2026-01-03, before any dose: it began
+    # in January before the 3rd, so it is neither treatment-emergent nor in the DLT window
+    subjects = [Subject("ENDED-BEFORE", aes=[("FATIGUE", "3", -4, -2)]), Subject("ENDED-AFTER", aes=[("FATIGUE", "3", -4, 3)])]
+    folder = write_trial(tmp_path / "export", subjects)
+    text = (folder / "ae.csv").read_text().replace("2026-01-01,", "2026-01,")
+    (folder / "ae.csv").write_text(text)
+    raw = read_export(folder, ColumnMapping())[1]
+    ae = build_adam(raw, protocol, cut_date=None)["adae"].sort("USUBJID")
+    assert ae.select("USUBJID", pl.col("ASTDT").cast(pl.String), "TRTEMFL", "DLTWINFL", "DLTCFL").rows() == [
+        ("ENDED-AFTER", "2026-01-05", "Y", "Y", "Y"), ("ENDED-BEFORE", "2026-01-01", "N", "N", "N")]
