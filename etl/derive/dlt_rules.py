@@ -30,7 +30,7 @@ RULES: dict[str, str] = {
     "PLT_G3_BLEEDING": "grade 3 thrombocytopenia with bleeding",
     "HTN_G4": "grade 4 hypertension",
     "HTN_G3_UNCONTROLLED": "grade 3 hypertension not controlled within {hypertension_g3_max_days} days",
-    "HFSR_G3_GT7D": "grade 3 hand-foot skin reaction lasting more than {hfsr_g3_max_days} days",
+    "HFSR_G3_GT7D": "grade >= 3 hand-foot skin reaction lasting more than {hfsr_g3_max_days} days",
     "PROTEINURIA_G3": "grade >= 3 proteinuria",
     "PNEUMOTHORAX_G2": "grade >= {pneumothorax_min_grade} pneumothorax",
     "NONHEME_G3": (
@@ -195,7 +195,9 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol, cut_date: dt.d
         ("PLT_G3_BLEEDING", pl.lit(bool(d["thrombocytopenia_g3_with_bleeding"])) & _term_in(protocol, "thrombocytopenia") & (g == 3) & pl.col("_BLEED")),
         ("HTN_G4", pl.lit(bool(d["hypertension_g4"])) & _term_in(protocol, "hypertension") & (g == 4)),
         ("HTN_G3_UNCONTROLLED", _term_in(protocol, "hypertension") & (g == 3) & _lasting_more_than(d["hypertension_g3_max_days"])),
-        ("HFSR_G3_GT7D", _term_in(protocol, "hfsr") & (g == 3) & _lasting_more_than(d["hfsr_g3_max_days"])),
+        # CTCAE v5 grades hand-foot skin reaction 1-3 only: a recorded grade 4 is at least grade 3
+        # and goes by the same rule (before: no rule at all, so never a DLT)
+        ("HFSR_G3_GT7D", _term_in(protocol, "hfsr") & (g >= 3) & (g < 5) & _lasting_more_than(d["hfsr_g3_max_days"])),
         ("PROTEINURIA_G3", pl.lit(bool(d["proteinuria_g3"])) & _term_in(protocol, "proteinuria") & (g >= 3)),
         ("PNEUMOTHORAX_G2", _term_in(protocol, "pneumothorax") & (g >= d["pneumothorax_min_grade"])),
         ("NONHEME_G3", not_specific & (g >= d["nonheme_min_grade"]) & (g < 5) & ~excepted),

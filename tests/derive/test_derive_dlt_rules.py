@@ -25,6 +25,8 @@ CASES: dict[str, tuple[list[tuple], str | None, str | None]] = {
     "NEUT-G3-LONG": ([(NEUT, "3", 10, 30)], "N", None),  # haematological: not the non-haem rule
     "HFSR-G3-7D": ([(HFSR, "3", 5, 11)], "N", None),
     "HFSR-G3-8D": ([(HFSR, "3", 5, 12)], "Y", "HFSR_G3_GT7D"),
+    "HFSR-G4-8D": ([(HFSR, "4", 5, 12)], "Y", "HFSR_G3_GT7D"),  # CTCAE v5 has no grade 4: counts as >= 3
+    "HFSR-G4-7D": ([(HFSR, "4", 5, 11)], "N", None),
     "HTN-G3-14D": ([(HTN, "3", 5, 18)], "N", None),
     "HTN-G3-15D": ([(HTN, "3", 5, 19)], "Y", "HTN_G3_UNCONTROLLED"),
     "HTN-G4": ([(HTN, "4", 5, 6)], "Y", "HTN_G4"),
