@@ -108,20 +108,22 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     # an AE whose DLT verdict is undecided (DLTCFL null: grade missing in the window, or an onset that
     # cannot be placed for an event that would meet a rule): the subject's DLT status is not known,
     # so a subject without a DLT is not shown as DLT-free (DLTUNDFL, listed with the escalation)
-    # With investigator flags in the export, an AE in the window that meets a protocol rule but has no
-    # investigator verdict (AEDLT missing: not adjudicated yet) leaves the status undecided too: the
-    # investigator's flag decides DLTFL, and a missing flag is not a 'N'.
+    # With investigator flags in the export the investigator's flag decides DLTFL: an AE the
+    # investigator adjudicated (AEDLT Y or N) is decided whatever the rules say, and one without a
+    # verdict (AEDLT missing: not adjudicated yet) is undecided when the rules say DLT or cannot tell
+    # (a missing flag is not a 'N').
     seq = pl.col("AESEQ").cast(pl.String) if "AESEQ" in adae.columns else pl.lit("?")
     name = pl.coalesce(*[pl.col(c) for c in ("AEDECOD", "AETERM") if c in adae.columns], pl.lit("?"))
-    unadjudicated = (pl.lit(has_inv_flag) & (pl.col("DLTCFL") == "Y") & (pl.col("DLTWINFL") == "Y")
-                     & pl.col("DLTFL").is_null()) if "DLTFL" in adae.columns else pl.lit(False)
+    no_verdict = pl.col("DLTFL").is_null() if "DLTFL" in adae.columns else pl.lit(True)
+    unadjudicated = pl.lit(has_inv_flag) & (pl.col("DLTCFL") == "Y") & (pl.col("DLTWINFL") == "Y") & no_verdict
+    rules_undecided = pl.col("DLTCFL").is_null() & (no_verdict | pl.lit(not has_inv_flag))
     why = (
         pl.when(pl.col("DLTCFL") == "Y").then(pl.format("meets {}, no investigator DLT flag", pl.col("DLTRULE")))
         .when(pl.col("AETOXGRN").is_null()).then(pl.lit("grade missing"))
         .when(pl.col("DLTWINFL").is_null()).then(pl.lit("onset not placed in or out of the window"))
         .otherwise(pl.lit("duration not settled by the dates"))
     )
-    undecided = adae.filter(pl.col("DLTCFL").is_null() | unadjudicated.fill_null(False)).group_by("USUBJID").agg(
+    undecided = adae.filter((rules_undecided | unadjudicated).fill_null(False)).group_by("USUBJID").agg(
         pl.format("AESEQ={} {} ({})", seq, name, why).sort().str.join(", ").alias("_UND")
     )
     tox_delay = adae.filter(pl.col("DLTRULE").str.contains("DELAY_GT14D").fill_null(False))

@@ -61,7 +61,9 @@ def test_a_protocol_dlt_without_an_investigator_verdict_is_undecided(tmp_path, p
     # not adjudicated yet, so the subject is not shown as DLT-free (listed beside the escalation)
     subjects = [Subject("NOT-ADJUDICATED", aes=[(NEUT, "4", 10, 19), ("NAUSEA", "1", 3, 4)], aedlt={2: "N"}),
                 Subject("ADJUDICATED-N", aes=[(NEUT, "4", 10, 19)], aedlt={1: "N"}),
-                Subject("NO-CANDIDATE", aes=[("NAUSEA", "1", 3, 4)])]
+                Subject("NO-CANDIDATE", aes=[("NAUSEA", "1", 3, 4)]),
+                Subject("UNGRADED", aes=[("FATIGUE", "", 3, 4)]),
+                Subject("UNGRADED-ADJUDICATED", aes=[("FATIGUE", "", 3, 4)], aedlt={1: "N"})]
     adsl = _adsl(derive(tmp_path, subjects, protocol)["adsl"])
     row = adsl["NOT-ADJUDICATED"]
     assert (row["DLTSRC"], row["DLTFL"], row["DLTCFL"], row["DLTEVLFL"]) == ("INVESTIGATOR", "N", "Y", "Y")
@@ -71,6 +73,9 @@ def test_a_protocol_dlt_without_an_investigator_verdict_is_undecided(tmp_path, p
     # the investigator's 'N' is a verdict (the check dlt_flag_mismatch lists the disagreement)
     assert (adsl["ADJUDICATED-N"]["DLTFL"], adsl["ADJUDICATED-N"]["DLTUNDFL"]) == ("N", "N")
     assert adsl["NO-CANDIDATE"]["DLTUNDFL"] == "N"
+    # an ungraded AE: undecided without an investigator verdict, decided by the investigator's 'N'
+    assert adsl["UNGRADED"]["DLTUNDRSN"] == "DLT status undecided: AESEQ=1 FATIGUE (grade missing)"
+    assert (adsl["UNGRADED-ADJUDICATED"]["DLTFL"], adsl["UNGRADED-ADJUDICATED"]["DLTUNDFL"]) == ("N", "N")
 
 
 def test_zero_dose_records_do_not_make_a_subject_treated(tmp_path, protocol: Protocol) -> None:
