@@ -236,12 +236,26 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
                || n || ' screening reading(s): highest SBP ' || coalesce(CAST(sbp_max AS VARCHAR) || ' (' || sbp_at || ')', '-')
                || ', highest DBP ' || coalesce(CAST(dbp_max AS VARCHAR) || ' (' || dbp_at || ')', '-') || ' mmHg'
                AS msg_eligibility_bp
-    FROM subj"""
+    FROM subj
+    UNION ALL
+    -- an enrolled subject without a screening SBP/DBP: the exclusion cannot be verified (as a missing AGE for
+    -- eligibility_age); asked only of a study that records screening BP under these visit names (applies)
+    SELECT 'VS', e.USUBJID, 'USUBJID=' || e.USUBJID, NULL::VARCHAR, NULL::BIGINT, false,
+           CASE WHEN e.USUBJID IN (SELECT USUBJID FROM bp)
+                THEN 'no screening SBP or DBP in mmHg (a result missing, or in a unit not recognised)'
+                ELSE 'no screening SBP or DBP recorded (visits ' || array_to_string($screen, ', ') || ')' END
+               || ': the exclusion SBP >= ' || $sbp || ' or DBP >= ' || $dbp || ' is not verifiable'
+    FROM ({enrolled_sql(cfg, tables)}) e WHERE e.USUBJID NOT IN (SELECT USUBJID FROM bp WHERE VSSTRESN IS NOT NULL)"""
     el = protocol.raw["eligibility"]
     screen = [s.upper() for s in protocol.raw["schedule"]["visits"]["screening_names"]]
+    applies = ("SELECT EXISTS (SELECT 1 FROM raw.vs WHERE upper(trim(VSTESTCD)) IN ('SYSBP', 'DIABP') "
+               "AND list_has_any([upper(VISIT), split_part(upper(VISIT), ' ', 1)], $screen))")
     return Frame("screening_bp", "VS", sql, "raw.vs", (Check("eligibility_bp", "flag"),),
                  {"sbp": el["screening_sbp_max_exclusive"], "dbp": el["screening_dbp_max_exclusive"], "screen": screen,
-                  **bp_unit_params(), **enrolled_params(cfg)}, ("raw.vs", "raw.dm"))
+                  **bp_unit_params(), **enrolled_params(cfg)}, ("raw.vs", "raw.dm"), applies,
+                 "no SBP/DBP reading at a screening visit (VISIT " + " / ".join(screen) + ", protocol [schedule.visits] "
+                 "screening_names): the screening BP exclusion cannot be checked; map the study's screening visit "
+                 "names there")
 
 
 def vs_frame() -> Frame:

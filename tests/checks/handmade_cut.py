@@ -103,6 +103,8 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
             {"USUBJID": "P-02", "VSSEQ": 2, "VSTESTCD": "DIABP", "VSSTRESN": 90.0, "VISIT": "SCREENING", "VISITNUM": 0.0},
             {"USUBJID": "P-02", "VSSEQ": 3, "VSTESTCD": "DIABP", "VSSTRESN": 95.0, "VISIT": "C1D1", "VISITNUM": 101.0},
             {"USUBJID": "P-02", "VSSEQ": 4, "VSTESTCD": "SYSBP", "VSSTRESN": 400.0, "VISIT": "C1D8", "VISITNUM": 108.0},
+            # without a screening BP, P-03's eligibility would be 'not verifiable' (eligibility_bp)
+            {"USUBJID": "P-03", "VSSEQ": 1, "VSTESTCD": "SYSBP", "VSSTRESN": 120.0, "VISIT": "SCREENING", "VISITNUM": 0.0},
         ],
         "raw.lb": [
             # P-01: a draw on the day of each of its six infusions (lab_predose_missing: none)

@@ -1,7 +1,8 @@
 """Check eligibility_bp: protocol [eligibility] (registry exclusion 8) SBP >= 140 or DBP >= 90 at screening.
 
 The limits are mmHg: a screening reading in kPa is compared in mmHg (1 mmHg = 133.322 Pa), as adam.advs
-categorises it; an unknown unit is not compared (never converted by guess).
+categorises it; an unknown unit is not compared (never converted by guess). A subject without a usable
+screening SBP/DBP gets a finding that the exclusion is not verifiable (as a missing AGE for eligibility_age).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ CASES: dict[str, tuple[list[tuple[str, float, str | None, str]], bool]] = {
     "KPA-OK": ([("SYSBP", 18.5, "kPa", "SCREENING"), ("DIABP", 11.5, "kPa", "SCREENING")], False),
     "UCUM": ([("SYSBP", 150, "mm[Hg]", "SCREENING"), ("DIABP", 80, "mm[Hg]", "SCREENING")], True),
     "NO-UNIT": ([("SYSBP", 150, None, "SCREENING")], True),  # taken as mmHg, as adam.advs does
-    "UNKNOWN-UNIT": ([("SYSBP", 15, "cmHg", "SCREENING")], False),  # not compared
+    # not compared (never converted by guess), so the exclusion is not verifiable: a finding that says so
+    "UNKNOWN-UNIT": ([("SYSBP", 15, "cmHg", "SCREENING")], True),
+    "NO-SCREENING": ([("SYSBP", 120, "mmHg", "C1D8")], True),  # not verifiable either
     "LOWER-CODE": ([("sysbp", 150, "mmHg", "SCREENING")], True),
     "SCREENING-1": ([("SYSBP", 145, "mmHg", "Screening 1"), ("DIABP", 80, "mmHg", "Screening 1")], True),
     "ON-TREATMENT": ([("SYSBP", 120, "mmHg", "SCREENING"), ("DIABP", 70, "mmHg", "SCREENING"),
@@ -60,6 +63,26 @@ def findings(protocol) -> pl.DataFrame:
 @pytest.mark.parametrize("subject", sorted(CASES))
 def test_screening_bp_exclusion(findings: pl.DataFrame, subject: str) -> None:
     assert (subject in findings["usubjid"].to_list()) is CASES[subject][1]
+
+
+def test_unverifiable_screening_bp_says_why(findings: pl.DataFrame) -> None:
+    by_subject = dict(zip(findings["usubjid"], findings["message"], strict=True))
+    assert by_subject["UNKNOWN-UNIT"].startswith("no screening SBP or DBP in mmHg (a result missing, or in a unit not")
+    assert by_subject["NO-SCREENING"] == ("no screening SBP or DBP recorded (visits SCREENING, SCREEN, BASELINE): the "
+                                          "exclusion SBP >= 140 or DBP >= 90 is not verifiable")
+    assert findings.filter(pl.col("usubjid") == "NO-SCREENING")["record_key"].to_list() == ["USUBJID=NO-SCREENING"]
+
+
+def test_no_screening_visit_in_the_study_skips_the_check_with_its_reason(protocol) -> None:
+    con = duckdb.connect()
+    write_cut(con, {"raw.dm": [{"USUBJID": "A", "SITEID": "01", "AGE": 40.0}],
+                    "raw.vs": [{"USUBJID": "A", "VSSEQ": 1, "VSTESTCD": "SYSBP", "VSSTRESN": 150.0, "VISIT": "VISIT 1"}],
+                    "adam.adsl": [{"USUBJID": "A", "SITEID": "01", "TRTSDT": C1}],
+                    "meta.loads": [{"cut_id": "C1", "loaded_at": dt.datetime(2026, 3, 1), "status": "ok"}]})
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    assert run.findings.filter(pl.col("check_id") == "eligibility_bp").height == 0
+    assert "screening_names" in run.skipped["screening_bp"]
 
 
 def test_kpa_reading_is_reported_in_mmhg(findings: pl.DataFrame) -> None:
