@@ -7,6 +7,7 @@ it; code reads it only through :func:`load_protocol`. Validation errors name the
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ class Protocol:
     windows: dict[int, tuple[int, int]]
     lab_before_dose_hours: int
     screening_names: tuple[str, ...]
+    # regular expressions with groups 'cycle' and 'day' naming scheduled visits besides C<n>D<d>
+    visit_name_patterns: tuple[str, ...]
     unscheduled_names: tuple[str, ...]
     max_cycles_expected: int
     dlt_window_days: int
@@ -94,6 +97,22 @@ def _positive(value: float, dotted: str, path: Path) -> float:
     if value <= 0:
         raise ProtocolError(f"{path}: key '{dotted}' must be > 0, got {value!r}")
     return value
+
+
+def _visit_name_patterns(raw: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """schedule.visits.name_patterns (optional): each a regular expression with the groups 'cycle' and 'day'."""
+    key = "schedule.visits.name_patterns"
+    patterns = raw.get("schedule", {}).get("visits", {}).get("name_patterns", [])
+    if not isinstance(patterns, list) or any(not isinstance(x, str) for x in patterns):
+        raise ProtocolError(f"{path}: key '{key}' must list regular expressions (text), got {patterns!r}")
+    for pattern in patterns:
+        try:
+            groups = re.compile(pattern).groupindex
+        except re.error as exc:
+            raise ProtocolError(f"{path}: key '{key}': {pattern!r} is not a regular expression ({exc})") from exc
+        if not {"cycle", "day"} <= set(groups):
+            raise ProtocolError(f"{path}: key '{key}': {pattern!r} must name the groups (?P<cycle>...) and (?P<day>...)")
+    return tuple(patterns)
 
 
 def _mmhg_pair(pair: Any, dotted: str, path: Path) -> None:
@@ -154,6 +173,7 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     anchor = _get(raw, "schedule.anchor", str, p)
     if anchor not in ("cycle", "fixed"):
         raise ProtocolError(f"{p}: key 'schedule.anchor' must be 'cycle' or 'fixed', got {anchor!r}")
+    visit_name_patterns = _visit_name_patterns(raw, p)
     windows: dict[int, tuple[int, int]] = {}
     for day in visit_days:
         w = _get(raw, f"schedule.windows.d{day}", list, p)
@@ -242,6 +262,7 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
         lab_before_dose_hours=int(_positive(_get(raw, "schedule.windows.lab_before_dose_hours", int, p),
                                             "schedule.windows.lab_before_dose_hours", p)),
         screening_names=tuple(s.upper() for s in _get(raw, "schedule.visits.screening_names", list, p)),
+        visit_name_patterns=visit_name_patterns,
         unscheduled_names=tuple(s.upper() for s in _get(raw, "schedule.visits.unscheduled_names", list, p)),
         max_cycles_expected=_get(raw, "schedule.visits.max_cycles_expected", int, p),
         dlt_window_days=window,

@@ -28,6 +28,12 @@ def test_trial_protocol_loads() -> None:
         ('design = "boin"', 'design = "crm"', "escalation.design"),
         ('start_level = "DL1"', 'start_level = "DL9"', "escalation.start_level"),
         ("d8 = [2, 2]", "d8 = [2]", "schedule.windows.d8"),
+        ("name_patterns = ['^CYCLE(?P<cycle>\\d+)DAY(?P<day>\\d+)$']", "name_patterns = ['^CYCLE(\\d+)DAY(\\d+)$']",
+         "schedule.visits.name_patterns"),
+        ("name_patterns = ['^CYCLE(?P<cycle>\\d+)DAY(?P<day>\\d+)$']", "name_patterns = ['^CYCLE(?P<cycle>']",
+         "schedule.visits.name_patterns"),
+        ("name_patterns = ['^CYCLE(?P<cycle>\\d+)DAY(?P<day>\\d+)$']", "name_patterns = 'C1D1'",
+         "schedule.visits.name_patterns"),
         ("lab_before_dose_hours = 72", "lab_before_dose_hours = 0", "schedule.windows.lab_before_dose_hours"),
         ("lab_before_dose_hours = 72", 'lab_before_dose_hours = "72 h"', "schedule.windows.lab_before_dose_hours"),
         # settings the pages and the engine read: before, these loaded and the first page or command

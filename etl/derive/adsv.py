@@ -41,7 +41,7 @@ def derive_adsv(sv: pl.DataFrame | None, adsl: pl.DataFrame, adcyc: pl.DataFrame
     name = pl.col("VISIT").str.to_uppercase().str.replace_all(r"\s+", "")
     screening = list(protocol.screening_names)
     unscheduled = list(protocol.unscheduled_names)
-    cycle, day = visit_cycle_day(pl.col("VISIT"))
+    cycle, day = visit_cycle_day(pl.col("VISIT"), protocol.visit_name_patterns)
     visits = visits.with_columns(cycle.alias("AVISITCY"), day.alias("AVISITDY")).with_columns(
         pl.when(pl.col("AVISITCY").is_not_null()).then(pl.lit("SCHEDULED"))
         .when(name.is_in(screening)).then(pl.lit("SCREENING"))

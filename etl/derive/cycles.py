@@ -30,16 +30,22 @@ ADCYC_SCHEMA = {
     "DELAYDY": pl.Int32,
     "CYCLSRC": pl.String,
 }
-# a scheduled treatment visit: C<cycle>D<day> (DESIGN.md input contract), case and spaces ignored
-SCHEDULED_VISIT = r"^C(\d+)D(\d+)$"
+# a scheduled treatment visit: C<cycle>D<day> (DESIGN.md input contract), case and spaces ignored; a sponsor's
+# other names come from the protocol ([schedule.visits] name_patterns)
+SCHEDULED_VISIT = r"^C(?P<cycle>\d+)D(?P<day>\d+)$"
 # which record names a cycle's day 1 when several do (lower wins)
 _SOURCES = {"INFUSION": 0, "VISIT": 1, "EXPOSURE": 2}
 
 
-def visit_cycle_day(visit: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(cycle, day) of a scheduled visit name 'C<n>D<d>' (upper-cased, blanks removed), else nulls."""
+def visit_cycle_day(visit: pl.Expr, patterns: tuple[str, ...] = ()) -> tuple[pl.Expr, pl.Expr]:
+    """(cycle, day) of a scheduled visit name (upper-cased, blanks removed): 'C<n>D<d>', or one that a protocol
+    pattern matches (groups 'cycle' and 'day': '^CYCLE(?P<cycle>\\d+)DAY(?P<day>\\d+)$' for 'Cycle 1 Day 8'),
+    the first that matches; else nulls."""
     name = visit.str.to_uppercase().str.replace_all(r"\s+", "")
-    return name.str.extract(SCHEDULED_VISIT, 1).cast(pl.Int32), name.str.extract(SCHEDULED_VISIT, 2).cast(pl.Int32)
+    found = [name.str.extract_groups(p) for p in (SCHEDULED_VISIT, *patterns)]
+    cycle = pl.coalesce([f.struct.field("cycle") for f in found]) if len(found) > 1 else found[0].struct.field("cycle")
+    day = pl.coalesce([f.struct.field("day") for f in found]) if len(found) > 1 else found[0].struct.field("day")
+    return cycle.cast(pl.Int32), day.cast(pl.Int32)
 
 
 def _is_drug(protocol: Protocol, drug: str) -> pl.Expr:
@@ -84,14 +90,14 @@ def _named_records(ex: pl.DataFrame, sv: pl.DataFrame | None, protocol: Protocol
     """USUBJID, CYC, DAY, DT (complete date or null), SRC of every EX and SV record named C<n>D<d>."""
     parts = []
     if "VISIT" in ex.columns:
-        cyc, day = visit_cycle_day(pl.col("VISIT"))
+        cyc, day = visit_cycle_day(pl.col("VISIT"), protocol.visit_name_patterns)
         infusion = _is_drug(protocol, "irinotecan") & (pl.col("EXDOSE").fill_null(1) > 0 if "EXDOSE" in ex.columns else pl.lit(True))
         parts.append(ex.select(
             "USUBJID", cyc.alias("CYC"), day.alias("DAY"), _complete(ex, "EXSTDTC").alias("DT"),
             pl.when(infusion).then(pl.lit("INFUSION")).otherwise(pl.lit("EXPOSURE")).alias("SRC"),
         ))
     if sv is not None and sv.height and "VISIT" in sv.columns and "SVSTDTC_DT" in sv.columns:
-        cyc, day = visit_cycle_day(pl.col("VISIT"))
+        cyc, day = visit_cycle_day(pl.col("VISIT"), protocol.visit_name_patterns)
         parts.append(sv.select("USUBJID", cyc.alias("CYC"), day.alias("DAY"), _complete(sv, "SVSTDTC").alias("DT"),
                                pl.lit("VISIT").alias("SRC")))
     schema = {"USUBJID": pl.String, "CYC": pl.Int32, "DAY": pl.Int32, "DT": pl.Date, "SRC": pl.String}
