@@ -688,7 +688,8 @@ def stream_export(
             known = con.sql('SELECT DISTINCT USUBJID FROM raw."dm"').pl()["USUBJID"]
         if domain in supps:
             orphans = supps[domain].orphans(parent_columns)
-            supps[domain].quarantine.append(supps[domain].with_parent_quarantined(con))
+            if st.rows_quarantined:  # no parent record in quarantine: every attached value reached raw.<domain>
+                supps[domain].quarantine.append(supps[domain].with_parent_quarantined(con))
             sst = stats["supp" + domain]
             sst.rows_loaded = len(supps[domain].matched)
             for q in [*supps.pop(domain).quarantine, orphans]:

@@ -29,17 +29,21 @@ def standardise_bp_units(frame: pl.DataFrame) -> pl.DataFrame:
     Needs PARAMCD, AVAL, AVALU; rows other than SBP/DBP are returned unchanged."""
     is_bp = pl.col("PARAMCD").is_in(BP_PARAMS)
     unit = norm_unit(pl.col("AVALU"))
-    factor = unit.replace_strict(BP_UNIT_FACTORS, default=None, return_dtype=pl.Float64)
-    missing = unit == ""
+    # the unit's factor and whether it is missing, once per row (each use of an expression is computed again)
+    frame = frame.with_columns(
+        pl.when(is_bp).then(unit.replace_strict(BP_UNIT_FACTORS, default=None, return_dtype=pl.Float64)).alias("_F"),
+        pl.when(is_bp).then(unit == "").alias("_NOUNIT"),
+    )
+    factor, missing = pl.col("_F"), pl.col("_NOUNIT")
     return frame.with_columns(
-        pl.when(is_bp & factor.is_not_null()).then(pl.col("AVAL") * factor).otherwise(pl.col("AVAL")).alias("AVAL"),
-        pl.when(is_bp & factor.is_not_null()).then(pl.lit("mmHg")).otherwise(pl.col("AVALU")).alias("AVALU"),
+        pl.when(factor.is_not_null()).then(pl.col("AVAL") * factor).otherwise(pl.col("AVAL")).alias("AVAL"),
+        pl.when(factor.is_not_null()).then(pl.lit("mmHg")).otherwise(pl.col("AVALU")).alias("AVALU"),
         pl.when(is_bp).then(missing | factor.is_not_null()).alias("_BPUNITOK"),
         pl.when(~is_bp | (factor == 1.0)).then(None)
         .when(factor.is_not_null()).then(pl.format("converted from {} to mmHg", pl.col("AVALU").str.strip_chars()))
         .when(missing).then(pl.when(pl.col("AVAL").is_not_null()).then(pl.lit("unit missing, taken as mmHg")))
         .otherwise(pl.format("unit not recognised: {} (no category)", pl.col("AVALU"))).alias("_BPUNITRSN"),
-    )
+    ).drop("_F", "_NOUNIT")
 
 
 def _category(value: pl.Expr, cuts: list[tuple[int, float]]) -> pl.Expr:
