@@ -112,8 +112,9 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
         pl.when(abnormal).then(pl.lit("ABNORMAL")).otherwise(pl.lit("NORMAL")).alias("_CLASS")
     )
     wide, slots = _wide_criteria(direction)
-    rows = rows.join(wide, on=["PARAMCD", "_CLASS"], how="left", maintain_order="left")
-    value = pl.col("AVAL").round(_DECIMALS)
+    rows = rows.join(wide, on=["PARAMCD", "_CLASS"], how="left", maintain_order="left").with_columns(
+        pl.col("AVAL").round(_DECIMALS).alias("_V"))
+    value = pl.col("_V")  # a column: every criterion compares it
     tests = [(g, j) for g, j, _ in slots]  # highest grade first
     conds = []
     for g, j, used in slots:
@@ -141,7 +142,11 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
 
     why_code = pl.coalesce(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(_why(g, j, used)) for g, j, used in slots)
     has_criterion = pl.any_horizontal(pl.col(f"_C{g}_{j}") != -1 for g, j in tests).fill_null(True)
-    unknown_higher = unk.is_not_null() & (held.is_null() | (unk > held))
+    # held, unk and has_criterion as columns first: an expression used twice in one select is computed twice
+    rows = rows.with_columns(held.alias("_HELD"), unk.alias("_UNK"), has_criterion.alias("_HAS"))
+    held, unk, has_criterion = pl.col("_HELD"), pl.col("_UNK"), pl.col("_HAS")
+    rows = rows.with_columns((unk.is_not_null() & (held.is_null() | (unk > held))).alias("_UNKHI"))
+    unknown_higher = pl.col("_UNKHI")
     return rows.select(
         pl.when(~has_criterion).then(None).when(unknown_higher).then(None)
         .otherwise(held.fill_null(0)).cast(pl.Int8).alias("GRADE"),
