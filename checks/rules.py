@@ -691,6 +691,30 @@ def lab_predose_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame
                  "no EX record of nal-IRI (EXTRT " + " / ".join(iri) + " of protocol [drugs] irinotecan) in this cut")
 
 
+def ex_missing_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """A subject shown to be on treatment (DM RFXSTDTC, or a scheduled treatment visit C<n>D<d> in SV) without
+    an EX record of a dose given (adam.adsl SAFFL 'N'; etl/derive/adsl.py): DOMAIN.md 6 "patient in the DLT
+    window without complete exposure records". Such a patient counts as neither treated nor DLT-evaluable in
+    the escalation, so the site is asked for the dosing records."""
+    if "SAFFL" not in tables.get("adam.adsl", []):
+        return None
+    rfx = "d.RFXSTDTC_DT" if "RFXSTDTC_DT" in tables.get("raw.dm", []) else "NULL::DATE"
+    visits = ("(SELECT USUBJID, min(ADT) AS first_visit, arg_min(VISIT, ADT) AS visit FROM adam.adsv "
+              "WHERE VISITTYP = 'SCHEDULED' AND ADT IS NOT NULL GROUP BY USUBJID)"
+              if {"VISITTYP", "ADT", "VISIT"} <= set(tables.get("adam.adsv", [])) else
+              "(SELECT NULL::VARCHAR AS USUBJID, NULL::DATE AS first_visit, NULL::VARCHAR AS visit WHERE false)")
+    sql = f"""
+    SELECT 'EX' AS domain, s.USUBJID, 'USUBJID=' || s.USUBJID AS record_key, NULL::VARCHAR AS _FILE, NULL::BIGINT AS _ROW,
+           false AS ok_ex_missing,
+           concat_ws(' and ', 'DM RFXSTDTC ' || CAST({rfx} AS VARCHAR), 'visit ' || v.visit || ' on ' || CAST(v.first_visit AS VARCHAR))
+               || ', but no EX record of a dose given: the patient is counted as neither treated nor DLT-evaluable'
+               AS msg_ex_missing
+    FROM adam.adsl s LEFT JOIN raw.dm d USING (USUBJID) LEFT JOIN {visits} v USING (USUBJID)
+    WHERE coalesce(s.SAFFL, 'N') <> 'Y' AND ({rfx} IS NOT NULL OR v.first_visit IS NOT NULL)"""
+    requires = ("adam.adsl", "raw.dm", *(("adam.adsv",) if "adam.adsv" in tables else ()))
+    return Frame("ex_missing", "EX", sql, "adam.adsl", (Check("ex_missing", "flag"),), {}, requires)
+
+
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
@@ -702,7 +726,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
-                  ex_dosing_frame(tables), lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today())):
+                  ex_dosing_frame(tables), ex_missing_frame(tables), lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today())):
         if frame:
             frames.append(frame)
     return frames

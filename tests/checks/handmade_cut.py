@@ -18,7 +18,7 @@ CUT_DATE = D(2026, 6, 30)
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "raw.dm": {"USUBJID": pl.String, "SITEID": pl.String, "ARMCD": pl.String, "AGE": pl.Float64, "DTHDTC": pl.String,
-               "DTHDTC_DT": pl.Date, "DTHDTC_DTF": pl.String, "_FILE": pl.String, "_ROW": pl.Int64},
+               "DTHDTC_DT": pl.Date, "DTHDTC_DTF": pl.String, "RFXSTDTC_DT": pl.Date, "_FILE": pl.String, "_ROW": pl.Int64},
     "raw.ae": {"USUBJID": pl.String, "AESEQ": pl.Int64, "AETERM": pl.String, "AEDECOD": pl.String,
                "AETOXGR": pl.String, "AESER": pl.String, "AESTDTC": pl.String, "AESTDTC_DT": pl.Date,
                "AESTDTC_DTF": pl.String, "AEENDTC": pl.String, "AEENDTC_DT": pl.Date, "AEENDTC_DTF": pl.String,
@@ -34,7 +34,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "raw.ex": {"USUBJID": pl.String, "EXSEQ": pl.Int64, "EXTRT": pl.String, "EXDOSE": pl.Float64, "EXSTDTC": pl.String, "EXSTDTC_DT": pl.Date,
                "EXENDTC": pl.String, "EXENDTC_DT": pl.Date, "_FILE": pl.String, "_ROW": pl.Int64},
     "adam.adsl": {"USUBJID": pl.String, "SITEID": pl.String, "TRTSDT": pl.Date, "TRTEDT": pl.Date,
-                  "DLTWEND": pl.Date, "DTHDT": pl.Date},
+                  "DLTWEND": pl.Date, "DTHDT": pl.Date, "SAFFL": pl.String},
     "adam.adae": {"USUBJID": pl.String, "AESEQ": pl.Int64, "AETERM": pl.String, "AEDECOD": pl.String,
                   "AETOXGRN": pl.Int8, "AEACN": pl.String, "ASTDT": pl.Date, "AENDT": pl.Date, "DLTFL": pl.String,
                   "DLTCFL": pl.String, "DLTRULE": pl.String, "_FILE": pl.String, "_ROW": pl.Int64},
@@ -130,10 +130,10 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
         ],
         "raw.sv": [{"USUBJID": "X-98", "VISITNUM": 101.0, "VISIT": "C1D1", "SVSTDTC_DT": c1, "_FILE": "sv.csv", "_ROW": 9}],
         "adam.adsl": [
-            {"USUBJID": s, "SITEID": site, "TRTSDT": c1, "TRTEDT": D(2026, 6, 1), "DLTWEND": D(2026, 2, 15)}
+            {"USUBJID": s, "SITEID": site, "TRTSDT": c1, "TRTEDT": D(2026, 6, 1), "DLTWEND": D(2026, 2, 15), "SAFFL": "Y"}
             for s, site in (("P-01", "01"), ("P-02", "02"))
         ] + [{"USUBJID": "P-03", "SITEID": "01", "TRTSDT": c1, "TRTEDT": D(2026, 5, 1), "DLTWEND": D(2026, 2, 15),
-              "DTHDT": D(2026, 5, 10)}],
+              "DTHDT": D(2026, 5, 10), "SAFFL": "Y"}],
         "adam.adae": [
             {"USUBJID": "P-01", "AESEQ": 1, "AEDECOD": "Fatigue", "AETOXGRN": 2, "ASTDT": D(2026, 2, 1), "DLTFL": "N", "DLTCFL": "N"},
             {"USUBJID": "P-01", "AESEQ": 8, "AEDECOD": "Neutrophil count decreased", "AETOXGRN": 3,

@@ -137,6 +137,31 @@ def test_lab_predose_window_edges_follow_the_protocol_hours(protocol) -> None:
     assert set(flagged(dataclasses.replace(protocol, lab_before_dose_hours=48))) == {"EXSEQ=1", "EXSEQ=3", "EXSEQ=4"}
 
 
+def test_ex_missing_names_patients_on_treatment_without_a_dose_in_ex(protocol) -> None:
+    """DOMAIN.md 6 "patient in the DLT window without complete exposure records": DM says the first dose was
+    given (RFXSTDTC) or a C<n>D<d> visit took place, yet EX has no dose, so the escalation counts the patient
+    as neither treated nor evaluable. A subject with neither (never dosed) is no finding."""
+    import datetime as dt
+
+    from tests.checks.handmade_cut import _sv
+
+    rows = base_rows("C1")
+    rows["raw.dm"] += [{"USUBJID": s, "SITEID": "01", "AGE": 40.0, "RFXSTDTC_DT": rfx}
+                       for s, rfx in (("P-04", dt.date(2026, 1, 7)), ("P-05", None), ("P-06", None))]
+    rows["adam.adsl"] += [{"USUBJID": s, "SITEID": "01", "SAFFL": "N"} for s in ("P-04", "P-05", "P-06")]
+    rows["adam.adsv"] += [_sv("P-05", 1, 1, dt.date(2026, 1, 9)), _sv("P-05", 1, 8, dt.date(2026, 1, 16))]
+    con = duckdb.connect()
+    write_cut(con, rows)
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    got = run.findings.filter(pl.col("check_id") == "ex_missing").sort("usubjid")
+    assert got.select("usubjid", "record_key").rows() == [("P-04", "USUBJID=P-04"), ("P-05", "USUBJID=P-05")]
+    assert got["message"].to_list() == [
+        "DM RFXSTDTC 2026-01-07, but no EX record of a dose given: the patient is counted as neither treated nor DLT-evaluable",
+        "visit C1D1 on 2026-01-09, but no EX record of a dose given: the patient is counted as neither treated nor DLT-evaluable",
+    ]
+
+
 def test_every_graded_lab_direction_has_ae_terms() -> None:
     # lab_ae_grade_mismatch looks for an AE of the term that matches a lab grade: a parameter and direction
     # the CTCAE criteria grade but data/checks.toml [lab_ae_terms] does not name would flag every grade 3
