@@ -21,9 +21,10 @@ c1, c2 = st.columns(2)
 x = c1.radio("X axis", ["Cycle", "Study day"], horizontal=True, key="bp_x")
 view = c2.radio("Show", ["Median per dose level", "Per patient"], horizontal=True, key="bp_view")
 xcol = "ADY" if x == "Study day" else "CYCLE"
-st.caption("Shaded bands are the adult BP categories computed from the measured values (CTCAE v5 thresholds; "
-           "adolescents 12-17 have lower fixed cut-offs: category 2 from 130/80), not CTCAE adverse-event grades. "
-           "Triangles mark hypertension AEs.")
+teen_sbp, teen_dbp = bp_cfg["adolescent_cat2"]  # protocol [blood_pressure]; ages from [eligibility]
+st.caption(f"Shaded bands are the adult BP categories computed from the measured values (CTCAE v5 thresholds; "
+           f"adolescents {protocol.age_min:g}-{bp_cfg['adolescent_age_max']:g} have lower fixed cut-offs: category 2 "
+           f"from {teen_sbp:g}/{teen_dbp:g}), not CTCAE adverse-event grades. Triangles mark hypertension AEs.")
 MAX_PATIENT_LINES = 300  # per-patient lines beyond this are unreadable and heavy for the browser
 n_patients = ui.query("bp_patient_count", filters)
 per_patient = view == "Per patient"

@@ -40,3 +40,32 @@ def test_bands_are_labelled_adult_categories() -> None:
     fig = bp_figure(bp, [[140, 90]], category_bands={1: (120, 80), 2: (140, 90), 3: (160, 100)})
     notes = [a.text for a in fig.layout.annotations if a.text and "shaded" in a.text]
     assert notes and all("adult BP categories" in n and "not CTCAE AE grades" in n for n in notes)
+
+
+def test_bp_page_caption_states_the_protocol_cut_offs(dash_db: Path, app_env, tmp_path: Path, monkeypatch) -> None:
+    # the adolescent cut-offs in the caption come from the protocol ([blood_pressure], [eligibility]), not the page
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.ui import ENV_PROTOCOL
+    from safetyboard.protocol import DEFAULT_PROTOCOL
+    from tests.dashboard.conftest import APP
+
+    text = Path(DEFAULT_PROTOCOL).read_text(encoding="utf-8")
+    assert "adolescent_cat2 = [130, 80]" in text
+    changed = tmp_path / "protocol.toml"
+    changed.write_text(text.replace("adolescent_cat2 = [130, 80]", "adolescent_cat2 = [125, 78]"), encoding="utf-8")
+    from dashboard import ui
+
+    app_env(dash_db)
+    monkeypatch.setenv(ENV_PROTOCOL, str(changed))
+    ui.get_protocol.clear()  # st.cache_resource lives as long as the process: other tests ran the default file
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.run()
+        at.switch_page("dashboard/pages/blood_pressure.py")
+        at.run()
+    finally:
+        ui.get_protocol.clear()  # nor may the changed file reach the tests after this one
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c.value for c in at.caption]
+    assert any("adolescents 12-17 have lower fixed cut-offs: category 2 from 125/78" in c for c in captions), captions
