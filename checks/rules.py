@@ -139,6 +139,37 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
     ), requires=("raw.ae",))
 
 
+def ae_grade_term_frame(protocol: Protocol, cfg: ChecksConfig, cols: list[str]) -> Frame | None:
+    """A CTCAE grade 1-5 outside the range CTCAE v5.0 defines for the term (data/checks.toml
+    [checks.ae_grade_term_range.grades]: febrile neutropenia 3-5, palmar-plantar erythrodysesthesia 1-3), the
+    terms being the protocol's [dlt.terms] lists (AEDECOD, else AETERM). Only the failing AEs."""
+    if "AETOXGR" not in cols:
+        return None
+    term_col = "coalesce(AEDECOD, AETERM)" if "AEDECOD" in cols else "AETERM"
+    ranges = [(key, int(lo), int(hi), list(protocol.dlt_terms.get(key, ())))
+              for key, (lo, hi) in cfg.param("ae_grade_term_range", "grades").items()]
+    ranges = [r for r in ranges if r[3]]
+    if not ranges:
+        return None
+    params: dict[str, Any] = {}
+    outside, graded = [], []
+    for i, (_key, lo, hi, terms) in enumerate(ranges):
+        params |= {f"t{i}": terms, f"lo{i}": lo, f"hi{i}": hi}
+        outside.append(f"WHEN list_contains($t{i}, term) THEN grade NOT BETWEEN $lo{i} AND $hi{i}")
+        graded.append(f"WHEN list_contains($t{i}, term) THEN $lo{i} || '-' || $hi{i}")
+    sql = f"""
+    WITH ae AS (SELECT USUBJID, AESEQ, _FILE, _ROW, upper(trim({term_col})) AS term,
+                       TRY_CAST(trim(AETOXGR) AS INTEGER) AS grade
+                FROM raw.ae WHERE trim(AETOXGR) IN ('1', '2', '3', '4', '5')),
+    judged AS (SELECT *, CASE {' '.join(outside)} ELSE false END AS outside,
+                      CASE {' '.join(graded)} END AS graded FROM ae)
+    SELECT 'AE' AS domain, USUBJID, 'AESEQ=' || AESEQ AS record_key, _FILE, _ROW, false AS ok_ae_grade_term_range,
+           'AETOXGR ' || grade || ' is not a CTCAE v5.0 grade of ' || term || ' (graded ' || graded
+               || ' only): the DLT rule on its grade cannot be applied as recorded' AS msg_ae_grade_term_range
+    FROM judged WHERE outside"""
+    return Frame("ae_grade_term", "AE", sql, "raw.ae", (Check("ae_grade_term_range", "flag"),), params, ("raw.ae",))
+
+
 def dlt_frame() -> Frame:
     # DOMAIN.md 4: the protocol defines DLTs; DLTCFL/DLTRULE are the rules' verdict (etl/derive/dlt_rules.py),
     # DLTFL the investigator's (SUPPAE AEDLT). An undecided rule verdict (NULL) is not a mismatch.
@@ -726,7 +757,8 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
-                  ex_dosing_frame(tables), ex_missing_frame(tables), lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today())):
+                  ex_dosing_frame(tables), ex_missing_frame(tables), ae_grade_term_frame(protocol, cfg, tables.get("raw.ae", [])),
+                  lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today())):
         if frame:
             frames.append(frame)
     return frames

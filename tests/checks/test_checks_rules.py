@@ -162,6 +162,35 @@ def test_ex_missing_names_patients_on_treatment_without_a_dose_in_ex(protocol) -
     ]
 
 
+def test_ae_grade_outside_the_terms_ctcae_grades(protocol) -> None:
+    """CTCAE v5.0: febrile neutropenia is graded 3-5 (DOMAIN.md 2 "no grade 1 or 2"), palmar-plantar
+    erythrodysesthesia 1-3; a grade outside them decides a DLT rule wrongly, so it is an error to query."""
+    from tests.checks.handmade_cut import _ae
+
+    rows = base_rows("C1")
+    rows["raw.ae"] = [
+        _ae("P-01", 1, AEDECOD="Febrile neutropenia", AETOXGR="2"),
+        _ae("P-01", 2, AEDECOD="FEBRILE NEUTROPENIA", AETOXGR="3"),
+        _ae("P-01", 3, AEDECOD=None, AETERM="Hand-foot skin reaction ", AETOXGR="4"),
+        _ae("P-01", 4, AEDECOD="Palmar-plantar erythrodysesthesia syndrome", AETOXGR="3"),
+        _ae("P-01", 5, AEDECOD="Fatigue", AETOXGR="1"),
+        _ae("P-01", 6, AEDECOD="Febrile neutropenia", AETOXGR="6"),  # not a grade at all: ae_grade_invalid
+    ]
+    con = duckdb.connect()
+    write_cut(con, rows)
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    got = run.findings.filter(pl.col("check_id") == "ae_grade_term_range").sort("record_key")
+    assert got["record_key"].to_list() == ["AESEQ=1", "AESEQ=3"]
+    assert got["message"].to_list() == [
+        "AETOXGR 2 is not a CTCAE v5.0 grade of FEBRILE NEUTROPENIA (graded 3-5 only): the DLT rule on its grade "
+        "cannot be applied as recorded",
+        "AETOXGR 4 is not a CTCAE v5.0 grade of HAND-FOOT SKIN REACTION (graded 1-3 only): the DLT rule on its grade "
+        "cannot be applied as recorded",
+    ]
+    assert set(got["severity"]) == {"error"}
+
+
 def test_every_graded_lab_direction_has_ae_terms() -> None:
     # lab_ae_grade_mismatch looks for an AE of the term that matches a lab grade: a parameter and direction
     # the CTCAE criteria grade but data/checks.toml [lab_ae_terms] does not name would flag every grade 3
