@@ -697,14 +697,19 @@ def lab_predose_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame
     if not {"EXTRT", "EXSTDTC_DT"} <= set(ex) or "LBDTC_DT" not in lb:
         return None
     dosed = "(x.EXDOSE IS NULL OR x.EXDOSE > 0)" if "EXDOSE" in ex else "TRUE"
+    # complete dates only: a partial date's imputed day would invent a finding or clear one (ae_date_partial
+    # and the loader's DTF flags say which are partial)
+    ex_complete = "x.EXSTDTC_DTF IS NULL" if "EXSTDTC_DTF" in ex else "TRUE"
+    lb_complete = "LBDTC_DTF IS NULL" if "LBDTC_DTF" in lb else "TRUE"
     # hours -> whole days back, rounded up (72 h = 3 days): a draw 3 days before by date may be < 72 h
     days_back = -(-protocol.lab_before_dose_hours // 24)
     sql = f"""
     WITH inf AS (
         SELECT x.USUBJID, {_record_key("ex", ex, "x")} AS record_key, x._FILE, x._ROW, x.EXSTDTC_DT AS d
-        FROM raw.ex x WHERE x.EXSTDTC_DT IS NOT NULL AND list_contains($iri, upper(trim(x.EXTRT))) AND {dosed}),
+        FROM raw.ex x WHERE x.EXSTDTC_DT IS NOT NULL AND {ex_complete} AND list_contains($iri, upper(trim(x.EXTRT)))
+          AND {dosed}),
     draws AS (SELECT DISTINCT USUBJID, LBDTC_DT AS d FROM raw.lb
-              WHERE LBDTC_DT IS NOT NULL AND USUBJID IN (SELECT USUBJID FROM inf)),
+              WHERE LBDTC_DT IS NOT NULL AND {lb_complete} AND USUBJID IN (SELECT USUBJID FROM inf)),
     last AS (
         SELECT i.USUBJID, i.record_key, i._FILE, i._ROW, i.d, max(l.d) AS drawn
         FROM inf i LEFT JOIN draws l ON l.USUBJID = i.USUBJID AND l.d <= i.d AND l.d >= i.d - $days_back

@@ -116,13 +116,16 @@ def test_lab_predose_window_edges_follow_the_protocol_hours(protocol) -> None:
 
     rows = base_rows("C1")
     day = dt.date(2026, 3, 10)
-    infusions = [(day, 10.0), (day + dt.timedelta(days=7), 0.0), (day + dt.timedelta(days=14), 50.0),
-                 (day + dt.timedelta(days=21), 50.0)]
+    infusions = [(day, 10.0, None), (day + dt.timedelta(days=7), 0.0, None), (day + dt.timedelta(days=14), 50.0, None),
+                 (day + dt.timedelta(days=21), 50.0, None), (dt.date(2026, 5, 1), 50.0, "D")]  # '2026-05': not judged
     rows["raw.ex"] = [{"USUBJID": "P-01", "EXSEQ": i + 1, "EXTRT": "Irinotecan Liposome ", "EXDOSE": dose,
-                       "EXSTDTC_DT": d, "_FILE": "ex.csv", "_ROW": i + 1} for i, (d, dose) in enumerate(infusions)]
-    draws = [day - dt.timedelta(days=3), day + dt.timedelta(days=14 - 4), day + dt.timedelta(days=22)]
+                       "EXSTDTC_DT": d, "EXSTDTC_DTF": dtf, "_FILE": "ex.csv", "_ROW": i + 1}
+                      for i, (d, dose, dtf) in enumerate(infusions)]
+    # the last draw's date is partial (LBDTC_DTF 'D'): its imputed day, EXSEQ=4's day here, clears nothing
+    draws = [(day - dt.timedelta(days=3), None), (day + dt.timedelta(days=14 - 4), None), (day + dt.timedelta(days=22), None),
+             (day + dt.timedelta(days=21), "D")]
     rows["raw.lb"] = [{"USUBJID": "P-01", "LBSEQ": i + 1, "LBTESTCD": "ALT", "LBSTRESN": 30.0, "LBSTRESU": "U/L",
-                       "LBSTNRLO": 0.0, "LBSTNRHI": 40.0, "LBDTC_DT": d} for i, d in enumerate(draws)]
+                       "LBSTNRLO": 0.0, "LBSTNRHI": 40.0, "LBDTC_DT": d, "LBDTC_DTF": dtf} for i, (d, dtf) in enumerate(draws)]
 
     def flagged(p) -> dict[str, str]:
         con = duckdb.connect()
