@@ -43,9 +43,9 @@ def visit_cycle_day(visit: pl.Expr, patterns: tuple[str, ...] = ()) -> tuple[pl.
     the first that matches; else nulls."""
     name = visit.str.to_uppercase().str.replace_all(r"\s+", "")
     found = [name.str.extract_groups(p) for p in (SCHEDULED_VISIT, *patterns)]
-    cycle = pl.coalesce([f.struct.field("cycle") for f in found]) if len(found) > 1 else found[0].struct.field("cycle")
-    day = pl.coalesce([f.struct.field("day") for f in found]) if len(found) > 1 else found[0].struct.field("day")
-    return cycle.cast(pl.Int32), day.cast(pl.Int32)
+    # the first pattern that matches gives both (a pattern that does not match gives nulls)
+    cycle, day = (pl.coalesce([f.struct.field(g) for f in found]).cast(pl.Int32) for g in ("cycle", "day"))
+    return cycle, day
 
 
 def _is_drug(protocol: Protocol, drug: str) -> pl.Expr:
