@@ -29,6 +29,8 @@ def _print_table(run: Any, out: Any = None) -> None:
               f"{c['rows_checked']:>9}", file=out)
     for frame, why in s["skipped"].items():
         print(f"not run: {frame}: {why}", file=out)
+    for table, cols in s["columns_absent"].items():
+        print(f"read as empty: {table} {', '.join(cols)} (not in this export)", file=out)
     for exc in s["gx_exceptions"]:
         print(f"GX expectation raised: {exc['check_id']} ({exc['frame']}): {exc['message']}", file=out)
     if s["data_docs"]:

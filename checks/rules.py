@@ -14,6 +14,7 @@ frames of large tables before they reach GX, so that 10M lab rows are not handed
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,8 +89,54 @@ def table_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return out
 
 
+# Optional SDTM variables the frames read, with their raw.* type (as the loader types them). A real export
+# can lack any of them (pharmaversesdtm's PSA-only lb_onco_pcwg3 has no LBSTNRLO/LBSTNRHI, a DM may have no
+# DTHDTC or AGE, a VS no VISIT): the frame then reads the variable as empty (NULL), so that the checks judge
+# what they can (a lab result without its range is a lab_range_missing finding; an unknown age is
+# eligibility 'not verifiable') and the run lists the absent variables, instead of the whole frame not
+# running. Required variables (etl/domains.SPECS) never reach here: the load stops without them.
+# tests/checks/test_absent_columns.py drops every optional raw.* variable of a demo cut in turn and fails
+# when a frame reads one that is not listed here.
+OPTIONAL_COLUMNS: dict[str, dict[str, str]] = {
+    "raw.dm": {"AGE": "DOUBLE", "DTHDTC": "VARCHAR", "DTHDTC_DT": "DATE", "DTHDTC_DTF": "VARCHAR"},
+    "raw.lb": {"LBSTRESN": "DOUBLE", "LBSTRESU": "VARCHAR", "LBSTNRLO": "DOUBLE", "LBSTNRHI": "DOUBLE"},
+    "raw.vs": {"VSSTRESN": "DOUBLE", "VSSTRESU": "VARCHAR", "VISIT": "VARCHAR"},
+}
+_RAW_TABLE = re.compile(r"\braw\.([a-z][a-z0-9]*)\b(?!\.)")
+
+
+def absent_columns(tables: dict[str, list[str]]) -> dict[str, list[str]]:
+    """'raw.lb' -> the optional variables of OPTIONAL_COLUMNS that this cut's table lacks (tables present only)."""
+    out = {}
+    for table, wanted in OPTIONAL_COLUMNS.items():
+        if table in tables:
+            have = {c.upper() for c in tables[table]}
+            missing = [c for c in wanted if c not in have]
+            if missing:
+                out[table] = missing
+    return out
+
+
+def with_absent_columns(sql: str, absent: dict[str, list[str]]) -> str:
+    """`sql` with each raw table that lacks optional variables read through a subquery adding them as
+    typed NULLs: `FROM raw.lb l` -> `FROM (SELECT *, CAST(NULL AS DOUBLE) AS "LBSTNRLO", ... FROM raw.lb) l`."""
+    if not absent:
+        return sql
+
+    def swap(m: re.Match[str]) -> str:
+        table = f"raw.{m.group(1)}"
+        if table not in absent:
+            return m.group(0)
+        extra = ", ".join(f'CAST(NULL AS {OPTIONAL_COLUMNS[table][c]}) AS "{c}"' for c in absent[table])
+        return f"(SELECT *, {extra} FROM {table})"
+
+    return _RAW_TABLE.sub(swap, sql)
+
+
 def _record_key(domain: str, cols: list[str], alias: str = "") -> str:
-    key = DOMAIN_KEYS.get(domain)
+    """The record's key as text ('AESEQ=3'); a domain not in DOMAIN_KEYS by its --SEQ (EGSEQ, QSSEQ, ...)
+    when it has one, else the file row."""
+    key = DOMAIN_KEYS.get(domain) or f"{domain[:2].upper()}SEQ"
     p = f"{alias}." if alias else ""
     if key and key in cols:
         value = _num_key(f'{p}"{key}"') if key == "VISITNUM" else f'CAST({p}"{key}" AS VARCHAR)'
@@ -469,6 +516,42 @@ def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:
     return Frame("value_not_numeric", "ALL", sql, tuple(sorted(set(sources))), (Check("value_not_numeric", "flag"),))
 
 
+def result_mismatch_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """--STRESN against --STRESC in every findings table that has both (LB, VS, EG, ...). SDTMIG 3.3 (LB
+    specification): --STRESN is "copied in numeric format from --STRESC". The analysis and the CTCAE grades
+    read --STRESN only, so a value that disagrees with its own standard text (a real SAS-made VS: VSSTRESC '63',
+    VSSTRESN 6.3) is analysed wrongly, and a number in --STRESC with --STRESN empty is not analysed at all.
+    Agreement is judged at the text's precision (STRESC '16.58', STRESN 16.5779 agree); a text that is not a
+    plain number ('<0.2', 'NEGATIVE') is not judged."""
+    parts, sources = [], []
+    for name, cols in sorted(tables.items()):
+        schema, table = name.split(".")
+        prefix = table[:2].upper()
+        stresc, stresn = f"{prefix}STRESC", f"{prefix}STRESN"
+        if schema != "raw" or not {stresc, stresn, "_ROW", "USUBJID"} <= set(cols):
+            continue
+        test = f"{prefix}TESTCD" if f"{prefix}TESTCD" in cols else None
+        parts.append(
+            f"SELECT '{table.upper()}' AS domain, t.USUBJID, {_record_key(table, cols, 't')} AS record_key, t._FILE, "
+            f"t._ROW, '{prefix}' AS p, {f't.{test}' if test else 'NULL::VARCHAR'} AS test, trim(t.{stresc}) AS c, "
+            f"t.{stresn} AS n FROM raw.{table} t WHERE t.{stresc} IS NOT NULL")
+        sources.append(name)
+    if not parts:
+        return None
+    sql = f"""
+    WITH r AS ({' UNION ALL '.join(parts)}),
+    v AS (SELECT *, CASE WHEN regexp_full_match(c, '[+-]?[0-9]+(\\.[0-9]*)?|[+-]?\\.[0-9]+') THEN TRY_CAST(c AS DOUBLE) END AS cn,
+                 CAST(length(regexp_extract(c, '\\.([0-9]*)$', 1)) AS INTEGER) AS decimals FROM r)
+    SELECT domain, USUBJID, record_key, _FILE, _ROW,
+           (cn IS NULL OR (n IS NOT NULL AND round(n, decimals) = round(cn, decimals))) AS ok_result_stresc_mismatch,
+           coalesce(test || ': ', '') || p || 'STRESC ''' || c || ''' but ' || p || 'STRESN '
+               || coalesce(CAST(n AS VARCHAR), 'empty')
+               || CASE WHEN n IS NULL THEN ' (the result is not analysed or graded)'
+                       ELSE ' (the analysis and grades read ' || p || 'STRESN)' END AS msg_result_stresc_mismatch
+    FROM v"""
+    return Frame("result_mismatch", "ALL", sql, tuple(sources), (Check("result_stresc_mismatch", "flag"),))
+
+
 def visit_frame() -> Frame:
     # adam.adsv (etl/derive/adsv.py): planned date from the schedule anchored on the cycle's day 1,
     # window from protocol [schedule.windows]; OOWFL computed there (DOMAIN.md 6)
@@ -585,9 +668,10 @@ def lab_ae_frame(cfg: ChecksConfig) -> Frame:
     episodes AS (
         SELECT *, sum(new_ep) OVER (PARTITION BY USUBJID, k ORDER BY ADT NULLS LAST, LBSEQ) AS ep FROM starts),
     termed AS (
-        SELECT a.USUBJID, a.AESEQ, a._FILE, a._ROW, a.ASTDT, coalesce(a.AENDT, a.ASTDT) AS endt, a.AEDECOD,
-               a.AETOXGRN, t.k
-        FROM adam.adae a JOIN _ck_lab_terms t ON upper(a.AEDECOD) = t.term
+        SELECT a.USUBJID, a.AESEQ, a._FILE, a._ROW, a.ASTDT, coalesce(a.AENDT, a.ASTDT) AS endt,
+               coalesce(a.AEDECOD, a.AETERM) AS AEDECOD, a.AETOXGRN, t.k
+        -- the coded term, else the verbatim one while the AE awaits MedDRA coding (as the DLT rules read it)
+        FROM adam.adae a JOIN _ck_lab_terms t ON upper(trim(coalesce(a.AEDECOD, a.AETERM))) = t.term
         WHERE a.ASTDT IS NOT NULL AND (a.AETOXGRN >= $g OR a.AETOXGRN IS NULL)),
     aes AS (SELECT * FROM termed WHERE AETOXGRN >= $g),
     judged AS (
@@ -761,7 +845,8 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
         if frame:
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
-                  unknown_subject_frame(tables), value_not_numeric_frame(tables), ex_end_frame(protocol, tables),
+                  unknown_subject_frame(tables), value_not_numeric_frame(tables), result_mismatch_frame(tables),
+                  ex_end_frame(protocol, tables),
                   ex_dosing_frame(tables), ex_missing_frame(tables), ae_grade_term_frame(protocol, cfg, tables.get("raw.ae", [])),
                   lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today())):
         if frame:

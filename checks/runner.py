@@ -20,7 +20,7 @@ import polars as pl
 
 from checks.config import SEVERITIES, ChecksConfig, load_checks_config
 from checks.findings import previous_cut_id, previous_open_findings, with_history, write_findings
-from checks.rules import Frame, build_frames, table_columns
+from checks.rules import Frame, absent_columns, build_frames, table_columns, with_absent_columns
 from etl.derive.lab_units import norm_unit
 from safetyboard.errors import BadInputError, FindingsGateError
 from safetyboard.protocol import Protocol
@@ -41,6 +41,8 @@ class CheckRun:
     evaluated: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     severities: dict[str, str] = field(default_factory=dict)  # check id -> configured severity
+    # 'raw.lb' -> optional variables this export lacks, read by the checks as empty (checks.rules.OPTIONAL_COLUMNS)
+    columns_absent: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def open_findings(self) -> pl.DataFrame:
@@ -76,7 +78,7 @@ class CheckRun:
                 "open": self.open_findings.height, "by_severity": self.by_severity(), "by_check": self.by_check(),
                 "resolved": self.findings.filter(pl.col("status") == "resolved").height,
                 "data_docs": str(self.data_docs) if self.data_docs else None, "skipped": self.skipped,
-                "gx_exceptions": self.gx_exceptions, "seconds": round(self.seconds, 2)}
+                "columns_absent": self.columns_absent, "gx_exceptions": self.gx_exceptions, "seconds": round(self.seconds, 2)}
 
 
 def default_data_docs_dir(db: Path) -> Path:
@@ -127,18 +129,21 @@ def _params(frame: Frame, cut_id: str, sql: str) -> dict[str, Any] | None:
     return {k: v for k, v in params.items() if f"${k}" in sql} or None
 
 
-def frame_applies(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str) -> bool:
+def frame_applies(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str,
+                  absent: dict[str, list[str]] | None = None) -> bool:
     """False when the frame's check does not apply to this study (Frame.applies)."""
     if frame.applies is None:
         return True
-    rows = con.sql(frame.applies, params=_params(frame, cut_id, frame.applies)).fetchall()
+    sql = with_absent_columns(frame.applies, absent or {})
+    rows = con.sql(sql, params=_params(frame, cut_id, sql)).fetchall()
     return bool(rows and rows[0][0])
 
 
 def collect_frame(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str, max_rows: int,
-                  sizes: dict[str, int]) -> pl.DataFrame:
-    """The frame's rows; for a large source table only the rows that break one of its rules."""
-    sql = frame.sql
+                  sizes: dict[str, int], absent: dict[str, list[str]] | None = None) -> pl.DataFrame:
+    """The frame's rows; for a large source table only the rows that break one of its rules. Optional
+    variables the export lacks (`absent`, checks.rules.absent_columns) are read as NULL."""
+    sql = with_absent_columns(frame.sql, absent or {})
     sources = (frame.source,) if isinstance(frame.source, str) else frame.source
     if sum(sizes.get(t, 0) for t in sources) > max_rows:
         sql = f"SELECT * FROM ({sql}) WHERE " + " OR ".join(c.violation() for c in frame.checks)
@@ -164,6 +169,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
         data_docs_dir = default_data_docs_dir(Path(db_path))
     if data_docs_dir is not None:
         data_docs_dir = Path(data_docs_dir).resolve()  # recorded in meta.check_runs for the dashboard
+    absent = absent_columns(tables)
     registered = _register_lookups(con, cfg, tables)
     collected: list[tuple[Frame, pl.DataFrame]] = []
     skipped: dict[str, str] = {}
@@ -174,10 +180,10 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
                 skipped[frame.name] = f"table(s) {', '.join(missing)} not in this cut"
                 continue
             try:
-                if not frame_applies(con, frame, cut_id):
+                if not frame_applies(con, frame, cut_id, absent):
                     skipped[frame.name] = f"not applicable: {frame.not_applicable}"
                     continue
-                collected.append((frame, collect_frame(con, frame, cut_id, cfg.gx_max_rows, sizes)))
+                collected.append((frame, collect_frame(con, frame, cut_id, cfg.gx_max_rows, sizes, absent)))
             except duckdb.Error as exc:  # e.g. a column the check needs is absent from this export
                 skipped[frame.name] = f"cannot run: {str(exc).splitlines()[0]}"  # reported, never silent
     finally:
@@ -195,14 +201,15 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
         findings = findings.join(sites, on="usubjid", how="left").with_columns(
             pl.coalesce("site", "site_").alias("site")).drop("site_")
     run = CheckRun(cut_id, findings, prev, outcome.data_docs, skipped, outcome.exceptions, outcome.evaluated,
-                   severities={c: cfg.severity(c) for c in cfg.checks})
+                   severities={c: cfg.severity(c) for c in cfg.checks}, columns_absent=absent)
     write_findings(con, cut_id, findings)
     run.seconds = time.perf_counter() - started
     con.execute("DELETE FROM meta.check_runs WHERE cut_id = ?", [cut_id])
-    con.execute("INSERT INTO meta.check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    con.execute("INSERT INTO meta.check_runs (cut_id, run_at, seconds, n_open, by_severity, by_check, data_docs, "
+                "gx_version, gx_exceptions, skipped, columns_absent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         cut_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), run.seconds, run.open_findings.height,
         json.dumps(run.by_severity()), json.dumps(run.by_check()), str(run.data_docs) if run.data_docs else None,
-        outcome.gx_version, json.dumps(run.gx_exceptions), json.dumps(skipped)])
+        outcome.gx_version, json.dumps(run.gx_exceptions), json.dumps(skipped), json.dumps(absent)])
     return run
 
 

@@ -190,21 +190,31 @@ def dlt_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFram
     )
 
 
-def exposure(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
-    """Dosing records (raw.ex) with study days from the subject's first dose."""
-    schema = {"USUBJID": pl.String, "EXTRT": pl.String, "EXDOSE": pl.Float64, "STDY": pl.Int64, "ENDY": pl.Int64}
+_EXPOSURE_SCHEMA = {"USUBJID": pl.String, "EXTRT": pl.String, "EXDOSE": pl.Float64, "STDY": pl.Int64,
+                    "ENDY": pl.Int64}
+
+
+def _exposure_rows(con: duckdb.DuckDBPyConnection, where: str, params: list) -> pl.DataFrame:
+    """Dosing records (raw.ex) with study days from the subject's first dose. EXENDTC is optional in SDTM (a
+    single injection has none: a real export's EX without the column): a record without an end ends on its start."""
     if not table_exists(con, "raw", "ex"):
-        return pl.DataFrame(schema=schema)
-    pred, params = subject_predicate(filters, "s")
+        return pl.DataFrame(schema=_EXPOSURE_SCHEMA)
+    end = "coalesce(x.EXENDTC_DT, x.EXSTDTC_DT)" if "EXENDTC_DT" in columns_of(con, "raw", "ex") else "x.EXSTDTC_DT"
     return _frame(
         con,
         "SELECT x.USUBJID, x.EXTRT, x.EXDOSE, "
         "CAST(x.EXSTDTC_DT - s.TRTSDT + 1 AS BIGINT) AS STDY, "
-        "CAST(coalesce(x.EXENDTC_DT, x.EXSTDTC_DT) - s.TRTSDT + 1 AS BIGINT) AS ENDY "
-        f"FROM raw.ex x JOIN adam.adsl s USING (USUBJID) WHERE {pred} AND x.EXSTDTC_DT IS NOT NULL "
+        f"CAST({end} - s.TRTSDT + 1 AS BIGINT) AS ENDY "
+        f"FROM raw.ex x JOIN adam.adsl s USING (USUBJID) WHERE {where} AND x.EXSTDTC_DT IS NOT NULL "
         "ORDER BY x.USUBJID, STDY",
         params,
     )
+
+
+def exposure(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Dosing records (raw.ex) of the selected subjects, with study days from the subject's first dose."""
+    pred, params = subject_predicate(filters, "s")
+    return _exposure_rows(con, pred, params)
 
 
 # ---------------------------------------------------------------- vital signs
@@ -222,13 +232,13 @@ def blood_pressure(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataF
 
 
 def hypertension_events(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
-    """Hypertension AEs (MedDRA PT containing 'HYPERTENSION')."""
+    """Hypertension AEs (MedDRA PT containing 'HYPERTENSION'; the verbatim term while not coded)."""
     pred, params = subject_predicate(filters, "s")
     return _frame(
         con,
         f"SELECT e.USUBJID, {_DOSE_LABEL}, e.AESEQ, e.AEDECOD, e.AETOXGRN, e.ASTDY, e.CYCLE "
         "FROM adam.adae e JOIN adam.adsl s USING (USUBJID) "
-        f"WHERE upper(e.AEDECOD) LIKE '%HYPERTENSION%' AND {pred} ORDER BY e.USUBJID, e.ASTDY",
+        f"WHERE upper(coalesce(e.AEDECOD, e.AETERM)) LIKE '%HYPERTENSION%' AND {pred} ORDER BY e.USUBJID, e.ASTDY",
         params,
     )
 
@@ -270,16 +280,18 @@ def findings_trend(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def check_run(con: duckdb.DuckDBPyConnection, cut_id: str) -> dict:
-    """The latest checks run on the cut (meta.check_runs): time, open findings, Data Docs path."""
+    """The latest checks run on the cut (meta.check_runs): time, open findings, Data Docs path, the checks
+    that did not run and why (`skipped`), the optional variables read as empty (`columns_absent`); the last two
+    decoded from JSON, empty for a cut checked by an older version that did not record them."""
     if not table_exists(con, "meta", "check_runs"):
         return {}
-    df = _frame(
-        con,
-        "SELECT cut_id, run_at, seconds, n_open, data_docs, gx_version, gx_exceptions FROM meta.check_runs "
-        "WHERE cut_id = ? ORDER BY run_at DESC LIMIT 1",
-        [cut_id],
-    )
-    return {} if df.is_empty() else df.row(0, named=True)
+    df = _frame(con, "SELECT * FROM meta.check_runs WHERE cut_id = ? ORDER BY run_at DESC LIMIT 1", [cut_id])
+    if df.is_empty():
+        return {}
+    row = df.row(0, named=True)
+    for key in ("skipped", "columns_absent"):
+        row[key] = json.loads(row[key]) if row.get(key) else {}
+    return row
 
 
 @functools.cache
@@ -342,18 +354,9 @@ def bp_high_share(con: duckdb.DuckDBPyConnection, filters: Filters, sbp_min: flo
 
 def exposure_for(con: duckdb.DuckDBPyConnection, ids: tuple[str, ...]) -> pl.DataFrame:
     """Dosing records (study days from first dose) of the given subjects only."""
-    if not table_exists(con, "raw", "ex") or not ids:
-        return exposure(con, Filters()).clear()
-    return _frame(
-        con,
-        "SELECT x.USUBJID, x.EXTRT, x.EXDOSE, "
-        "CAST(x.EXSTDTC_DT - s.TRTSDT + 1 AS BIGINT) AS STDY, "
-        "CAST(coalesce(x.EXENDTC_DT, x.EXSTDTC_DT) - s.TRTSDT + 1 AS BIGINT) AS ENDY "
-        "FROM raw.ex x JOIN adam.adsl s USING (USUBJID) "
-        "WHERE x.USUBJID IN (SELECT unnest(CAST(? AS VARCHAR[]))) AND x.EXSTDTC_DT IS NOT NULL "
-        "ORDER BY x.USUBJID, STDY",
-        [list(ids)],
-    )
+    if not ids:
+        return pl.DataFrame(schema=_EXPOSURE_SCHEMA)
+    return _exposure_rows(con, "x.USUBJID IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(ids)])
 
 
 def adverse_events_for(con: duckdb.DuckDBPyConnection, ids: tuple[str, ...]) -> pl.DataFrame:
@@ -366,7 +369,10 @@ def adverse_events_for(con: duckdb.DuckDBPyConnection, ids: tuple[str, ...]) -> 
     )
 
 
-_AE_ROWS = {"AEDECOD": "e.AEDECOD", "USUBJID": "e.USUBJID"}  # whitelisted heatmap rows
+# whitelisted heatmap rows. An AE not yet MedDRA-coded (AEDECOD null: routine in a live trial) is its verbatim
+# term, marked, not left out: a grade 4 event must be in the DMC's heatmap before the coder gets to it
+NOT_CODED = " (not coded)"
+_AE_ROWS = {"AEDECOD": f"coalesce(e.AEDECOD, e.AETERM || '{NOT_CODED}')", "USUBJID": "e.USUBJID"}
 
 
 def _ae_scope(filters: Filters, level: str | None, teae: bool) -> tuple[str, list]:

@@ -54,6 +54,14 @@ if run:
                f"(Great Expectations {run.get('gx_version')}).")
 else:
     st.warning("The checks have not run on this cut: run `safetyboard check --db ...`.")
+if run.get("skipped"):  # a check that cannot judge this study says so here, never a silent zero
+    ui.table(pl.DataFrame({"check group": list(run["skipped"]), "why it did not run": list(run["skipped"].values())},
+                          schema={"check group": pl.String, "why it did not run": pl.String}),
+             "checks_not_run", "Checks that did not run on this cut (their findings above are not zero, they are unknown)")
+for table_name, absent in (run.get("columns_absent") or {}).items():
+    st.info(f"{table_name} has no {', '.join(absent)}: the export lacks these optional variables, so the checks "
+            "read them as empty (a lab result without its reference range is a lab_range_missing finding, an unknown "
+            "age makes eligibility not verifiable).")
 docs = find_data_docs(ui.db_path(), run.get("data_docs") if run else None)
 if docs is not None:
     st.markdown(f"Great Expectations Data Docs: [{docs}]({docs.as_uri()}) (open the file in a browser on this machine)")

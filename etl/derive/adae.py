@@ -14,6 +14,8 @@ from safetyboard.protocol import Protocol
 
 # "3", "3.0", "Grade 3", "G3" -> 3 (CTCAE grades 1-5 as the AE CRF records them in AETOXGR)
 _GRADE = r"(?i)^\s*(?:GRADE\s*|G)?([1-5])(?:\.0+)?\s*$"
+# adam.adae text columns of the storage contract (DESIGN.md) taken from raw.ae as they are
+CONTRACT_TEXT = ("AETERM", "AEDECOD", "AEBODSYS", "AESER")
 
 
 def compute_grade(text: pl.Expr) -> pl.Expr:
@@ -84,4 +86,9 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
     frame = assign_cycle(frame, "ASTDT", adcyc)
     frame = derive_dlt_candidates(frame, protocol, cut_date)
     frame = add_delay_rule(frame, delays, protocol.cycle_length_days)
+    # DESIGN.md's adam.adae columns that come from the export: an export may lack the optional ones (a
+    # real EX/AE set without AEBODSYS or AESER; AEDECOD before MedDRA coding); null, never absent (added
+    # last, so no derivation above mistakes them for values the export gave)
+    absent = [c for c in CONTRACT_TEXT if c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
     return frame.drop("TRTSDT", "TRTEDT", "RFSTDT")

@@ -163,6 +163,18 @@ def test_lab_ae_mismatch_once_per_episode_and_not_for_an_ungraded_ae(protocol) -
     assert first["row_number"] == 40
 
 
+def test_lab_ae_mismatch_reads_an_uncoded_ae_by_its_verbatim_term(protocol) -> None:
+    """An AE awaiting MedDRA coding (AEDECOD empty, AETERM 'Neutropenia') is the AE a grade-3 neutrophil
+    count needs: no 'lab grade without a matching AE' finding (the DLT rules read AETERM the same way)."""
+    rows = base_rows()
+    rows["adam.adlb"].append({"USUBJID": "P-01", "LBSEQ": 60, "PARAMCD": "NEUT", "ADT": D(2026, 4, 1),
+                              "ATOXGRL": 3, "ATOXGRH": 0, "_FILE": "lb.csv", "_ROW": 60})
+    rows["adam.adae"].append({"USUBJID": "P-01", "AESEQ": 31, "AETERM": "Neutropenia ", "AEDECOD": None,
+                              "AETOXGRN": 3, "ASTDT": D(2026, 3, 30), "DLTFL": None, "DLTCFL": None})
+    got = _hits(_run(protocol, rows), "lab_ae_grade_mismatch").filter(pl.col("usubjid") == "P-01")
+    assert got.height == 0, got["message"].to_list()
+
+
 def test_lab_unit_unexpected_agrees_with_what_the_grading_converts(protocol) -> None:
     """A unit the lab grading converts (case, spaces and micro sign do not matter; INR and pH have no unit)
     is never 'unexpected'; one it cannot convert is. The CDISC pilot's urine pH had 874 such errors."""
@@ -269,3 +281,34 @@ def test_date_in_future_finds_a_typed_year_but_not_this_month(protocol) -> None:
     assert got["message"][0].startswith(f"AESTDTC 2062-03-15 is after today ({today.isoformat()}): a date in the future")
     assert got["message"][1].startswith("AEENDTC 2099 is after today")
     assert got["severity"].unique().to_list() == ["error"]
+
+
+def test_result_stresc_mismatch_flags_a_standard_number_that_is_not_its_text(protocol) -> None:
+    """A real SAS-made VS (MPrithvidhar/SDTM-Project, vs.xpt): VSSTRESC '63' with VSSTRESN 6.3 in 3,049 of 3,075
+    rows, so every diastolic pressure is analysed as 6 mmHg. SDTMIG 3.3: --STRESN is copied from --STRESC."""
+    con = duckdb.connect()
+    try:
+        write_cut(con, base_rows())
+        vs = [("P-01", 1, "DIABP", "63", 6.3), ("P-01", 2, "SYSBP", "120", 120.0),
+              ("P-01", 3, "WEIGHT", "16.58", 16.5779),  # agrees at the text's precision
+              ("P-01", 4, "TEMP", " 36.6 ", 36.6), ("P-01", 5, "HEIGHT", "-", None),
+              ("P-01", 6, "PULSE", "72", None),  # a number that never reached VSSTRESN: not analysed
+              ("P-01", 7, "OTHER", "NEGATIVE", None), ("P-01", 8, "BMI", "<18.5", None)]
+        frame = pl.DataFrame([{"USUBJID": u, "VSSEQ": q, "VSTESTCD": t, "VSSTRESC": c, "VSSTRESN": n,
+                               "VSSTRESU": None, "VISIT": "C1D1", "VISITNUM": 101.0, "VSDTC_DT": D(2026, 1, 5),
+                               "_FILE": "vs.csv", "_ROW": q + 1} for u, q, t, c, n in vs],
+                             schema_overrides={"VSSTRESN": pl.Float64, "VSSTRESU": pl.String})
+        con.register("_vs", frame)
+        con.execute("CREATE OR REPLACE TABLE raw.vs AS SELECT * FROM _vs")
+        con.execute("CREATE TABLE raw.eg AS SELECT 'P-01' AS USUBJID, 1::BIGINT AS EGSEQ, 'QTCF' AS EGTESTCD, "
+                    "'450' AS EGSTRESC, 45.0 AS EGSTRESN, 'eg.csv' AS _FILE, 2::BIGINT AS _ROW")
+        run = run_checks(con, protocol, "C1")
+    finally:
+        con.close()
+    got = _hits(run, "result_stresc_mismatch").sort("domain", "record_key")
+    assert got.select("domain", "record_key").rows() == [("EG", "EGSEQ=1"), ("VS", "VSSEQ=1"), ("VS", "VSSEQ=6")]
+    msgs = got["message"].to_list()
+    assert msgs[0] == "QTCF: EGSTRESC '450' but EGSTRESN 45.0 (the analysis and grades read EGSTRESN)"
+    assert msgs[1] == "DIABP: VSSTRESC '63' but VSSTRESN 6.3 (the analysis and grades read VSSTRESN)"
+    assert msgs[2] == "PULSE: VSSTRESC '72' but VSSTRESN empty (the result is not analysed or graded)"
+    assert got.filter(pl.col("domain") == "VS")["row_number"].to_list() == [2, 7]
