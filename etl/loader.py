@@ -38,7 +38,7 @@ from etl.domains import (
 )
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import BLANK_ROW_DETAIL, QUARANTINE_SCHEMA, derived_names, normalise_domain
-from etl.readers import FORMATS, iter_batches
+from etl.readers import FORMATS, csv_delimiter, iter_batches
 from etl.table_writer import TableWriter
 from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
@@ -609,6 +609,13 @@ def _count(st: DomainStats, q: pl.DataFrame) -> None:
         st.reasons[reason] = st.reasons.get(reason, 0) + n
 
 
+def decimal_comma_note(name: str, delimiter: str, commas: dict[str, int]) -> str:
+    shown = {"\t": "tab", ";": "semicolon", "|": "pipe"}.get(delimiter, repr(delimiter))
+    per = ", ".join(f"{c} {n}" for c, n in sorted(commas.items()))
+    return (f"{name} is {shown}-delimited and writes {sum(commas.values())} numbers with a decimal comma "
+            f"('9,5' read as 9.5): {per}")
+
+
 def stream_export(
     source: Path,
     mapping: ColumnMapping,
@@ -616,11 +623,13 @@ def stream_export(
     encoding: str = "auto",
     progress: Progress | None = None,
     files: list[SourceFile] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[list[SourceFile], pl.DataFrame, dict[str, DomainStats], dict[str, int]]:
     """Read, type and quarantine an export into raw.* tables of `con`, batch by batch.
 
     Returns (files, quarantine, stats per domain, rows per file). Every file is streamed (CSV in
-    batches), so a program-scale export is never held whole in memory.
+    batches), so a program-scale export is never held whole in memory. What a data manager must know
+    about how a file was read (decimal commas) is appended to `notes`.
     """
     files = files if files is not None else discover(source, mapping)
     stats: dict[str, DomainStats] = {}
@@ -662,6 +671,9 @@ def stream_export(
             rows_per_file[sf.path.name] = 0
             ragged = []
             header: list[str] = []
+            # a CSV delimited by other than a comma (';' from European-locale Excel) may write 9.5 as '9,5'
+            delimiter = csv_delimiter(sf.path)
+            commas: dict[str, int] | None = {} if delimiter not in (None, ",") else None
             for batch in _batches(sf, mapping, encoding, ragged):
                 rows_per_file[sf.path.name] += batch.height
                 st.rows_read += batch.height
@@ -669,10 +681,12 @@ def stream_export(
                 parent_columns.update(batch.columns)
                 if domain in supps:
                     batch = supps[domain].attach(batch)
-                loaded, q = normalise_domain(batch, spec_for(domain), subjects)
+                loaded, q = normalise_domain(batch, spec_for(domain), subjects, commas)
                 writer.append("raw", domain, loaded)
                 _count(st, q)
                 quarantined.append(q)
+            if commas and notes is not None:
+                notes.append(decimal_comma_note(sf.path.name, delimiter or "", commas))
             if ragged:
                 rows_per_file[sf.path.name] += len(ragged)
                 st.rows_read += len(ragged)
@@ -816,7 +830,7 @@ def load_export(
             con.execute("SET preserve_insertion_order = false")
             # keep DuckDB inside the loader's memory budget; larger sorts and windows spill to disk
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-            _, quarantine, stats, rows_per_file = stream_export(source, colmap, con, encoding, progress, files)
+            _, quarantine, stats, rows_per_file = stream_export(source, colmap, con, encoding, progress, files, notes)
             cut_date = _cut_date_from(con)
             if progress:
                 progress("deriving analysis tables")

@@ -111,12 +111,21 @@ def _invalid_date_detail(col: str) -> pl.Expr:
     ).otherwise(plain)
 
 
+# a number written with a decimal comma ('9,5', '-0,25'): one comma, digits on both sides, no point
+DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+
+
 def normalise_domain(
     frame: pl.DataFrame,
     spec: DomainSpec,
     known_subjects: pl.Series | None,
+    decimal_comma: dict[str, int] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Return (typed rows, quarantined rows) for one domain. `frame` holds text columns, _FILE, _ROW."""
+    """Return (typed rows, quarantined rows) for one domain. `frame` holds text columns, _FILE, _ROW.
+
+    With `decimal_comma` (a dict; the loader passes one for a CSV file delimited by other than a comma, as
+    European-locale Excel writes them), a numeric variable's value written with a decimal comma ('9,5') is
+    read as 9.5, and the dict counts such values per variable; the text columns keep what the file says."""
     data_cols = [c for c in frame.columns if c not in ("_FILE", "_ROW")]
     text = _trimmed(frame, data_cols)
 
@@ -158,10 +167,17 @@ def normalise_domain(
             typed += [date.alias(dt_col), flag.alias(dtf_col)]
             outputs += [(col, col), (dt_col, dt_col), (dtf_col, dtf_col)]
         elif is_seq(col) or is_numeric(col):
-            as_float = pl.col(col).cast(pl.Float64, strict=False)
+            number = pl.col(col)
+            if decimal_comma is not None and not is_seq(col) and text.height:
+                comma = text.select(pl.col(col).str.contains(DECIMAL_COMMA).sum()).item()
+                if comma:
+                    decimal_comma[col] = decimal_comma.get(col, 0) + comma
+                    number = (pl.when(pl.col(col).str.contains(DECIMAL_COMMA))
+                              .then(pl.col(col).str.replace(",", ".", literal=True)).otherwise(pl.col(col)))
+            as_float = number.cast(pl.Float64, strict=False)
             # a number too large for a double ('1e999') reads as infinity: not a usable value either
             bad = pl.col(col).is_not_null() & (
-                ~pl.col(col).str.contains(_NUMBER) | ~as_float.is_finite().fill_null(False)
+                ~number.str.contains(_NUMBER) | ~as_float.is_finite().fill_null(False)
             )
             if _strict_number(col, spec):
                 add("non_numeric", bad, lambda col=col: pl.format(f"{col} '{{}}' is not a number", pl.col(col)))

@@ -132,6 +132,20 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def csv_delimiter(path: Path) -> str | None:
+    """The delimiter of a CSV file as the reader will use it (an Excel 'sep=' line, else sniffed from the
+    header), from the first line's bytes (delimiters are ASCII in every encoding the reader accepts); None for
+    a file of another format."""
+    if FORMATS.get(path.suffix.lower()) != "csv":
+        return None
+    with path.open("rb") as fh:
+        first = fh.readline(1 << 20).removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+        declared = _SEP_LINE.match(first)
+        if declared:
+            return declared.group(1)
+    return sniff_delimiter(first)
+
+
 def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: int, name: str) -> None:
     """A file whose last line ends without a newline and has too few fields was cut off.
 

@@ -1,0 +1,82 @@
+"""Semicolon- or tab-delimited CSV as European-locale Excel writes it, with decimal commas ('9,5'): the numbers
+are read (they were all quarantined as non_numeric: every lab and vital-sign row of such an export), the load
+says so, and a comma-delimited file's '4,1' stays the unusable value it is there."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.domains import spec_for
+from etl.loader import load_export
+from etl.normalise import normalise_domain
+from etl.readers import csv_delimiter
+
+
+def _batch(**columns: list[str | None]) -> pl.DataFrame:
+    n = len(next(iter(columns.values())))
+    return pl.DataFrame(columns, schema={k: pl.String for k in columns}).with_columns(
+        pl.lit("lb.csv").alias("_FILE"), pl.int_range(1, n + 1, dtype=pl.Int64).alias("_ROW"))
+
+
+def test_decimal_commas_are_read_and_counted_only_when_asked() -> None:
+    batch = _batch(USUBJID=["S-1"] * 6, LBSEQ=["1", "2", "3", "4", "5", "6"], LBTESTCD=["HGB"] * 6,
+                   LBORRES=["9,5", "-0,25", "12", "9.5", "1,234,5", "7,"],
+                   LBSTRESN=["9,5", "-0,25", "12", "9.5", "1,234,5", "7,"],
+                   LBSTNRLO=["12,0", None, "12", "12", "12", "12"], LBDTC=["2026-01-05"] * 6)
+    counts: dict[str, int] = {}
+    loaded, quarantine = normalise_domain(batch, spec_for("lb"), pl.Series(["S-1"]), counts)
+    assert loaded["LBSTRESN"].to_list() == [9.5, -0.25, 12.0, 9.5]
+    assert loaded["LBSTNRLO"].to_list() == [12.0, None, 12.0, 12.0]
+    assert loaded["LBORRES"].to_list() == ["9,5", "-0,25", "12", "9.5"]  # text as the file writes it
+    assert quarantine.select("row_number", "detail").rows() == [
+        (5, "LBSTRESN '1,234,5' is not a number"), (6, "LBSTRESN '7,' is not a number")]
+    assert counts == {"LBSTRESN": 2, "LBSTNRLO": 1}
+    _, strict = normalise_domain(batch, spec_for("lb"), pl.Series(["S-1"]))  # a comma-delimited file
+    assert strict.height == 4 and set(strict["reason"]) == {"non_numeric"}
+
+
+def test_csv_delimiter_reads_the_first_line(tmp_path: Path) -> None:
+    cases = {"a.csv": b"\xef\xbb\xbfUSUBJID;LBSEQ\n", "b.csv": b"sep=\t\nUSUBJID,LBSEQ\n", "c.csv": b"USUBJID,LBSEQ\n",
+             "d.csv": b"USUBJID\tAETERM\n", "e.xpt": b"HEADER"}
+    for name, head in cases.items():
+        (tmp_path / name).write_bytes(head)
+    assert [csv_delimiter(tmp_path / n) for n in cases] == [";", "\t", ",", "\t", None]
+
+
+def test_a_semicolon_export_with_decimal_commas_loads_like_the_comma_export(tmp_path: Path, demo_export_dir: Path,
+                                                                            protocol) -> None:
+    export = tmp_path / "eu"
+    shutil.copytree(demo_export_dir, export)
+    for name in ("lb.csv", "vs.csv"):
+        frame = pl.read_csv(export / name, infer_schema=False)
+        numeric = [c for c in frame.columns if c.endswith(("STRESN", "STNRLO", "STNRHI"))]
+        frame.with_columns(pl.col(c).str.replace(r"^(-?\d+)\.(\d+)$", "$1,$2") for c in numeric).write_csv(
+            export / name, separator=";")
+    eu = load_export(export, tmp_path / "eu.duckdb", protocol, run_checks=False)
+    base = load_export(demo_export_dir, tmp_path / "base.duckdb", protocol, run_checks=False)
+    assert eu.domains["lb"].rows_loaded >= base.domains["lb"].rows_loaded > 10000
+    assert eu.domains["vs"].rows_loaded == base.domains["vs"].rows_loaded
+    notes = [n for n in eu.warnings if "decimal comma" in n]
+    assert [n.split(" is ")[0] for n in notes] == ["lb.csv", "vs.csv"]
+    assert notes[0].startswith("lb.csv is semicolon-delimited and writes ") and "LBSTRESN" in notes[0]
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{tmp_path / 'eu.duckdb'}' AS eu (READ_ONLY)")
+        con.execute(f"ATTACH '{tmp_path / 'base.duckdb'}' AS base (READ_ONLY)")
+        assert "decimal comma" in con.execute("SELECT notes FROM eu.meta.loads").fetchall()[0][0]
+        key = "USUBJID, LBSEQ, LBSTRESN, LBSTNRLO, LBSTNRHI"
+        # every value the comma export loaded is loaded alike; the only extra rows are the demo's planted
+        # '4,1' results, unusable in a comma-delimited file and a plain decimal comma in a semicolon one
+        assert con.execute(f"SELECT count(*) FROM (SELECT {key} FROM base.raw.lb EXCEPT ALL "
+                           f"SELECT {key} FROM eu.raw.lb)").fetchall()[0][0] == 0
+        extra = con.execute(f"SELECT LBSTRESN FROM (SELECT {key} FROM eu.raw.lb EXCEPT ALL "
+                            f"SELECT {key} FROM base.raw.lb)").fetchall()
+        planted = con.execute("SELECT count(*) FROM base.meta.quarantine WHERE detail LIKE 'LBSTRESN ''%,%'' is not a number'"
+                              ).fetchall()[0][0]
+        assert len(extra) == planted
+        vs = "USUBJID, VSSEQ, VSSTRESN"
+        assert con.execute(f"SELECT count(*) FROM (SELECT {vs} FROM base.raw.vs EXCEPT ALL "
+                           f"SELECT {vs} FROM eu.raw.vs)").fetchall()[0][0] == 0
