@@ -13,6 +13,18 @@ REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "streamlit_app.py"
 
 
+def render_page(page: str, timeout: int = 90):
+    """The app run, then switched to `page` (a path under dashboard/pages) and run again; no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @pytest.fixture(scope="session")
 def dash_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
             demo_export_dir: Path, protocol) -> Path:

@@ -14,19 +14,14 @@ from streamlit.testing.v1 import AppTest
 
 from checks.runner import check_cut
 from etl.loader import load_export
-from tests.dashboard.conftest import APP
+from tests.dashboard.conftest import render_page
 
 PAGE = "dashboard/pages/data_quality.py"
 
 
 def _page(db: Path, app_env) -> AppTest:
     app_env(db)
-    at = AppTest.from_file(str(APP), default_timeout=90)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return render_page(PAGE)
 
 
 def _export_without(src: Path, dst: Path, drop: dict[str, list[str]]) -> Path:

@@ -12,16 +12,11 @@ from streamlit.testing.v1 import AppTest
 from dashboard import dlt_window, queries
 from dashboard.figures.blood_pressure import bp_figure
 from dashboard.filters import Filters
-from tests.dashboard.conftest import APP
+from tests.dashboard.conftest import render_page
 
 
 def _run(page: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=90)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return render_page(page)
 
 
 def _treated_without_level(db: Path) -> int:
