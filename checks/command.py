@@ -28,7 +28,8 @@ def _print_table(run: Any, out: Any = None) -> None:
         print(f"{check_id:32} {c['severity'] or '-':8} {c['open']:>6} {c['new']:>6} {c['resolved']:>8} "
               f"{c['rows_checked']:>9}", file=out)
     for frame, why in s["skipped"].items():
-        print(f"not run: {frame}: {why}", file=out)
+        held = ", ".join(s["skipped_checks"].get(frame, []))
+        print(f"not run: {frame}{f' ({held})' if held else ''}: {why}", file=out)
     for table, cols in s["columns_absent"].items():
         print(f"read as empty: {table} {', '.join(cols)} (not in this export)", file=out)
     for exc in s["gx_exceptions"]:

@@ -85,10 +85,13 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.check_runs (cut_id VARCHAR, run_at TIMESTAMP, seconds DOUBLE, "
         "n_open BIGINT, by_severity VARCHAR, by_check VARCHAR, data_docs VARCHAR, gx_version VARCHAR, "
-        "gx_exceptions VARCHAR, skipped VARCHAR, columns_absent VARCHAR)")
-    if not con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'meta' "
-                       "AND table_name = 'check_runs' AND column_name = 'columns_absent'").fetchall()[0][0]:
-        con.execute("ALTER TABLE meta.check_runs ADD COLUMN columns_absent VARCHAR")  # a cut checked before it existed
+        "gx_exceptions VARCHAR, skipped VARCHAR, columns_absent VARCHAR, skipped_checks VARCHAR)")
+    have_runs = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'meta' AND table_name = 'check_runs'"
+    ).fetchall()}
+    for c in ("columns_absent", "skipped_checks"):  # a cut checked before these were recorded
+        if c not in have_runs:
+            con.execute(f"ALTER TABLE meta.check_runs ADD COLUMN {c} VARCHAR")
 
 
 def write_findings(con: duckdb.DuckDBPyConnection, cut_id: str, findings: pl.DataFrame) -> None:

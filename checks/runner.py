@@ -43,6 +43,7 @@ class CheckRun:
     severities: dict[str, str] = field(default_factory=dict)  # check id -> configured severity
     # 'raw.lb' -> optional variables this export lacks, read by the checks as empty (checks.rules.OPTIONAL_COLUMNS)
     columns_absent: dict[str, list[str]] = field(default_factory=dict)
+    skipped_checks: dict[str, list[str]] = field(default_factory=dict)  # frame not run -> the check ids it holds
 
     @property
     def open_findings(self) -> pl.DataFrame:
@@ -78,7 +79,7 @@ class CheckRun:
                 "open": self.open_findings.height, "by_severity": self.by_severity(), "by_check": self.by_check(),
                 "resolved": self.findings.filter(pl.col("status") == "resolved").height,
                 "data_docs": str(self.data_docs) if self.data_docs else None, "skipped": self.skipped,
-                "columns_absent": self.columns_absent, "gx_exceptions": self.gx_exceptions, "seconds": round(self.seconds, 2)}
+                "columns_absent": self.columns_absent, "skipped_checks": self.skipped_checks, "gx_exceptions": self.gx_exceptions, "seconds": round(self.seconds, 2)}
 
 
 def default_data_docs_dir(db: Path) -> Path:
@@ -173,8 +174,10 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
     registered = _register_lookups(con, cfg, tables)
     collected: list[tuple[Frame, pl.DataFrame]] = []
     skipped: dict[str, str] = {}
+    held: dict[str, list[str]] = {}  # frame -> its check ids, for the frames that did not run
     try:
         for frame in build_frames(protocol, cfg, tables):
+            held[frame.name] = sorted({c.check_id for c in frame.checks})
             missing = [t for t in frame.requires if t not in tables]
             if missing:
                 skipped[frame.name] = f"table(s) {', '.join(missing)} not in this cut"
@@ -201,15 +204,18 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
         findings = findings.join(sites, on="usubjid", how="left").with_columns(
             pl.coalesce("site", "site_").alias("site")).drop("site_")
     run = CheckRun(cut_id, findings, prev, outcome.data_docs, skipped, outcome.exceptions, outcome.evaluated,
-                   severities={c: cfg.severity(c) for c in cfg.checks}, columns_absent=absent)
+                   severities={c: cfg.severity(c) for c in cfg.checks}, columns_absent=absent,
+                   skipped_checks={f: held[f] for f in skipped})
     write_findings(con, cut_id, findings)
     run.seconds = time.perf_counter() - started
     con.execute("DELETE FROM meta.check_runs WHERE cut_id = ?", [cut_id])
     con.execute("INSERT INTO meta.check_runs (cut_id, run_at, seconds, n_open, by_severity, by_check, data_docs, "
-                "gx_version, gx_exceptions, skipped, columns_absent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                "gx_version, gx_exceptions, skipped, columns_absent, skipped_checks) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         cut_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), run.seconds, run.open_findings.height,
         json.dumps(run.by_severity()), json.dumps(run.by_check()), str(run.data_docs) if run.data_docs else None,
-        outcome.gx_version, json.dumps(run.gx_exceptions), json.dumps(skipped), json.dumps(absent)])
+        outcome.gx_version, json.dumps(run.gx_exceptions), json.dumps(skipped), json.dumps(absent),
+        json.dumps(run.skipped_checks)])
     return run
 
 

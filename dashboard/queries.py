@@ -281,15 +281,16 @@ def findings_trend(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def check_run(con: duckdb.DuckDBPyConnection, cut_id: str) -> dict:
     """The latest checks run on the cut (meta.check_runs): time, open findings, Data Docs path, the checks
-    that did not run and why (`skipped`), the optional variables read as empty (`columns_absent`); the last two
-    decoded from JSON, empty for a cut checked by an older version that did not record them."""
+    that did not run and why (`skipped`) with their check ids (`skipped_checks`), the optional variables read
+    as empty (`columns_absent`); the last three decoded from JSON, empty for a cut checked by an older version
+    that did not record them."""
     if not table_exists(con, "meta", "check_runs"):
         return {}
     df = _frame(con, "SELECT * FROM meta.check_runs WHERE cut_id = ? ORDER BY run_at DESC LIMIT 1", [cut_id])
     if df.is_empty():
         return {}
     row = df.row(0, named=True)
-    for key in ("skipped", "columns_absent"):
+    for key in ("skipped", "columns_absent", "skipped_checks"):
         row[key] = json.loads(row[key]) if row.get(key) else {}
     return row
 

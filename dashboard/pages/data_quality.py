@@ -55,8 +55,11 @@ if run:
 else:
     st.warning("The checks have not run on this cut: run `safetyboard check --db ...`.")
 if run.get("skipped"):  # a check that cannot judge this study says so here, never a silent zero
-    ui.table(pl.DataFrame({"check group": list(run["skipped"]), "why it did not run": list(run["skipped"].values())},
-                          schema={"check group": pl.String, "why it did not run": pl.String}),
+    held = run.get("skipped_checks") or {}
+    ui.table(pl.DataFrame({"check group": list(run["skipped"]),
+                           "checks": [", ".join(held.get(f, [])) for f in run["skipped"]],
+                           "why it did not run": list(run["skipped"].values())},
+                          schema={"check group": pl.String, "checks": pl.String, "why it did not run": pl.String}),
              "checks_not_run", "Checks that did not run on this cut (their findings above are not zero, they are unknown)")
 for table_name, absent in (run.get("columns_absent") or {}).items():
     st.info(f"{table_name} has no {', '.join(absent)}: the export lacks these optional variables, so the checks "

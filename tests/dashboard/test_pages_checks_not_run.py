@@ -69,3 +69,6 @@ def test_checks_that_cannot_judge_the_pilot_are_listed_with_their_reason(tmp_pat
     assert listed, "no table of the checks that did not run"
     shown = dict(zip(listed[0]["check group"], listed[0]["why it did not run"], strict=True))
     assert shown == run.skipped
+    held = dict(zip(listed[0]["check group"], listed[0]["checks"], strict=True))
+    assert held["visits_missing"] == "visit_missing"  # the check ids a data manager filters findings by
+    assert all(held[f] for f in run.skipped)
