@@ -587,6 +587,27 @@ def missing_visit_frame(protocol: Protocol) -> Frame:
                  "config), so none can be missing; map the study's visit names in the protocol config")
 
 
+def visit_number_frame() -> Frame:
+    """An SV visit whose VISITNUM is not 100 x cycle + day of its name (DESIGN.md input contract: C1D8 is
+    VISITNUM 108). Cycles and visit days come from the name (adam.adsv AVISITCY/AVISITDY), so the number
+    is only inconsistent, but SV's key is USUBJID + VISITNUM: a typed 208 on C2D1 takes C2D8's number and one
+    of the two is quarantined as a duplicate key. Judged only when the study numbers its visits this way
+    (most of its scheduled visits do): a sponsor mapping other names in the protocol config may number its
+    visits otherwise."""
+    sql = f"""
+    SELECT 'SV' AS domain, USUBJID, 'VISITNUM=' || {_num_key('VISITNUM')} AS record_key, _FILE, _ROW,
+           VISITNUM = 100 * AVISITCY + AVISITDY AS ok_visit_number_mismatch,
+           VISIT || ' has VISITNUM ' || {_num_key('VISITNUM')} || ', not ' || (100 * AVISITCY + AVISITDY)
+               || ' (100 x cycle + day)' AS msg_visit_number_mismatch
+    FROM adam.adsv WHERE VISITTYP = 'SCHEDULED' AND _ROW IS NOT NULL AND VISITNUM IS NOT NULL"""
+    applies = ("SELECT count(*) FILTER (WHERE VISITNUM = 100 * AVISITCY + AVISITDY) * 2 > count(*) FROM adam.adsv "
+               "WHERE VISITTYP = 'SCHEDULED' AND _ROW IS NOT NULL AND VISITNUM IS NOT NULL")
+    return Frame("visit_numbers", "SV", sql, "adam.adsv", (Check("visit_number_mismatch", "flag"),), {},
+                 ("adam.adsv",), applies,
+                 "SV has no scheduled visit (C<n>D<d>), or its scheduled visits are mostly not numbered 100 x "
+                 "cycle + day (VISITNUM 108 for C1D8), so their numbers are not judged")
+
+
 def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> Frame:
     # DOMAIN.md 6 / 4: inside the DLT window (adam.adsl DLTWEND, protocol [dlt] window_days) every planned
     # nal-IRI infusion (protocol [schedule] irinotecan_days of each cycle, from the cycle's day 1) up to the
@@ -838,7 +859,7 @@ def ex_missing_frame(tables: dict[str, list[str]]) -> Frame | None:
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
-              screening_bp_frame(protocol, cfg, tables), vs_frame(), lb_frame(), visit_frame(), missing_visit_frame(protocol),
+              screening_bp_frame(protocol, cfg, tables), vs_frame(), lb_frame(), visit_frame(), missing_visit_frame(protocol), visit_number_frame(),
               exposure_frame(protocol, cfg, tables), lab_ae_frame(cfg)]
     for d in cfg.param("record_duplicate", "domains"):
         frame = duplicate_frame(d, tables.get(f"raw.{d}", []))

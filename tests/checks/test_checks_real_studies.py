@@ -312,3 +312,22 @@ def test_result_stresc_mismatch_flags_a_standard_number_that_is_not_its_text(pro
     assert msgs[1] == "DIABP: VSSTRESC '63' but VSSTRESN 6.3 (the analysis and grades read VSSTRESN)"
     assert msgs[2] == "PULSE: VSSTRESC '72' but VSSTRESN empty (the result is not analysed or graded)"
     assert got.filter(pl.col("domain") == "VS")["row_number"].to_list() == [2, 7]
+
+
+def test_visit_number_mismatch_when_the_study_numbers_visits_by_cycle_and_day(protocol) -> None:
+    """C2D1 typed with VISITNUM 208 (C2D8's number: SV's key, so one of the two would be a duplicate key):
+    a warning on that visit. A study numbering its visits otherwise (1, 2, 3 ...) is not judged."""
+    from tests.checks.handmade_cut import _sv
+
+    rows = base_rows()
+    rows["adam.adsv"] = [r for r in rows["adam.adsv"] if not (r["USUBJID"] == "P-02" and r["AVISITCY"] == 2)] + [
+        _sv("P-02", 2, 1, D(2026, 2, 9), VISITNUM=208.0, _ROW=9)]
+    got = _hits(_run(protocol, rows), "visit_number_mismatch")
+    assert got.select("usubjid", "record_key", "message", "row_number").rows() == [
+        ("P-02", "VISITNUM=208", "C2D1 has VISITNUM 208, not 201 (100 x cycle + day)", 9)]
+    for r in rows["adam.adsv"]:  # the sponsor's own numbering: most visits are not 100 x cycle + day
+        if r["_ROW"] is not None:
+            r["VISITNUM"] = float(r["AVISITDY"])
+    run = _run(protocol, rows)
+    assert _hits(run, "visit_number_mismatch").height == 0
+    assert run.skipped["visit_numbers"].startswith("not applicable: SV has no scheduled visit")
