@@ -169,7 +169,10 @@ def _format_lb(lb: pl.DataFrame) -> Iterator[pl.DataFrame]:
 
 def _format_vs(vs: pl.DataFrame) -> pl.DataFrame:
     return vs.select(
-        "STUDYID", "DOMAIN", "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VSSTRESN", "VSSTRESU", "VSBLFL",
+        "STUDYID", "DOMAIN", "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU",
+        # the standard result as text (SDTMIG: STRESN is copied from STRESC): the original result, as no VS
+        # unit is converted here
+        _text_override(vs, "VSSTRESC", pl.col("VSORRES")).alias("VSSTRESC"), "VSSTRESN", "VSSTRESU", "VSBLFL",
         _visitnum(), "VISIT", _iso("VSDT").alias("VSDTC"), "_ISSUE",
     ).sort("USUBJID", "VSSEQ")
 

@@ -153,4 +153,9 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
              {"quarantine": "unknown_subject"})
     p.append("non_numeric", "lb", (pl.col("LBTESTCD") == "K") & (pl.col("VISITNUM") > 0),
              {"LBSTRESN_TEXT": pl.lit("4,1"), "LBSEQ": pl.lit(int(maxseq) + 2000, pl.Int64)}, {"quarantine": "non_numeric"})
+    # planted last, so that the kinds above pick the same rows as before it existed: a diastolic pressure whose
+    # standard text and number disagree (a transcription slip; VSSTRESC '88' with VSSTRESN 78.0)
+    p.modify("result_stresc_mismatch", "vs", (pl.col("VSTESTCD") == "DIABP") & (pl.col("VISITNUM") > 0),
+             {"VSSTRESC_TEXT": (pl.col("VSSTRESN") + 10).round(0).cast(pl.Int64).cast(pl.String)},
+             {"check": "result_stresc_mismatch"})
     return p.issues
