@@ -348,7 +348,10 @@ def vs_frame() -> Frame:
            (v.VAL IS NULL OR r.lo IS NULL OR v.VAL BETWEEN r.lo AND r.hi) AS ok_vs_implausible,
            v.VSTESTCD || ' ' || v.VSSTRESN || coalesce(' ' || v.VSSTRESU, '')
                || CASE WHEN v.VAL <> v.VSSTRESN THEN ' (' || round(v.VAL, 1) || ' mmHg)' ELSE '' END
-               || ' outside the plausible ' || r.lo || '-' || r.hi AS msg_vs_implausible
+               -- the ranges are for this trial's patients (adolescents and adults): a study of infants
+               -- (pharmaversesdtm's peds VS, heights 54-103 cm) meets them as findings, and is told why
+               || ' outside ' || r.lo || '-' || r.hi || ', the range plausible for adolescent and adult patients'
+               || ' (data/checks.toml)' AS msg_vs_implausible
     FROM v LEFT JOIN _ck_vs_ranges r ON upper(v.VSTESTCD) = r.VSTESTCD"""
     return Frame("vs", "VS", sql, "raw.vs", (Check("vs_implausible", "flag"),), bp_unit_params(), requires=("raw.vs",))
 

@@ -331,3 +331,13 @@ def test_visit_number_mismatch_when_the_study_numbers_visits_by_cycle_and_day(pr
     run = _run(protocol, rows)
     assert _hits(run, "visit_number_mismatch").height == 0
     assert run.skipped["visit_numbers"].startswith("not applicable: SV has no scheduled visit")
+
+
+def test_vs_implausible_says_the_range_is_for_this_trials_patients(protocol) -> None:
+    """pharmaversesdtm's peds VS (ages 1-2, heights 54-103 cm): 62 findings, right for a trial of patients aged
+    12-65, and the message says which population the range is for."""
+    rows = base_rows()
+    rows["raw.vs"].append(_vs("P-01", 50, "HEIGHT", 74.1, "C1D1", D(2026, 1, 5)))
+    got = _hits(_run(protocol, rows), "vs_implausible").filter(pl.col("record_key") == "VSSEQ=50")
+    assert got["message"].to_list() == [
+        "HEIGHT 74.1 outside 90.0-230.0, the range plausible for adolescent and adult patients (data/checks.toml)"]
