@@ -38,7 +38,7 @@ from etl.domains import (
 )
 from etl.mapping import ColumnMapping, load_mapping
 from etl.normalise import BLANK_ROW_DETAIL, QUARANTINE_SCHEMA, derived_names, normalise_domain
-from etl.readers import FORMATS, csv_delimiter, iter_batches
+from etl.readers import FORMATS, iter_batches
 from etl.table_writer import TableWriter
 from safetyboard.errors import BadInputError
 from safetyboard.protocol import Protocol
@@ -232,13 +232,15 @@ def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
 
-def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow]) -> Iterator[pl.DataFrame]:
+def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
+             dialect: dict[str, str] | None = None) -> Iterator[pl.DataFrame]:
     """The file's records (mapped, with _FILE and _ROW) in batches; the first is checked for columns.
 
-    CSV rows with the wrong number of fields are left out of the batches and put in `ragged`.
+    CSV rows with the wrong number of fields are left out of the batches and put in `ragged`; a CSV file's
+    delimiter is put in `dialect` (readers.iter_batches).
     """
     sas_numeric: set[str] = set()
-    for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged, sas_numeric=sas_numeric)):
+    for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged, sas_numeric=sas_numeric, dialect=dialect)):
         if sas_numeric:
             _refuse_sas_numeric_dates(batch, sf, mapping, sas_numeric)
         frame = _renamed(batch, sf, mapping)
@@ -671,10 +673,13 @@ def stream_export(
             rows_per_file[sf.path.name] = 0
             ragged = []
             header: list[str] = []
-            # a CSV delimited by other than a comma (';' from European-locale Excel) may write 9.5 as '9,5'
-            delimiter = csv_delimiter(sf.path)
-            commas: dict[str, int] | None = {} if delimiter not in (None, ",") else None
-            for batch in _batches(sf, mapping, encoding, ragged):
+            # a CSV delimited by other than a comma (';' from European-locale Excel) may write 9.5 as '9,5':
+            # the reader's own delimiter, known before the first batch
+            dialect: dict[str, str] = {}
+            commas: dict[str, int] | None = None
+            for batch in _batches(sf, mapping, encoding, ragged, dialect):
+                if commas is None and dialect.get("delimiter", ",") != ",":
+                    commas = {}
                 rows_per_file[sf.path.name] += batch.height
                 st.rows_read += batch.height
                 header = header or batch.columns
@@ -686,7 +691,7 @@ def stream_export(
                 _count(st, q)
                 quarantined.append(q)
             if commas and notes is not None:
-                notes.append(decimal_comma_note(sf.path.name, delimiter or "", commas))
+                notes.append(decimal_comma_note(sf.path.name, dialect["delimiter"], commas))
             if ragged:
                 rows_per_file[sf.path.name] += len(ragged)
                 st.rows_read += len(ragged)

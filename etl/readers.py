@@ -132,20 +132,6 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def csv_delimiter(path: Path) -> str | None:
-    """The delimiter of a CSV file as the reader will use it (an Excel 'sep=' line, else sniffed from the
-    header), from the first line's bytes (delimiters are ASCII in every encoding the reader accepts); None for
-    a file of another format."""
-    if FORMATS.get(path.suffix.lower()) != "csv":
-        return None
-    with path.open("rb") as fh:
-        first = fh.readline(1 << 20).removeprefix(b"\xef\xbb\xbf").decode("latin-1")
-        declared = _SEP_LINE.match(first)
-        if declared:
-            return declared.group(1)
-    return sniff_delimiter(first)
-
-
 def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: int, name: str) -> None:
     """A file whose last line ends without a newline and has too few fields was cut off.
 
@@ -337,7 +323,8 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
 
 
 def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROWS,
-                 ragged: list[RaggedRow] | None = None, sas_numeric: set[str] | None = None) -> Iterator[pl.DataFrame]:
+                 ragged: list[RaggedRow] | None = None, sas_numeric: set[str] | None = None,
+                 dialect: dict[str, str] | None = None) -> Iterator[pl.DataFrame]:
     """The file's records in file order, `batch_rows` at a time (CSV is streamed, never held whole).
 
     CSV records whose field count differs from the header's are left out and appended to
@@ -345,6 +332,7 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
     they are bad input. More than half of the records ragged is bad input too: the file is
     broken (e.g. a wrong delimiter in its rows), not a few of its rows. For SAS XPT, the columns
     of `ReadResult.sas_numeric` are added to `sas_numeric` before each batch that has them is yielded.
+    For CSV, `dialect["delimiter"]` is the delimiter the file is read with, set before the first batch.
     """
     fmt = FORMATS.get(path.suffix.lower())
     found = sas_numeric if sas_numeric is not None else set()
@@ -364,6 +352,8 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
             yield frame.slice(offset, batch_rows)
         return
     with _csv_source(path, encoding) as src:
+        if dialect is not None:
+            dialect["delimiter"] = src.delimiter
         source, found = _without_ragged_rows(src, path, ragged)
         rows = len(found)
         try:

@@ -13,7 +13,7 @@ import polars as pl
 from etl.domains import spec_for
 from etl.loader import load_export
 from etl.normalise import normalise_domain
-from etl.readers import csv_delimiter
+from etl.readers import iter_batches
 
 
 def _batch(**columns: list[str | None]) -> pl.DataFrame:
@@ -39,12 +39,21 @@ def test_decimal_commas_are_read_and_counted_only_when_asked() -> None:
     assert strict.height == 4 and set(strict["reason"]) == {"non_numeric"}
 
 
-def test_csv_delimiter_reads_the_first_line(tmp_path: Path) -> None:
-    cases = {"a.csv": b"\xef\xbb\xbfUSUBJID;LBSEQ\n", "b.csv": b"sep=\t\nUSUBJID,LBSEQ\n", "c.csv": b"USUBJID,LBSEQ\n",
-             "d.csv": b"USUBJID\tAETERM\n", "e.xpt": b"HEADER"}
-    for name, head in cases.items():
-        (tmp_path / name).write_bytes(head)
-    assert [csv_delimiter(tmp_path / n) for n in cases] == [";", "\t", ",", "\t", None]
+def test_the_reader_reports_the_delimiter_it_reads_with(tmp_path: Path) -> None:
+    """The decimal-comma decision uses the reader's own delimiter (BOM, Excel 'sep=' line, sniffed header)."""
+    cases = {"a.csv": b"\xef\xbb\xbfUSUBJID;LBSEQ\nS-1;1\n", "b.csv": b"sep=\t\nUSUBJID,LBSEQ\nS-1,1\n",
+             "c.csv": b"USUBJID,LBSEQ\nS-1,1\n", "d.csv": b"USUBJID\tAETERM\nS-1\tx\n"}
+    found = []
+    for name, text in cases.items():
+        (tmp_path / name).write_bytes(text)
+        dialect: dict[str, str] = {}
+        next(iter_batches(tmp_path / name, dialect=dialect))
+        found.append(dialect.get("delimiter"))
+    assert found == [";", "\t", ",", "\t"]
+    pl.DataFrame({"USUBJID": ["S-1"]}).write_parquet(tmp_path / "e.parquet")
+    dialect = {}
+    next(iter_batches(tmp_path / "e.parquet", dialect=dialect))
+    assert dialect == {}  # not CSV: no delimiter, no decimal-comma reading
 
 
 def test_a_semicolon_export_with_decimal_commas_loads_like_the_comma_export(tmp_path: Path, demo_export_dir: Path,
