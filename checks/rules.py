@@ -98,9 +98,11 @@ def table_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 # tests/checks/test_absent_columns.py drops every optional raw.* variable of a demo cut in turn and fails
 # when a frame reads one that is not listed here.
 OPTIONAL_COLUMNS: dict[str, dict[str, str]] = {
-    "raw.dm": {"AGE": "DOUBLE", "DTHDTC": "VARCHAR", "DTHDTC_DT": "DATE", "DTHDTC_DTF": "VARCHAR"},
+    "raw.dm": {"AGE": "DOUBLE", "DTHDTC": "VARCHAR", "DTHDTC_DT": "DATE", "DTHDTC_DTF": "VARCHAR",
+               "RFXSTDTC_DT": "DATE"},
+    "raw.ex": {"EXENDTC": "VARCHAR", "EXENDTC_DT": "DATE"},  # a single injection has no end
     "raw.lb": {"LBSTRESN": "DOUBLE", "LBSTRESU": "VARCHAR", "LBSTNRLO": "DOUBLE", "LBSTNRHI": "DOUBLE"},
-    "raw.vs": {"VSSTRESN": "DOUBLE", "VSSTRESU": "VARCHAR", "VISIT": "VARCHAR"},
+    "raw.vs": {"VSSTRESN": "DOUBLE", "VSSTRESU": "VARCHAR", "VISIT": "VARCHAR", "VSDTC_DT": "DATE"},
 }
 _RAW_TABLE = re.compile(r"\braw\.([a-z][a-z0-9]*)\b(?!\.)")
 
@@ -115,6 +117,13 @@ def absent_columns(tables: dict[str, list[str]]) -> dict[str, list[str]]:
             if missing:
                 out[table] = missing
     return out
+
+
+def reported_absent(absent: dict[str, list[str]]) -> dict[str, list[str]]:
+    """`absent` as the export's variables: a date the loader derives (DTHDTC_DT, _DTF) is named by the
+    variable it comes from (DTHDTC), once."""
+    return {t: list(dict.fromkeys(c.removesuffix("_DTF").removesuffix("_DT") for c in cols))
+            for t, cols in absent.items()}
 
 
 def with_absent_columns(sql: str, absent: dict[str, list[str]]) -> str:
@@ -282,12 +291,10 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
     points at the first reading that meets the exclusion (date, then VSSEQ) and names the highest SBP and DBP.
     The limits are mmHg: VSSTRESN is converted by the BP units of etl/derive/bp_category.BP_UNIT_FACTORS (kPa),
     a missing unit is taken as mmHg, an unknown unit is not compared (as adam.advs BPCAT)."""
-    date = '"VSDTC_DT"' if "VSDTC_DT" in tables.get("raw.vs", []) else "NULL::DATE"
-    unit = '"VSSTRESU"' if "VSSTRESU" in tables.get("raw.vs", []) else "NULL::VARCHAR"
     sql = f"""
     WITH bp AS (
         SELECT USUBJID, VSSEQ, _FILE, _ROW, upper(trim(VSTESTCD)) AS VSTESTCD,
-               VSSTRESN * {_bp_mmhg_factor(unit)} AS VSSTRESN, coalesce(VISIT, '?') AS VISIT, {date} AS DT
+               VSSTRESN * {_bp_mmhg_factor("VSSTRESU")} AS VSSTRESN, coalesce(VISIT, '?') AS VISIT, VSDTC_DT AS DT
         FROM raw.vs
         WHERE upper(trim(VSTESTCD)) IN ('SYSBP', 'DIABP')
           AND list_has_any([upper(VISIT), split_part(upper(VISIT), ' ', 1)], $screen)
@@ -336,7 +343,7 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
                  "names there")
 
 
-def vs_frame() -> Frame:
+def vs_frame(protocol: Protocol) -> Frame:
     # ranges: data/checks.toml [checks.vs_implausible.ranges] (registered as _ck_vs_ranges), in standard units:
     # SBP/DBP are judged in mmHg (a kPa value converted as adam.advs does; an unknown unit as reported)
     sql = f"""
@@ -348,12 +355,14 @@ def vs_frame() -> Frame:
            (v.VAL IS NULL OR r.lo IS NULL OR v.VAL BETWEEN r.lo AND r.hi) AS ok_vs_implausible,
            v.VSTESTCD || ' ' || v.VSSTRESN || coalesce(' ' || v.VSSTRESU, '')
                || CASE WHEN v.VAL <> v.VSSTRESN THEN ' (' || round(v.VAL, 1) || ' mmHg)' ELSE '' END
-               -- the ranges are for this trial's patients (adolescents and adults): a study of infants
-               -- (pharmaversesdtm's peds VS, heights 54-103 cm) meets them as findings, and is told why
-               || ' outside ' || r.lo || '-' || r.hi || ', the range plausible for adolescent and adult patients'
-               || ' (data/checks.toml)' AS msg_vs_implausible
+               -- the ranges are judged for this trial's patients (protocol [eligibility] ages): a study of
+               -- infants (pharmaversesdtm's peds VS, heights 54-103 cm) meets them as findings, and is told why
+               || ' outside ' || r.lo || '-' || r.hi || ' (data/checks.toml: plausible in this trial''s patients, aged '
+               || $age_min || '-' || $age_max || ')' AS msg_vs_implausible
     FROM v LEFT JOIN _ck_vs_ranges r ON upper(v.VSTESTCD) = r.VSTESTCD"""
-    return Frame("vs", "VS", sql, "raw.vs", (Check("vs_implausible", "flag"),), bp_unit_params(), requires=("raw.vs",))
+    el = protocol.raw["eligibility"]
+    return Frame("vs", "VS", sql, "raw.vs", (Check("vs_implausible", "flag"),),
+                 {**bp_unit_params(), "age_min": el["age_min"], "age_max": el["age_max"]}, requires=("raw.vs",))
 
 
 def lb_frame() -> Frame:
@@ -733,14 +742,11 @@ def ex_end_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame | No
     cols = tables.get("raw.ex", [])
     if not cols or "EXTRT" not in cols:
         return None
-    end_dt = "t.EXENDTC_DT" if "EXENDTC_DT" in cols else "NULL::DATE"
-    end_txt = "t.EXENDTC" if "EXENDTC" in cols else "NULL::VARCHAR"
-    start = "t.EXSTDTC" if "EXSTDTC" in cols else "NULL::VARCHAR"
     sql = f"""
     SELECT 'EX' AS domain, t.USUBJID, {_record_key("ex", cols, "t")} AS record_key, t._FILE, t._ROW,
-           {end_dt} IS NOT NULL AS ok_ex_end_missing,
-           t.EXTRT || ' from ' || coalesce({start}, '?') || ': '
-               || CASE WHEN {end_txt} IS NULL THEN 'no EXENDTC' ELSE 'EXENDTC ' || {end_txt} || ' is not a date' END
+           t.EXENDTC_DT IS NOT NULL AS ok_ex_end_missing,
+           t.EXTRT || ' from ' || coalesce(t.EXSTDTC, '?') || ': '
+               || CASE WHEN t.EXENDTC IS NULL THEN 'no EXENDTC' ELSE 'EXENDTC ' || t.EXENDTC || ' is not a date' END
                || ', so the record counts as one day of dosing (days on drug in the DLT window and DLT'
                || ' evaluability may be understated)' AS msg_ex_end_missing
     FROM raw.ex t WHERE list_contains($daily, upper(trim(t.EXTRT)))"""
@@ -763,16 +769,12 @@ def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
     cols = tables.get("raw.ex", [])
     if not cols or not {"EXTRT", "EXSTDTC_DT"} <= set(cols):
         return None
-    end_dt = "t.EXENDTC_DT" if "EXENDTC_DT" in cols else "NULL::DATE"
-    end_txt = "t.EXENDTC" if "EXENDTC" in cols else "NULL::VARCHAR"
-    start_txt = "t.EXSTDTC" if "EXSTDTC" in cols else "NULL::VARCHAR"
-    dosed = "(t.EXDOSE IS NULL OR t.EXDOSE > 0)" if "EXDOSE" in cols else "TRUE"
     sql = f"""
     WITH iv AS (
         SELECT t.USUBJID, upper(trim(t.EXTRT)) AS drug, t.EXTRT, {_record_key("ex", cols, "t")} AS record_key,
-               t._FILE, t._ROW, t.EXSTDTC_DT AS s, coalesce({end_dt}, t.EXSTDTC_DT) AS e,
-               {end_txt} AS end_txt, {start_txt} AS start_txt,
-               {dosed} AND coalesce({end_dt} >= t.EXSTDTC_DT, true) AS covers
+               t._FILE, t._ROW, t.EXSTDTC_DT AS s, coalesce(t.EXENDTC_DT, t.EXSTDTC_DT) AS e,
+               t.EXENDTC AS end_txt, t.EXSTDTC AS start_txt,
+               (t.EXDOSE IS NULL OR t.EXDOSE > 0) AND coalesce(t.EXENDTC_DT >= t.EXSTDTC_DT, true) AS covers
         FROM raw.ex t WHERE t.EXSTDTC_DT IS NOT NULL AND t.EXTRT IS NOT NULL),
     seen AS (
         SELECT *,
@@ -842,7 +844,6 @@ def ex_missing_frame(tables: dict[str, list[str]]) -> Frame | None:
     the escalation, so the site is asked for the dosing records."""
     if "SAFFL" not in tables.get("adam.adsl", []):
         return None
-    rfx = "d.RFXSTDTC_DT" if "RFXSTDTC_DT" in tables.get("raw.dm", []) else "NULL::DATE"
     visits = ("(SELECT USUBJID, min(ADT) AS first_visit, arg_min(VISIT, ADT) AS visit FROM adam.adsv "
               "WHERE VISITTYP = 'SCHEDULED' AND ADT IS NOT NULL GROUP BY USUBJID)"
               if {"VISITTYP", "ADT", "VISIT"} <= set(tables.get("adam.adsv", [])) else
@@ -850,11 +851,11 @@ def ex_missing_frame(tables: dict[str, list[str]]) -> Frame | None:
     sql = f"""
     SELECT 'EX' AS domain, s.USUBJID, 'USUBJID=' || s.USUBJID AS record_key, NULL::VARCHAR AS _FILE, NULL::BIGINT AS _ROW,
            false AS ok_ex_missing,
-           concat_ws(' and ', 'DM RFXSTDTC ' || CAST({rfx} AS VARCHAR), 'visit ' || v.visit || ' on ' || CAST(v.first_visit AS VARCHAR))
+           concat_ws(' and ', 'DM RFXSTDTC ' || CAST(d.RFXSTDTC_DT AS VARCHAR), 'visit ' || v.visit || ' on ' || CAST(v.first_visit AS VARCHAR))
                || ', but no EX record of a dose given: the patient is counted as neither treated nor DLT-evaluable'
                AS msg_ex_missing
     FROM adam.adsl s LEFT JOIN raw.dm d USING (USUBJID) LEFT JOIN {visits} v USING (USUBJID)
-    WHERE coalesce(s.SAFFL, 'N') <> 'Y' AND ({rfx} IS NOT NULL OR v.first_visit IS NOT NULL)"""
+    WHERE coalesce(s.SAFFL, 'N') <> 'Y' AND (d.RFXSTDTC_DT IS NOT NULL OR v.first_visit IS NOT NULL)"""
     requires = ("adam.adsl", "raw.dm", *(("adam.adsv",) if "adam.adsv" in tables else ()))
     return Frame("ex_missing", "EX", sql, "adam.adsl", (Check("ex_missing", "flag"),), {}, requires)
 
@@ -862,7 +863,7 @@ def ex_missing_frame(tables: dict[str, list[str]]) -> Frame | None:
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
-              screening_bp_frame(protocol, cfg, tables), vs_frame(), lb_frame(), visit_frame(), missing_visit_frame(protocol), visit_number_frame(),
+              screening_bp_frame(protocol, cfg, tables), vs_frame(protocol), lb_frame(), visit_frame(), missing_visit_frame(protocol), visit_number_frame(),
               exposure_frame(protocol, cfg, tables), lab_ae_frame(cfg)]
     for d in cfg.param("record_duplicate", "domains"):
         frame = duplicate_frame(d, tables.get(f"raw.{d}", []))

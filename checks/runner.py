@@ -20,7 +20,14 @@ import polars as pl
 
 from checks.config import SEVERITIES, ChecksConfig, load_checks_config
 from checks.findings import previous_cut_id, previous_open_findings, with_history, write_findings
-from checks.rules import Frame, absent_columns, build_frames, table_columns, with_absent_columns
+from checks.rules import (
+    Frame,
+    absent_columns,
+    build_frames,
+    reported_absent,
+    table_columns,
+    with_absent_columns,
+)
 from etl.derive.lab_units import norm_unit
 from safetyboard.errors import BadInputError, FindingsGateError
 from safetyboard.protocol import Protocol
@@ -204,7 +211,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
         findings = findings.join(sites, on="usubjid", how="left").with_columns(
             pl.coalesce("site", "site_").alias("site")).drop("site_")
     run = CheckRun(cut_id, findings, prev, outcome.data_docs, skipped, outcome.exceptions, outcome.evaluated,
-                   severities={c: cfg.severity(c) for c in cfg.checks}, columns_absent=absent,
+                   severities={c: cfg.severity(c) for c in cfg.checks}, columns_absent=reported_absent(absent),
                    skipped_checks={f: held[f] for f in skipped})
     write_findings(con, cut_id, findings)
     run.seconds = time.perf_counter() - started
@@ -214,7 +221,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         cut_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), run.seconds, run.open_findings.height,
         json.dumps(run.by_severity()), json.dumps(run.by_check()), str(run.data_docs) if run.data_docs else None,
-        outcome.gx_version, json.dumps(run.gx_exceptions), json.dumps(skipped), json.dumps(absent),
+        outcome.gx_version, json.dumps(run.gx_exceptions), json.dumps(skipped), json.dumps(run.columns_absent),
         json.dumps(run.skipped_checks)])
     return run
 

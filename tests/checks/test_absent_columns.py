@@ -11,7 +11,14 @@ import pytest
 
 from checks import runner
 from checks.config import load_checks_config
-from checks.rules import OPTIONAL_COLUMNS, absent_columns, build_frames, table_columns, with_absent_columns
+from checks.rules import (
+    OPTIONAL_COLUMNS,
+    absent_columns,
+    build_frames,
+    reported_absent,
+    table_columns,
+    with_absent_columns,
+)
 from etl.domains import spec_for
 
 
@@ -94,4 +101,7 @@ def test_absent_variables_are_read_as_typed_nulls() -> None:
     assert sql == ('SELECT l.LBSTNRLO FROM (SELECT *, CAST(NULL AS VARCHAR) AS "LBSTRESU", CAST(NULL AS DOUBLE) '
                    'AS "LBSTNRLO", CAST(NULL AS DOUBLE) AS "LBSTNRHI" FROM raw.lb) l JOIN raw.ae a USING (USUBJID)')
     assert with_absent_columns("SELECT * FROM raw.lbx", absent) == "SELECT * FROM raw.lbx"  # another table
-    assert set(OPTIONAL_COLUMNS) <= {"raw.dm", "raw.lb", "raw.vs"}
+    assert set(OPTIONAL_COLUMNS) == {"raw.dm", "raw.ex", "raw.lb", "raw.vs"}
+    # reported as the export's variables: a date the loader derives is named by the variable it comes from
+    assert reported_absent({"raw.dm": ["AGE", "DTHDTC", "DTHDTC_DT", "DTHDTC_DTF"], "raw.vs": ["VSDTC_DT"]}) == {
+        "raw.dm": ["AGE", "DTHDTC"], "raw.vs": ["VSDTC"]}

@@ -340,4 +340,4 @@ def test_vs_implausible_says_the_range_is_for_this_trials_patients(protocol) -> 
     rows["raw.vs"].append(_vs("P-01", 50, "HEIGHT", 74.1, "C1D1", D(2026, 1, 5)))
     got = _hits(_run(protocol, rows), "vs_implausible").filter(pl.col("record_key") == "VSSEQ=50")
     assert got["message"].to_list() == [
-        "HEIGHT 74.1 outside 90.0-230.0, the range plausible for adolescent and adult patients (data/checks.toml)"]
+        "HEIGHT 74.1 outside 90.0-230.0 (data/checks.toml: plausible in this trial's patients, aged 12-65)"]
