@@ -104,6 +104,16 @@ OPTIONAL_COLUMNS: dict[str, dict[str, str]] = {
     "raw.lb": {"LBSTRESN": "DOUBLE", "LBSTRESU": "VARCHAR", "LBSTNRLO": "DOUBLE", "LBSTNRHI": "DOUBLE"},
     "raw.vs": {"VSSTRESN": "DOUBLE", "VSSTRESU": "VARCHAR", "VISIT": "VARCHAR", "VSDTC_DT": "DATE"},
 }
+# what the checks make of each table's absent variables (the Data quality page says it beside the list)
+ABSENT_EFFECT = {
+    "raw.dm": "an unknown age makes eligibility not verifiable; without a death date no record is judged as after "
+              "death; without RFXSTDTC only SV visits show a patient on treatment",
+    "raw.ex": "a daily-drug record without EXENDTC counts as one day of dosing (ex_end_missing lists it)",
+    "raw.lb": "a result without a value is not judged; one without the reference range its CTCAE grade needs is a "
+              "lab_range_missing finding; one without a unit is judged as having none",
+    "raw.vs": "a reading without a value is not judged; a blood pressure without a unit is taken as mmHg; "
+              "without VISIT no screening reading is found; without VSDTC screening readings are ordered by VSSEQ",
+}
 _RAW_TABLE = re.compile(r"\braw\.([a-z][a-z0-9]*)\b(?!\.)")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from checks.rules import ABSENT_EFFECT
 from dashboard import ui
 from dashboard.figures import quality as fig
 from dashboard.quality_docs import find_data_docs
@@ -63,8 +64,7 @@ if run.get("skipped"):  # a check that cannot judge this study says so here, nev
              "checks_not_run", "Checks that did not run on this cut (their findings above are not zero, they are unknown)")
 for table_name, absent in (run.get("columns_absent") or {}).items():
     st.info(f"{table_name} has no {', '.join(absent)}: the export lacks these optional variables, so the checks "
-            "read them as empty (a lab result without its reference range is a lab_range_missing finding, an unknown "
-            "age makes eligibility not verifiable).")
+            f"read them as empty ({ABSENT_EFFECT.get(table_name, 'judged as unknown')}).")
 docs = find_data_docs(ui.db_path(), run.get("data_docs") if run else None)
 if docs is not None:
     st.markdown(f"Great Expectations Data Docs: [{docs}]({docs.as_uri()}) (open the file in a browser on this machine)")

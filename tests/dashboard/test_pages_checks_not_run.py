@@ -54,8 +54,10 @@ def test_export_without_reference_ranges_or_age_is_checked_and_says_so(tmp_path:
     assert ranges > 1000  # each graded result that needs a limit (CTCAE grade 1 <LLN / >ULN) is flagged
     at = _page(db, app_env)
     infos = [i.value for i in at.info]
-    assert any(i.startswith("raw.lb has no LBSTNRLO, LBSTNRHI: the export lacks") for i in infos), infos
-    assert any(i.startswith("raw.dm has no AGE:") for i in infos), infos
+    assert any(i.startswith("raw.lb has no LBSTNRLO, LBSTNRHI: the export lacks") and "lab_range_missing" in i
+               for i in infos), infos
+    assert any(i.startswith("raw.dm has no AGE:") and "eligibility not verifiable" in i for i in infos), infos
+    assert not any("raw.lb" in i and "eligibility" in i for i in infos), infos  # each table's own consequence
 
 
 def test_checks_that_cannot_judge_the_pilot_are_listed_with_their_reason(tmp_path: Path, pilot_cut_db: Path,
