@@ -197,9 +197,10 @@ _EXPOSURE_SCHEMA = {"USUBJID": pl.String, "EXTRT": pl.String, "EXDOSE": pl.Float
 def _exposure_rows(con: duckdb.DuckDBPyConnection, where: str, params: list) -> pl.DataFrame:
     """Dosing records (raw.ex) with study days from the subject's first dose. EXENDTC is optional in SDTM (a
     single injection has none: a real export's EX without the column): a record without an end ends on its start."""
-    if not table_exists(con, "raw", "ex"):
+    cols = columns_of(con, "raw", "ex")  # none: the cut has no raw.ex
+    if not cols:
         return pl.DataFrame(schema=_EXPOSURE_SCHEMA)
-    end = "coalesce(x.EXENDTC_DT, x.EXSTDTC_DT)" if "EXENDTC_DT" in columns_of(con, "raw", "ex") else "x.EXSTDTC_DT"
+    end = "coalesce(x.EXENDTC_DT, x.EXSTDTC_DT)" if "EXENDTC_DT" in cols else "x.EXSTDTC_DT"
     return _frame(
         con,
         "SELECT x.USUBJID, x.EXTRT, x.EXDOSE, "
