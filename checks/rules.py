@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from checks.config import ChecksConfig
+from etl.derive.adae import GRADE_PATTERN
 from etl.derive.bp_category import BP_UNIT_FACTORS
 from safetyboard.protocol import Protocol
 
@@ -186,8 +187,16 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
                || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '') || '''' AS msg_ae_date_invalid,
            'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') || coalesce(' (AESEV ' || AESEV || ')', '')
                || {no_grade_column} AS msg_ae_grade_missing,
-           'AETOXGR ''' || coalesce(AETOXGR, '') || ''' is not a CTCAE grade 1-5 (' || coalesce(AETERM, '?') || ')'
-               AS msg_ae_grade_invalid,
+           -- etl/derive/adae.py reads '3', '3.0', 'Grade 3', 'G3' as grade 3 (GRADE_PATTERN): what it cannot
+           -- read leaves the AE ungraded (error); what it reads in another form than SDTM's '1'-'5' is a warning
+           AETOXGR IS NULL OR regexp_matches(AETOXGR, $grade_pattern) AS ok_ae_grade_invalid,
+           AETOXGR IS NULL OR list_contains($grade_values, AETOXGR) OR NOT regexp_matches(AETOXGR, $grade_pattern)
+               AS ok_ae_grade_nonstandard,
+           'AETOXGR ''' || coalesce(AETOXGR, '') || ''' is not a CTCAE grade 1-5 (' || coalesce(AETERM, '?')
+               || '): the AE is left ungraded, so no grade-based DLT rule or grade count includes it' AS msg_ae_grade_invalid,
+           'AETOXGR ''' || coalesce(AETOXGR, '') || ''' read as grade '
+               || coalesce(regexp_extract(AETOXGR, $grade_pattern, 1), '?') || ' (' || coalesce(AETERM, '?')
+               || '); SDTM records the grade as ' || array_to_string($grade_values, ', ') AS msg_ae_grade_nonstandard,
            'AESER ''' || coalesce(AESER, '') || ''' is not Y or N' AS msg_ae_serious_invalid,
            'AEENDTC ' || coalesce(AEENDTC, '') || ' is before AESTDTC ' || coalesce(AESTDTC, '') AS msg_ae_dates_inverted,
            'partial date: ' || concat_ws(', ',
@@ -197,12 +206,14 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
     FROM ae"""
     return Frame("ae", "AE", sql, "raw.ae", (
         Check("ae_grade_missing", "not_null", "AETOXGR"),
-        Check("ae_grade_invalid", "in_set", "AETOXGR", tuple(cfg.param("ae_grade_invalid", "values"))),
+        Check("ae_grade_invalid", "flag"),
+        Check("ae_grade_nonstandard", "flag"),
         Check("ae_serious_invalid", "in_set", "AESER", tuple(cfg.param("ae_serious_invalid", "values"))),
         Check("ae_dates_inverted", "flag"),
         Check("ae_date_partial", "flag"),
         Check("ae_date_invalid", "flag"),
-    ), requires=("raw.ae",))
+    ), {"grade_pattern": GRADE_PATTERN, "grade_values": list(cfg.param("ae_grade_nonstandard", "values"))},
+        requires=("raw.ae",))
 
 
 def ae_grade_term_frame(protocol: Protocol, cfg: ChecksConfig, cols: list[str]) -> Frame | None:
@@ -217,7 +228,7 @@ def ae_grade_term_frame(protocol: Protocol, cfg: ChecksConfig, cols: list[str]) 
     ranges = [r for r in ranges if r[3]]
     if not ranges:
         return None
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"grade_pattern": GRADE_PATTERN}
     outside, graded = [], []
     for i, (_key, lo, hi, terms) in enumerate(ranges):
         params |= {f"t{i}": terms, f"lo{i}": lo, f"hi{i}": hi}
@@ -225,8 +236,9 @@ def ae_grade_term_frame(protocol: Protocol, cfg: ChecksConfig, cols: list[str]) 
         graded.append(f"WHEN list_contains($t{i}, term) THEN $lo{i} || '-' || $hi{i}")
     sql = f"""
     WITH ae AS (SELECT USUBJID, AESEQ, _FILE, _ROW, upper(trim({term_col})) AS term,
-                       TRY_CAST(trim(AETOXGR) AS INTEGER) AS grade
-                FROM raw.ae WHERE trim(AETOXGR) IN ('1', '2', '3', '4', '5')),
+                       -- the grade as adam.adae reads it ('Grade 3' is 3: GRADE_PATTERN)
+                       TRY_CAST(regexp_extract(AETOXGR, $grade_pattern, 1) AS INTEGER) AS grade
+                FROM raw.ae WHERE regexp_matches(AETOXGR, $grade_pattern)),
     judged AS (SELECT *, CASE {' '.join(outside)} ELSE false END AS outside,
                       CASE {' '.join(graded)} END AS graded FROM ae)
     SELECT 'AE' AS domain, USUBJID, 'AESEQ=' || AESEQ AS record_key, _FILE, _ROW, false AS ok_ae_grade_term_range,

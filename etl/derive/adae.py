@@ -12,14 +12,15 @@ from etl.derive.dlt_rules import add_delay_rule, derive_dlt_candidates
 from etl.derive.study_day import compute_study_day
 from safetyboard.protocol import Protocol
 
-# "3", "3.0", "Grade 3", "G3" -> 3 (CTCAE grades 1-5 as the AE CRF records them in AETOXGR)
-_GRADE = r"(?i)^\s*(?:GRADE\s*|G)?([1-5])(?:\.0+)?\s*$"
+# "3", "3.0", "Grade 3", "G3" -> 3 (CTCAE grades 1-5 as the AE CRF records them in AETOXGR; SDTM's form is
+# "1"-"5", the others are read and reported by the check ae_grade_nonstandard). RE2 and Rust regex alike.
+GRADE_PATTERN = r"(?i)^\s*(?:GRADE\s*|G)?([1-5])(?:\.0+)?\s*$"
 # adam.adae text columns of the storage contract (DESIGN.md) taken from raw.ae as they are
 CONTRACT_TEXT = ("AETERM", "AEDECOD", "AEBODSYS", "AESER")
 
 
 def compute_grade(text: pl.Expr) -> pl.Expr:
-    return text.cast(pl.String).str.extract(_GRADE, 1).cast(pl.Int8)
+    return text.cast(pl.String).str.extract(GRADE_PATTERN, 1).cast(pl.Int8)
 
 
 def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delays: pl.DataFrame, protocol: Protocol,

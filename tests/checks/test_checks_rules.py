@@ -208,6 +208,41 @@ def test_ae_grade_outside_the_terms_ctcae_grades(protocol) -> None:
     assert set(got["severity"]) == {"error"}
 
 
+def test_ae_grade_text_is_read_as_adae_reads_it(protocol) -> None:
+    """'3.0' (a numeric export), 'Grade 2', 'G4' are grades adam.adae reads: a warning that says which grade was
+    read, not an error claiming there is no grade; 'Grade 6' and 'severe' are no CTCAE grade (error). The
+    term-range check reads the grade the same way, so an FN recorded as 'Grade 2' is still caught."""
+    from etl.derive.adae import compute_grade
+    from tests.checks.handmade_cut import _ae
+
+    grades = {1: "3.0", 2: "Grade 2", 3: "G4", 4: "Grade 6", 5: "severe", 6: "3"}
+    rows = base_rows("C1")
+    rows["raw.ae"] = [_ae("P-01", seq, AEDECOD="Fatigue", AETOXGR=g) for seq, g in grades.items()]
+    rows["raw.ae"].append(_ae("P-01", 7, AEDECOD="Febrile neutropenia", AETOXGR="Grade 2"))
+    con = duckdb.connect()
+    write_cut(con, rows)
+    run = run_checks(con, protocol, "C1")
+    con.close()
+
+    def hits(check_id: str) -> dict[str, tuple[str, str]]:
+        got = run.findings.filter(pl.col("check_id") == check_id)
+        return {k: (s, m) for k, s, m in got.select("record_key", "severity", "message").iter_rows()}
+
+    read = pl.DataFrame({"g": list(grades.values())}).select(compute_grade(pl.col("g")))["g"].to_list()
+    assert read == [3, 2, 4, None, None, 3]
+    assert hits("ae_grade_nonstandard") == {
+        "AESEQ=1": ("warning", "AETOXGR '3.0' read as grade 3 (Term 1); SDTM records the grade as 1, 2, 3, 4, 5"),
+        "AESEQ=2": ("warning", "AETOXGR 'Grade 2' read as grade 2 (Term 2); SDTM records the grade as 1, 2, 3, 4, 5"),
+        "AESEQ=3": ("warning", "AETOXGR 'G4' read as grade 4 (Term 3); SDTM records the grade as 1, 2, 3, 4, 5"),
+        "AESEQ=7": ("warning", "AETOXGR 'Grade 2' read as grade 2 (Term 7); SDTM records the grade as 1, 2, 3, 4, 5"),
+    }
+    invalid = hits("ae_grade_invalid")
+    assert set(invalid) == {"AESEQ=4", "AESEQ=5"}
+    assert invalid["AESEQ=4"] == ("error", "AETOXGR 'Grade 6' is not a CTCAE grade 1-5 (Term 4): the AE is left "
+                                           "ungraded, so no grade-based DLT rule or grade count includes it")
+    assert set(hits("ae_grade_term_range")) == {"AESEQ=7"}
+
+
 def test_every_graded_lab_direction_has_ae_terms() -> None:
     # lab_ae_grade_mismatch looks for an AE of the term that matches a lab grade: a parameter and direction
     # the CTCAE criteria grade but data/checks.toml [lab_ae_terms] does not name would flag every grade 3
