@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from checks.config import ChecksConfig
+from etl.dates import NUMBER_DATE_HINT, NUMBER_TEXT
 from etl.derive.adae import GRADE_PATTERN
 from etl.derive.bp_category import BP_UNIT_FACTORS
 from safetyboard.protocol import Protocol
@@ -184,7 +185,10 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
            NOT (coalesce(AESTDTC_DTF, '') IN ('D', 'M') OR coalesce(AEENDTC_DTF, '') IN ('D', 'M')) AS ok_ae_date_partial,
            NOT (coalesce(AESTDTC_DTF, '') = 'X' OR coalesce(AEENDTC_DTF, '') = 'X') AS ok_ae_date_invalid,
            'date not valid ISO 8601, kept with the date unknown (DLT window undecided): AESTDTC '''
-               || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '') || '''' AS msg_ae_date_invalid,
+               || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '') || ''''
+               -- a plain number is most often a SAS date exported as its day count (etl/dates.py NUMBER_DATE_HINT)
+               || CASE WHEN regexp_matches(coalesce(AESTDTC, ''), $number_text) OR regexp_matches(coalesce(AEENDTC, ''), $number_text)
+                       THEN '; ' || $number_hint ELSE '' END AS msg_ae_date_invalid,
            'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') || coalesce(' (AESEV ' || AESEV || ')', '')
                || {no_grade_column} AS msg_ae_grade_missing,
            -- etl/derive/adae.py reads '3', '3.0', 'Grade 3', 'G3' as grade 3 (GRADE_PATTERN): what it cannot
@@ -212,7 +216,8 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
         Check("ae_dates_inverted", "flag"),
         Check("ae_date_partial", "flag"),
         Check("ae_date_invalid", "flag"),
-    ), {"grade_pattern": GRADE_PATTERN, "grade_values": list(cfg.param("ae_grade_nonstandard", "values"))},
+    ), {"grade_pattern": GRADE_PATTERN, "grade_values": list(cfg.param("ae_grade_nonstandard", "values")),
+        "number_text": NUMBER_TEXT, "number_hint": NUMBER_DATE_HINT},
         requires=("raw.ae",))
 
 
@@ -517,6 +522,37 @@ def future_date_frame(tables: dict[str, list[str]], today: dt.date) -> Frame | N
                          || '(an adverse event outside the DLT window)' AS msg_date_in_future
               FROM ({" UNION ALL ".join(parts)})"""
     return Frame("future_date", "ALL", sql, tuple(sources), (Check("date_in_future", "flag"),), {"today": today})
+
+
+def date_invalid_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """Dates that are not valid ISO 8601 in any raw table but AE (ae_date_invalid): a required date makes the
+    loader quarantine its row, an optional one (DTHDTC, RFSTDTC, EXENDTC, DSSTDTC ...) is loaded with the text
+    kept and the date unknown (its _DTF 'X', etl/dates.py), which changes what is derived from it (a death
+    date, a reference start, an exposure end) without a word unless it is reported here."""
+    parts, sources = [], []
+    for name, cols in sorted(tables.items()):
+        schema, table = name.split(".")
+        if schema != "raw" or table == "ae" or "_ROW" not in cols:
+            continue
+        dates = [c[:-3] for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols and c[:-3] in cols]
+        if not dates:
+            continue
+        sources.append(name)
+        usubjid = "t.USUBJID" if "USUBJID" in cols else "NULL::VARCHAR"
+        key = "'USUBJID=' || t.USUBJID" if table == "dm" and "USUBJID" in cols else _record_key(table, cols, "t")
+        parts.extend(f"""SELECT '{table.upper()}' AS domain, {usubjid} AS USUBJID, {key} AS record_key,
+                         t._FILE, t._ROW, '{c}' AS variable, CAST(t."{c}" AS VARCHAR) AS value
+                         FROM raw.{table} t WHERE t."{c}_DTF" = 'X'""" for c in dates)
+    if not parts:
+        return None
+    # a plain number is most often a SAS date exported as its day count (etl/dates.py NUMBER_DATE_HINT)
+    sql = f"""SELECT domain, USUBJID, record_key, _FILE, _ROW, false AS ok_date_invalid,
+                     variable || ' ''' || value || ''' is not a valid ISO 8601 date: kept as text, the date is unknown'
+                         || CASE WHEN regexp_matches(value, $number_text) THEN '; ' || $number_hint ELSE '' END
+                         AS msg_date_invalid
+              FROM ({" UNION ALL ".join(parts)})"""
+    return Frame("date_invalid", "ALL", sql, tuple(sources), (Check("date_invalid", "flag"),),
+                 {"number_text": NUMBER_TEXT, "number_hint": NUMBER_DATE_HINT})
 
 
 def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:
@@ -895,7 +931,8 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), result_mismatch_frame(tables),
                   ex_end_frame(protocol, tables),
                   ex_dosing_frame(tables), ex_missing_frame(tables), ae_grade_term_frame(protocol, cfg, tables.get("raw.ae", [])),
-                  lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today())):
+                  lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today()),
+                  date_invalid_frame(tables)):
         if frame:
             frames.append(frame)
     return frames

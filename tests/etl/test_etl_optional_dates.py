@@ -28,3 +28,33 @@ def test_invalid_ae_dates_keep_the_event_with_the_date_unknown(make_export, tmp_
     assert g4.height == 1 and g4["ASTDT"][0] is None and g4["DLTCFL"][0] is None
     assert findings["usubjid"].to_list() == ["S-001", "S-002"]
     assert set(findings["severity"]) == {"error"}
+
+
+def test_invalid_optional_dates_of_other_domains_are_reported(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """A death date, a reference start or an exposure end that is no date loads with the date unknown (the
+    record stays): the data manager is told which value, and a plain number is named as a likely SAS date
+    (a SAS-made CSV writes RFSTDTC 23403 for 2024-01-27)."""
+    from tests.etl.etl_sample_export import DM, EX
+
+    ae = [dict(AE[0], AESTDTC="23432"), *AE[1:]]
+    dm = [dict(DM[0], RFSTDTC="23403", DTHDTC=""), dict(DM[1], DTHDTC="2026-02-30"), *(dict(r, DTHDTC="") for r in DM[2:])]
+    ex = [dict(EX[0], EXENDTC="2026-02-15T25:00"), *EX[1:]]
+    db = tmp_path / "cuts" / "current.duckdb"
+    result = load_export(make_export(dm=dm, ex=ex, ae=ae), db, protocol, run_checks=True)
+    assert result.domains["dm"].rows_quarantined == 0 and result.domains["ex"].rows_quarantined == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = con.sql("SELECT domain, usubjid, record_key, severity, message FROM meta.findings "
+                      "WHERE check_id = 'date_invalid' ORDER BY domain, usubjid").fetchall()
+        ae_msg = con.sql("SELECT message FROM meta.findings WHERE check_id = 'ae_date_invalid'").fetchall()
+    hint = ("; it is a number (a SAS date counts days since 1960-01-01, an Excel date days since 1899-12-30), "
+            "and dates must be ISO 8601 text")
+    assert got == [
+        ("DM", "S-001", "USUBJID=S-001", "error",
+         "RFSTDTC '23403' is not a valid ISO 8601 date: kept as text, the date is unknown" + hint),
+        ("DM", "S-002", "USUBJID=S-002", "error",
+         "DTHDTC '2026-02-30' is not a valid ISO 8601 date: kept as text, the date is unknown"),
+        ("EX", "S-001", "EXSEQ=1", "error",
+         "EXENDTC '2026-02-15T25:00' is not a valid ISO 8601 date: kept as text, the date is unknown"),
+    ]
+    # AE's own check (ae_date_invalid) names the likely SAS date too, and AE is not reported twice
+    assert len(ae_msg) == 1 and ae_msg[0][0].startswith("date not valid ISO 8601") and ae_msg[0][0].endswith(hint)
