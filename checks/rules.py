@@ -524,17 +524,22 @@ def future_date_frame(tables: dict[str, list[str]], today: dt.date) -> Frame | N
     return Frame("future_date", "ALL", sql, tuple(sources), (Check("date_in_future", "flag"),), {"today": today})
 
 
+# dates another check reports as invalid (with what it means for the record)
+OWN_DATE_CHECK = {("ae", "AESTDTC"), ("ae", "AEENDTC")}  # ae_date_invalid
+
+
 def date_invalid_frame(tables: dict[str, list[str]]) -> Frame | None:
-    """Dates that are not valid ISO 8601 in any raw table but AE (ae_date_invalid): a required date makes the
+    """Dates that are not valid ISO 8601 in any raw table (AE onset and end: ae_date_invalid): a required date makes the
     loader quarantine its row, an optional one (DTHDTC, RFSTDTC, EXENDTC, DSSTDTC ...) is loaded with the text
     kept and the date unknown (its _DTF 'X', etl/dates.py), which changes what is derived from it (a death
     date, a reference start, an exposure end) without a word unless it is reported here."""
     parts, sources = [], []
     for name, cols in sorted(tables.items()):
         schema, table = name.split(".")
-        if schema != "raw" or table == "ae" or "_ROW" not in cols:
+        if schema != "raw" or "_ROW" not in cols:
             continue
-        dates = [c[:-3] for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols and c[:-3] in cols]
+        dates = [c[:-3] for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols and c[:-3] in cols
+                 and (table, c[:-3]) not in OWN_DATE_CHECK]
         if not dates:
             continue
         sources.append(name)
