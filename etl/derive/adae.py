@@ -71,8 +71,14 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         compute_study_day(pl.col("AENDT"), pl.col("RFSTDT")).alias("AENDY"),
         pl.when(pl.col("AENDT") >= pl.col("ASTDT")).then((pl.col("AENDT") - pl.col("ASTDT")).dt.total_days() + 1)
         .otherwise(None).cast(pl.Int32).alias("ADURN"),
-        # treatment-emergent: onset on/after first dose and up to last dose + N days ([R] convention)
-        pl.when(pl.col("ASTDT").is_null() | pl.col("TRTSDT").is_null()).then(None)
+        # treatment-emergent: onset on/after first dose and up to last dose + N days ([R] convention). An
+        # onset that is unknown (missing or invalid AESTDTC) counts as treatment-emergent unless the end
+        # date proves the event was over before the first dose (admiral derive_var_trtemfl: start date
+        # missing and end date missing or on/after treatment start -> "Y"): a grade 4 event with a typo
+        # in its onset stays in the treatment-emergent counts. Never dosed: null.
+        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        .when(pl.col("ASTDT").is_null())
+        .then(pl.when(pl.col("AENDT").is_not_null() & (pl.col("AENDT") < pl.col("TRTSDT"))).then(pl.lit("N")).otherwise(pl.lit("Y")))
         .when((pl.col("ASTDT") >= pl.col("TRTSDT")) & (pl.col("ASTDT") <= pl.coalesce("TRTEDT", "TRTSDT") + pl.duration(days=te_days)))
         .then(pl.lit("Y")).otherwise(pl.lit("N")).alias("TRTEMFL"),
         # DLT window: C1D1 .. C1D1 + window - 1 (registry: first two cycles, 6 weeks). A partial onset

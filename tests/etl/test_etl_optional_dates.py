@@ -58,3 +58,18 @@ def test_invalid_optional_dates_of_other_domains_are_reported(make_export, tmp_p
     ]
     # AE's own check (ae_date_invalid) names the likely SAS date too, and AE is not reported twice
     assert len(ae_msg) == 1 and ae_msg[0][0].startswith("date not valid ISO 8601") and ae_msg[0][0].endswith(hint)
+
+
+def test_an_ae_with_an_unknown_onset_counts_as_treatment_emergent(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """admiral derive_var_trtemfl: an onset that is not known is treatment-emergent unless the end date proves
+    the event was over before the first dose, so that a typo in AESTDTC never drops an event from the
+    treatment-emergent counts (the heatmap's TRTEMFL = 'Y' filter)."""
+    ae = [
+        dict(AE[0], AESTDTC="2026-13-01", AEENDTC=""),          # invalid onset, no end: treatment-emergent
+        dict(AE[1], AESTDTC="", AEENDTC="2026-01-02"),          # no onset, ended before the first dose (2026-01-05)
+    ]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(ae=ae), db, protocol, run_checks=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = con.sql("SELECT USUBJID, ASTDT, TRTEMFL FROM adam.adae ORDER BY USUBJID").fetchall()
+    assert got == [("S-001", None, "Y"), ("S-002", None, "N")]
