@@ -38,6 +38,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         _dm_col(dm, "STUDYID"), _dm_col(dm, "SITEID"), _dm_col(dm, "AGE", pl.Float64), _dm_col(dm, "SEX"),
         _dm_col(dm, "ARMCD"), _dm_col(dm, "ACTARMCD"), _dm_col(dm, "ARM"), _dm_col(dm, "DTHFL"),
         _dm_col(dm, "RFXSTDTC_DT", pl.Date), _dm_col(dm, "RFSTDTC_DT", pl.Date), _dm_col(dm, "DTHDTC_DT", pl.Date),
+        _dm_col(dm, "DTHDTC"),
     ).join(dates, on="USUBJID", how="left")
     arm = pl.coalesce(pl.col("ACTARMCD"), pl.col("ARMCD")).str.to_uppercase().str.strip_chars()
     known = pl.col("_ARM").is_in(list(codes))
@@ -53,7 +54,10 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         pl.coalesce("RFSTDTC_DT", "RFXSTDTC_DT", "EXSTART").alias("RFSTDT"),
         pl.when(pl.col("EXSTART").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("SAFFL"),
         pl.col("DTHDTC_DT").alias("DTHDT"),
-        pl.when((pl.col("DTHFL") == "Y") | pl.col("DTHDTC_DT").is_not_null()).then(pl.lit("Y")).otherwise(None).alias("DTHFL"),
+        # a death date that is no valid date still records a death (SDTM: DTHDTC is given only for a death;
+        # the check date_invalid reports the value): DTHFL Y, DTHDT unknown
+        pl.when((pl.col("DTHFL").str.to_uppercase() == "Y") | pl.col("DTHDTC_DT").is_not_null() | pl.col("DTHDTC").is_not_null())
+        .then(pl.lit("Y")).otherwise(None).alias("DTHFL"),
         age_group(protocol).alias("AGEGR"),
     )
     # dose check: first dose of each drug against the level's doses (EX EXDOSE, mg and mg/m2)
@@ -81,7 +85,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
     ).with_columns(
         pl.when(pl.col("COHORTN").is_not_null()).then(pl.format("{} cohort {}", pl.col("DOSELVLC"), pl.col("COHORTN"))).alias("COHORT")
     )
-    return frame.drop("_ARM", "_APA1", "_IRI1", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT")
+    return frame.drop("_ARM", "_APA1", "_IRI1", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT", "DTHDTC")
 
 
 def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, delays: pl.DataFrame,

@@ -46,6 +46,7 @@ def test_invalid_optional_dates_of_other_domains_are_reported(make_export, tmp_p
         got = con.sql("SELECT domain, usubjid, record_key, severity, message FROM meta.findings "
                       "WHERE check_id = 'date_invalid' ORDER BY domain, usubjid").fetchall()
         ae_msg = con.sql("SELECT message FROM meta.findings WHERE check_id = 'ae_date_invalid'").fetchall()
+        deaths = con.sql("SELECT USUBJID, DTHFL, DTHDT FROM adam.adsl ORDER BY USUBJID").fetchall()
     hint = ("; it is a number (a SAS date counts days since 1960-01-01, an Excel date days since 1899-12-30), "
             "and dates must be ISO 8601 text")
     assert got == [
@@ -56,6 +57,8 @@ def test_invalid_optional_dates_of_other_domains_are_reported(make_export, tmp_p
         ("EX", "S-001", "EXSEQ=1", "error",
          "EXENDTC '2026-02-15T25:00' is not a valid ISO 8601 date: kept as text, the date is unknown"),
     ]
+    # the death with an invalid date is still a death (its date unknown)
+    assert [d for d in deaths if d[0] in ("S-001", "S-002")] == [("S-001", None, None), ("S-002", "Y", None)]
     # AE's own check (ae_date_invalid) names the likely SAS date too, and AE is not reported twice
     assert len(ae_msg) == 1 and ae_msg[0][0].startswith("date not valid ISO 8601") and ae_msg[0][0].endswith(hint)
 
