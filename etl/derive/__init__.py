@@ -73,7 +73,7 @@ def build_core(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.da
     adcyc = derive_adcyc(ex, base.select("USUBJID", "TRTSDT"), protocol, cut_date, raw.get("sv"))
     delays = _delays(adcyc, base, protocol, cut_date, _stopped_for_other_reasons(raw.get("ds")))
     adae = derive_adae(ae, base, adcyc, delays, protocol, cut_date)
-    adsl = derive_adsl_dlt(base, adae, ex, delays, protocol, cut_date)
+    adsl = derive_adsl_dlt(base, adae, ex, delays, protocol, cut_date, raw.get("ds"))
     tables = {
         "adsl": adsl,
         "adae": adae,

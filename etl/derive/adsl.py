@@ -88,8 +88,36 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
     return frame.drop("_ARM", "_APA1", "_IRI1", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT", "DTHDTC")
 
 
+# DS dispositions that do not end the patient's participation
+NOT_AN_END = ("COMPLETED",)
+
+
+def study_exits(ds: pl.DataFrame | None) -> pl.DataFrame:
+    """USUBJID, EXITDT, EXITWHY: each subject's first disposition event that ended participation (DS DSCAT
+    'DISPOSITION EVENT', DSDECOD other than COMPLETED: withdrawal, adverse event, progression, lost to
+    follow-up, death ...), by the latest date its DSSTDTC allows (a partial date's period end; an invalid
+    date is not used), so that a departure counts only where it is certain."""
+    schema = {"USUBJID": pl.String, "EXITDT": pl.Date, "EXITWHY": pl.String}
+    if ds is None or ds.height == 0 or not {"DSDECOD", "DSSTDTC_DT"} <= set(ds.columns):
+        return pl.DataFrame(schema=schema)
+    flag = pl.col("DSSTDTC_DTF") if "DSSTDTC_DTF" in ds.columns else pl.lit(None, pl.String)
+    latest = (pl.when(flag.is_null()).then(pl.col("DSSTDTC_DT"))
+              .when(flag == "D").then(pl.col("DSSTDTC_DT").dt.month_end())
+              .when(flag == "M").then(pl.date(pl.col("DSSTDTC_DT").dt.year(), 12, 31)))
+    event = (pl.col("DSCAT").str.to_uppercase().str.contains("DISPOSITION").fill_null(True) if "DSCAT" in ds.columns
+             else pl.lit(True))
+    reason = pl.col("DSDECOD").str.to_uppercase().str.strip_chars()
+    return (
+        ds.filter(event & reason.is_not_null() & ~reason.is_in(list(NOT_AN_END)))
+        .select("USUBJID", latest.alias("EXITDT"), reason.alias("EXITWHY"))
+        .drop_nulls("EXITDT").sort("USUBJID", "EXITDT", "EXITWHY").group_by("USUBJID", maintain_order=True).first()
+        .cast(schema)
+    )
+
+
 def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, delays: pl.DataFrame,
-                    protocol: Protocol, cut_date: dt.date | None) -> pl.DataFrame:
+                    protocol: Protocol, cut_date: dt.date | None, ds: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`ds`: raw DS; a patient who left the study inside the window without a DLT did not complete it."""
     window = protocol.dlt_window_days
     iv = exposure_intervals(ex, protocol)
     starts = base.select("USUBJID", "TRTSDT").filter(pl.col("TRTSDT").is_not_null())
@@ -139,6 +167,7 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         .join(undecided, on="USUBJID", how="left")
         .join(any_delay, on="USUBJID", how="left")
         .join(apa, on="USUBJID", how="left").join(inf, on="USUBJID", how="left")
+        .join(study_exits(ds), on="USUBJID", how="left")
     )
     planned_inf = protocol.planned_irinotecan_in_window
     frame = frame.with_columns(
@@ -166,16 +195,21 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     # died before the window's last day: not observed through the window (DOMAIN.md 4 "completed the
     # window"), so evaluable only with a DLT; a death from a DLT is a grade 5 AE (rule GRADE5)
     died_early = (pl.col("DTHDT") < pl.col("DLTWEND")).fill_null(False)
+    # left the study (DS disposition: withdrawal, adverse event, progression ...) before the window's last
+    # day: not observed through the window either (DOMAIN.md 4 "completed the window"), evaluable only
+    # with a DLT, and replaced; the window is over for them, so their cohort need not wait for it
+    left_early = (pl.col("EXITDT") < pl.col("DLTWEND")).fill_null(False) & ~died_early
+    over_early = died_in_window | left_early
     frame = frame.with_columns(
         pl.when(pl.col("TRTSDT").is_null()).then(None)
-        .when((pl.lit(cut) >= pl.col("DLTWEND")) | (pl.col("DLTFL") == "Y") | died_in_window).then(pl.lit("Y"))
+        .when((pl.lit(cut) >= pl.col("DLTWEND")) | (pl.col("DLTFL") == "Y") | over_early).then(pl.lit("Y"))
         .otherwise(pl.lit("N")).alias("DLTWCFL"),
-        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        pl.when(pl.col("TRTSDT").is_null()).then(None).when(over_early).then(0)
         .otherwise(((pl.col("DLTWEND") - pl.lit(cut)).dt.total_days() + 0).clip(lower_bound=0)).cast(pl.Int32).alias("DLTWREM"),
     )
     share = float(protocol.evaluable_min_share_apatinib)
     min_inf = int(protocol.evaluable_min_infusions_irinotecan)
-    completed = (pl.lit(cut) >= pl.col("DLTWEND")) & ~died_early
+    completed = (pl.lit(cut) >= pl.col("DLTWEND")) & ~died_early & ~left_early
     # evaluable patients are treated patients (SAFFL): with no dose in EX, a first-dose date from DM
     # RFXSTDTC alone places the window but makes nobody evaluable (the escalation counts SAFFL = 'Y')
     no_dose = pl.col("SAFFL") != "Y"
@@ -190,6 +224,8 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         .when(pl.col("DLTFL") == "Y").then(pl.lit("DLT in window"))
         .when(died_early).then(pl.format("died on day {} of the window without a DLT",
                                          (pl.col("DTHDT") - pl.col("TRTSDT")).dt.total_days() + 1))
+        .when(left_early).then(pl.format("left the study on day {} of the window without a DLT ({})",
+                                         (pl.col("EXITDT") - pl.col("TRTSDT")).dt.total_days() + 1, pl.col("EXITWHY")))
         .when(~completed).then(pl.lit("window not completed"))
         .when(pl.col("APASHARE") < share).then(pl.format("apatinib {}/{} days (< {}%)", pl.col("APADAYS"), pl.lit(window), pl.lit(round(share * 100))))
         .when(pl.col("IRIINF") < min_inf).then(pl.format("nal-IRI {}/{} infusions (< {})", pl.col("IRIINF"), pl.lit(planned_inf), pl.lit(min_inf)))

@@ -5,8 +5,10 @@ Offsets are days from C1D1 (2026-01-05); the window is offsets 0..41 (study days
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
-from derive_sample_trial import Subject, day, derive, write_trial
+from derive_sample_trial import C1D1, Subject, day, derive, write_trial
 
 from etl.derive import build_adam
 from etl.loader import read_export
@@ -89,3 +91,27 @@ def test_zero_dose_records_do_not_make_a_subject_treated(tmp_path, protocol: Pro
     assert (held["SAFFL"], held["DLTEVLFL"], held["DLTEVLRSN"]) == ("N", "N", "no dose recorded in EX")
     assert adsl["HELD-FIRST"]["SAFFL"] == "Y" and str(adsl["HELD-FIRST"]["TRTSDT"]) == day(2)
     assert adsl["HELD-FIRST"]["DOSECHK"] == "Y"
+
+
+def test_a_patient_who_left_the_study_inside_the_window_is_not_evaluable(tmp_path, protocol: Protocol) -> None:
+    """DOMAIN.md 4: evaluable without a DLT means having *completed* the window. Withdrawing on study day 36
+    after 35 apatinib days (83 %) and 5 infusions is enough dosing but not a completed window: not evaluable
+    (replaced), and the window is over for the cohort's review. A completion record, or a departure whose
+    partial date may fall after the window, does not end it."""
+    dosed = {"apatinib": [(0, 34, 250.0)],
+             "infusions": [(o, 50.0, v) for o, v in ((0, "C1D1"), (7, "C1D8"), (14, "C1D15"), (21, "C2D1"), (28, "C2D8"))]}
+    ids = ["WITHDREW-D36", "NO-DS", "COMPLETED-D36", "PARTIAL-FEB"]
+    folder = write_trial(tmp_path / "export", [Subject(i, **dosed) for i in ids])
+    ds = [("WITHDREW-D36", "WITHDRAWAL BY SUBJECT", day(35)), ("COMPLETED-D36", "COMPLETED", day(35)),
+          ("PARTIAL-FEB", "WITHDRAWAL BY SUBJECT", "2026-02")]  # the window ends on 2026-02-15
+    (folder / "ds.csv").write_text("STUDYID,DOMAIN,USUBJID,DSSEQ,DSTERM,DSDECOD,DSCAT,DSSTDTC\n" + "".join(
+        f"T,DS,{s},1,{why},{why},DISPOSITION EVENT,{when}\n" for s, why, when in ds))
+    raw = read_export(folder, ColumnMapping())[1]
+    adsl = _adsl(build_adam(raw, protocol, cut_date=C1D1 + dt.timedelta(days=30))["adsl"])
+    got = {s: (adsl[s]["DLTEVLFL"], adsl[s]["DLTEVLRSN"], adsl[s]["DLTWCFL"], adsl[s]["DLTWREM"]) for s in ids}
+    assert got["WITHDREW-D36"] == ("N", "left the study on day 36 of the window without a DLT (WITHDRAWAL BY SUBJECT)", "Y", 0)
+    # the others are still inside the window at this cut (study day 31)
+    assert {s: got[s][2:] for s in ids[1:]} == {s: ("N", 11) for s in ids[1:]}
+    later = _adsl(build_adam(raw, protocol, cut_date=C1D1 + dt.timedelta(days=50))["adsl"])
+    assert {s: (later[s]["DLTEVLFL"], later[s]["DLTEVLRSN"]) for s in ids[1:]} == {
+        s: ("Y", "window completed with enough doses") for s in ids[1:]}
