@@ -35,7 +35,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                "EXSTDTC_DT": pl.Date, "EXSTDTC_DTF": pl.String,
                "EXENDTC": pl.String, "EXENDTC_DT": pl.Date, "_FILE": pl.String, "_ROW": pl.Int64},
     "adam.adsl": {"USUBJID": pl.String, "SITEID": pl.String, "TRTSDT": pl.Date, "TRTEDT": pl.Date,
-                  "DLTWEND": pl.Date, "DTHDT": pl.Date, "SAFFL": pl.String},
+                  "DLTWEND": pl.Date, "DTHDT": pl.Date, "SAFFL": pl.String, "DOSELVL": pl.Int32, "DOSELVLRSN": pl.String},
     "adam.adae": {"USUBJID": pl.String, "AESEQ": pl.Int64, "AETERM": pl.String, "AEDECOD": pl.String,
                   "AETOXGRN": pl.Int8, "AEACN": pl.String, "ASTDT": pl.Date, "AENDT": pl.Date, "DLTFL": pl.String,
                   "DLTCFL": pl.String, "DLTRULE": pl.String, "_FILE": pl.String, "_ROW": pl.Int64},
@@ -131,10 +131,11 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
         ],
         "raw.sv": [{"USUBJID": "X-98", "VISITNUM": 101.0, "VISIT": "C1D1", "SVSTDTC_DT": c1, "_FILE": "sv.csv", "_ROW": 9}],
         "adam.adsl": [
-            {"USUBJID": s, "SITEID": site, "TRTSDT": c1, "TRTEDT": D(2026, 6, 1), "DLTWEND": D(2026, 2, 15), "SAFFL": "Y"}
-            for s, site in (("P-01", "01"), ("P-02", "02"))
+            {"USUBJID": s, "SITEID": site, "TRTSDT": c1, "TRTEDT": D(2026, 6, 1), "DLTWEND": D(2026, 2, 15), "SAFFL": "Y",
+             "DOSELVL": level, "DOSELVLRSN": why}
+            for s, site, level, why in (("P-01", "01", 2, None), ("P-02", "02", None, "arm 'DL 9' is not a protocol dose level"))
         ] + [{"USUBJID": "P-03", "SITEID": "01", "TRTSDT": c1, "TRTEDT": D(2026, 5, 1), "DLTWEND": D(2026, 2, 15),
-              "DTHDT": D(2026, 5, 10), "SAFFL": "Y"}],
+              "DTHDT": D(2026, 5, 10), "SAFFL": "Y", "DOSELVL": 2}],
         "adam.adae": [
             {"USUBJID": "P-01", "AESEQ": 1, "AEDECOD": "Fatigue", "AETOXGRN": 2, "ASTDT": D(2026, 2, 1), "DLTFL": "N", "DLTCFL": "N"},
             {"USUBJID": "P-01", "AESEQ": 8, "AEDECOD": "Neutrophil count decreased", "AETOXGRN": 3,
@@ -177,6 +178,7 @@ def base_rows(cut_id: str = "C1", loaded_at: dt.datetime | None = None) -> dict[
 EXPECTED: dict[str, set[tuple[str, str]]] = {
     "ae_grade_missing": {("P-02", "AESEQ=1")},
     "ae_grade_invalid": {("P-02", "AESEQ=2")},
+    "arm_not_dose_level": {("P-02", "USUBJID=P-02")},
     "ae_serious_invalid": {("P-02", "AESEQ=3")},
     "ae_dates_inverted": {("P-02", "AESEQ=4")},
     "ae_date_partial": {("P-02", "AESEQ=5")},

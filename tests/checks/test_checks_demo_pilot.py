@@ -105,8 +105,9 @@ def test_pilot_schedule_checks_not_applicable(pilot_cut) -> None:
     infusion schedules of the protocol do not apply (were 2694 'missing' C<n>D8/D15 visits and 475 'gaps')."""
     summary, _ = pilot_cut
     # ... and it has no daily apatinib, whose EX records need an end date (ex_end_missing), nor nal-IRI
-    # infusions to draw labs before (lab_predose_missing); no C<n>D<d> visit whose number could be judged
-    assert set(summary["skipped"]) == {"visits_missing", "visit_numbers", "exposure", "ex_end", "lab_predose"}
+    # infusions to draw labs before (lab_predose_missing); no C<n>D<d> visit whose number could be judged; and
+    # its arms are treatments, none a protocol dose level (arm_not_dose_level)
+    assert set(summary["skipped"]) == {"visits_missing", "visit_numbers", "exposure", "ex_end", "lab_predose", "dose_level"}
     assert all(why.startswith("not applicable: ") for why in summary["skipped"].values())
     assert summary["by_check"].get("visit_missing", {}).get("open", 0) == 0
     assert summary["by_check"].get("exposure_gap_in_dlt_window", {}).get("open", 0) == 0
