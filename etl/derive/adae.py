@@ -30,7 +30,7 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
     te_days = int(protocol.raw["analysis"]["treatment_emergent_days_after_last_dose"])  # protocol [analysis]
     cols = ae.columns
     grade_text = pl.col("AETOXGR") if "AETOXGR" in cols else pl.lit(None, pl.String)
-    frame = ae.join(adsl.select("USUBJID", "TRTSDT", "TRTEDT", "RFSTDT"), on="USUBJID", how="left")
+    frame = ae.join(adsl.select("USUBJID", "TRTSDT", "TRTEDT", "TRTONGFL", "RFSTDT"), on="USUBJID", how="left")
     frame = frame.with_columns(
         compute_grade(grade_text).alias("AETOXGRN"),
         pl.when(grade_text.is_null()).then(pl.lit("AETOXGR missing" if "AETOXGR" in cols else "no AETOXGR in export"))
@@ -79,7 +79,10 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         pl.when(pl.col("TRTSDT").is_null()).then(None)
         .when(pl.col("ASTDT").is_null())
         .then(pl.when(pl.col("AENDT").is_not_null() & (pl.col("AENDT") < pl.col("TRTSDT"))).then(pl.lit("N")).otherwise(pl.lit("Y")))
-        .when((pl.col("ASTDT") >= pl.col("TRTSDT")) & (pl.col("ASTDT") <= pl.coalesce("TRTEDT", "TRTSDT") + pl.duration(days=te_days)))
+        # treatment still ongoing (ADSL TRTONGFL: the last daily-drug record has no end date): no end to the window
+        .when((pl.col("ASTDT") >= pl.col("TRTSDT"))
+              & ((pl.col("TRTONGFL") == "Y").fill_null(False)
+                 | (pl.col("ASTDT") <= pl.coalesce("TRTEDT", "TRTSDT") + pl.duration(days=te_days))))
         .then(pl.lit("Y")).otherwise(pl.lit("N")).alias("TRTEMFL"),
         # DLT window: C1D1 .. C1D1 + window - 1 (registry: first two cycles, 6 weeks). A partial onset
         # whose period runs past the window's last day ('2026-02' when the window ends on 2026-02-15)
@@ -98,4 +101,4 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
     # last, so no derivation above mistakes them for values the export gave)
     absent = [c for c in CONTRACT_TEXT if c not in frame.columns]
     frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
-    return frame.drop("TRTSDT", "TRTEDT", "RFSTDT")
+    return frame.drop("TRTSDT", "TRTEDT", "TRTONGFL", "RFSTDT")

@@ -32,13 +32,22 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
     # first/last dose and treated (SAFFL) from records that gave treatment: an EXDOSE 0 record of an
     # active drug (a held dose) is not a first dose (etl/derive/exposure.dose_given)
     iv = exposure_intervals(ex, protocol).filter(dose_given())
-    dates = iv.group_by("USUBJID").agg(pl.col("START").min().alias("EXSTART"), pl.col("END").max().alias("EXEND"))
+    # treatment ongoing (TRTONGFL): the subject's last record of a drug given over days (not a one-day infusion)
+    # has no end date and DM gives no RFXENDTC, so treatment may not have ended at TRTEDT (the last day
+    # known, as a live trial's cut finds a patient still on apatinib); the treatment-emergent window then
+    # stays open (adam.adae TRTEMFL) rather than closing 30 days after a day that was not the last dose
+    over_days = (pl.col("DRUG") != "IRINOTECAN").fill_null(True)
+    last_start = pl.col("START").filter(over_days).max()
+    dates = iv.group_by("USUBJID").agg(
+        pl.col("START").min().alias("EXSTART"), pl.col("END").max().alias("EXEND"),
+        (pl.col("OPEN") & over_days & (pl.col("START") == last_start)).any().alias("_OPEN"),
+    )
     frame = dm.select(
         "USUBJID",
         _dm_col(dm, "STUDYID"), _dm_col(dm, "SITEID"), _dm_col(dm, "AGE", pl.Float64), _dm_col(dm, "SEX"),
         _dm_col(dm, "ARMCD"), _dm_col(dm, "ACTARMCD"), _dm_col(dm, "ARM"), _dm_col(dm, "DTHFL"),
         _dm_col(dm, "RFXSTDTC_DT", pl.Date), _dm_col(dm, "RFSTDTC_DT", pl.Date), _dm_col(dm, "DTHDTC_DT", pl.Date),
-        _dm_col(dm, "DTHDTC"),
+        _dm_col(dm, "DTHDTC"), _dm_col(dm, "RFXENDTC"), _dm_col(dm, "RFXENDTC_DT", pl.Date),
     ).join(dates, on="USUBJID", how="left")
     arm = pl.coalesce(pl.col("ACTARMCD"), pl.col("ARMCD")).str.to_uppercase().str.strip_chars()
     known = pl.col("_ARM").is_in(list(codes))
@@ -50,7 +59,13 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         .when(~known).then(pl.format("arm '{}' is not a protocol dose level", pl.col("_ARM")))
         .otherwise(None).alias("DOSELVLRSN"),
         pl.coalesce("EXSTART", "RFXSTDTC_DT").alias("TRTSDT"),
-        pl.col("EXEND").alias("TRTEDT"),
+        # the last record still open: the last dose is DM's RFXENDTC when it gives one (EX knows only the start)
+        pl.when(pl.col("_OPEN") & pl.col("RFXENDTC_DT").is_not_null()).then(pl.max_horizontal("EXEND", "RFXENDTC_DT"))
+        .otherwise(pl.col("EXEND")).alias("TRTEDT"),
+        # ... unless DM gives the last treatment date (RFXENDTC): then treatment ended, as SDTM says
+        pl.when(pl.col("EXSTART").is_null()).then(None)
+        .when(pl.col("_OPEN") & pl.col("RFXENDTC").is_null()).then(pl.lit("Y")).otherwise(pl.lit("N"))
+        .alias("TRTONGFL"),
         pl.coalesce("RFSTDTC_DT", "RFXSTDTC_DT", "EXSTART").alias("RFSTDT"),
         pl.when(pl.col("EXSTART").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("SAFFL"),
         pl.col("DTHDTC_DT").alias("DTHDT"),
@@ -85,7 +100,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
     ).with_columns(
         pl.when(pl.col("COHORTN").is_not_null()).then(pl.format("{} cohort {}", pl.col("DOSELVLC"), pl.col("COHORTN"))).alias("COHORT")
     )
-    return frame.drop("_ARM", "_APA1", "_IRI1", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT", "DTHDTC")
+    return frame.drop("_ARM", "_APA1", "_IRI1", "_OPEN", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT", "DTHDTC", "RFXENDTC", "RFXENDTC_DT")
 
 
 # DS dispositions that do not end the patient's participation

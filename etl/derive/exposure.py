@@ -18,7 +18,8 @@ def drug_of(protocol: Protocol) -> pl.Expr:
 
 
 def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
-    """USUBJID, DRUG, START, END (end = start for one-day records), DOSE (null dose counts as given)."""
+    """USUBJID, DRUG, START, END (end = start for one-day records), OPEN (no usable EXENDTC: END is the start
+    day alone, the record may still run), DOSE (null dose counts as given)."""
     end = pl.col("EXENDTC_DT") if "EXENDTC_DT" in ex.columns else pl.lit(None, pl.Date)
     return ex.select(
         "USUBJID",
@@ -26,6 +27,7 @@ def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
         pl.col("EXTRT"),
         pl.col("EXSTDTC_DT").alias("START"),
         pl.coalesce(end, pl.col("EXSTDTC_DT")).alias("END"),
+        end.is_null().alias("OPEN"),
         pl.col("EXDOSE").alias("DOSE") if "EXDOSE" in ex.columns else pl.lit(None, pl.Float64).alias("DOSE"),
     ).filter(pl.col("START").is_not_null())
 

@@ -76,3 +76,25 @@ def test_an_ae_with_an_unknown_onset_counts_as_treatment_emergent(make_export, t
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.sql("SELECT USUBJID, ASTDT, TRTEMFL FROM adam.adae ORDER BY USUBJID").fetchall()
     assert got == [("S-001", None, "Y"), ("S-002", None, "N")]
+
+
+def test_an_ae_while_apatinib_is_still_being_taken_is_treatment_emergent(make_export, tmp_path: Path,
+                                                                         protocol: Protocol) -> None:
+    """A live trial's cut finds patients still on apatinib: their last EX record has no EXENDTC yet. TRTEDT is
+    then only the last day known (the record's start), and an AE 30 days after it is not 'after treatment':
+    the treatment-emergent window stays open (ADSL TRTONGFL Y). When DM gives RFXENDTC, treatment ended then
+    (TRTEDT, and the window closes 30 days later)."""
+    from tests.etl.etl_sample_export import DM, EX
+
+    ex = [dict(EX[0], EXENDTC=""), EX[1], dict(EX[2], EXENDTC=""), EX[3]]
+    dm = [dict(DM[0], RFXENDTC=""), dict(DM[1], RFXENDTC="2026-02-20")]  # S-002: DM says treatment ended
+    ae = [dict(AE[0], AESTDTC="2026-04-20", AEENDTC="2026-04-25"), dict(AE[1], AESTDTC="2026-03-10", AEENDTC=""),
+          dict(AE[1], AESEQ="2", AESTDTC="2026-04-20", AEENDTC="")]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(dm=dm, ex=ex, ae=ae), db, protocol, run_checks=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        adsl = con.sql("SELECT USUBJID, CAST(TRTEDT AS VARCHAR), TRTONGFL FROM adam.adsl ORDER BY USUBJID").fetchall()
+        adae = con.sql("SELECT USUBJID, AESEQ, TRTEMFL FROM adam.adae ORDER BY USUBJID, AESEQ").fetchall()
+    assert adsl == [("S-001", "2026-01-05", "Y"), ("S-002", "2026-02-20", "N")]
+    # S-002: 18 days after DM's last dose (within 30), then 59 days after it
+    assert adae == [("S-001", 1, "Y"), ("S-002", 1, "Y"), ("S-002", 2, "N")]
