@@ -111,7 +111,8 @@ def _text_override(frame: pl.DataFrame, col: str, default: pl.Expr) -> pl.Expr:
 
 def _format_dm(dm: pl.DataFrame) -> pl.DataFrame:
     return dm.select(
-        "STUDYID", "DOMAIN", "USUBJID", "SUBJID", _iso("RFSTDT").alias("RFSTDTC"), _iso("RFENDT").alias("RFENDTC"),
+        "STUDYID", "DOMAIN", "USUBJID", "SUBJID", _text_override(dm, "RFSTDTC", _iso("RFSTDT")).alias("RFSTDTC"),
+        _iso("RFENDT").alias("RFENDTC"),
         _iso("RFXSTDT").alias("RFXSTDTC"), _iso("DTHDT").alias("DTHDTC"), "DTHFL", "SITEID", "AGE", "AGEU", "SEX", "RACE",
         "ARMCD", "ARM", "ACTARMCD", "ACTARM", "COUNTRY", "_ISSUE",
     ).sort("USUBJID")

@@ -158,4 +158,12 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     p.modify("result_stresc_mismatch", "vs", (pl.col("VSTESTCD") == "DIABP") & (pl.col("VISITNUM") > 0),
              {"VSSTRESC_TEXT": (pl.col("VSSTRESN") + 10).round(0).cast(pl.Int64).cast(pl.String)},
              {"check": "result_stresc_mismatch"})
+    # planted after it for the same reason: a grade in another form than SDTM's ('Grade 2' for '2'; read as
+    # 2, so no DLT status changes), and a reference start exported as its SAS day count (RFSTDTC '24124';
+    # RFSTDT then falls back to RFXSTDTC, the same day in this trial, so no study day changes)
+    p.modify("nonstandard_grade", "ae", low & outside, {"AETOXGR": pl.lit("Grade ") + pl.col("AETOXGR")},
+             {"check": "ae_grade_nonstandard"})
+    sas_days = (pl.col("RFSTDT") - pl.lit(dt.date(1960, 1, 1))).dt.total_days().cast(pl.String)
+    p.modify("invalid_reference_date", "dm", pl.col("RFSTDT").is_not_null() & (pl.col("RFSTDT") == pl.col("RFXSTDT")),
+             {"RFSTDTC_TEXT": sas_days}, {"check": "date_invalid"})
     return p.issues
