@@ -171,7 +171,8 @@ def _cols_or_null(cols: list[str], names: tuple[str, ...]) -> str:
     return ", ".join(f'"{n}"' if n in cols else f'NULL::VARCHAR AS "{n}"' for n in names)
 
 
-AE_OPTIONAL = ("AETOXGR", "AESER", "AETERM", "AEDECOD", "AESEV", "AESTDTC", "AEENDTC", "AESTDTC_DTF", "AEENDTC_DTF")
+AE_OPTIONAL = ("AETOXGR", "AESER", "AETERM", "AEDECOD", "AESEV", "AESTDTC", "AEENDTC", "AESTDTC_DTF", "AEENDTC_DTF",
+               "AEOUT", "AESDTH")
 
 
 def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
@@ -201,6 +202,19 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
            'AETOXGR ''' || coalesce(AETOXGR, '') || ''' read as grade '
                || coalesce(regexp_extract(AETOXGR, $grade_pattern, 1), '?') || ' (' || coalesce(AETERM, '?')
                || '); SDTM records the grade as ' || array_to_string($grade_values, ', ') AS msg_ae_grade_nonstandard,
+           -- CTCAE v5: grade 5 is death related to the AE; SDTM records the death as AEOUT FATAL / AESDTH Y. A
+           -- fatal AE graded 1-4 escapes the GRADE5 DLT rule; a grade 5 AE with another outcome is a typo either way
+           NOT coalesce(
+               ((upper(AEOUT) = 'FATAL' OR upper(AESDTH) = 'Y') AND regexp_matches(AETOXGR, $grade_pattern)
+                    AND regexp_extract(AETOXGR, $grade_pattern, 1) <> '5')
+               OR (regexp_extract(AETOXGR, $grade_pattern, 1) = '5' AND AEOUT IS NOT NULL AND upper(AEOUT) <> 'FATAL'),
+               false) AS ok_ae_fatal_grade_mismatch,
+           CASE WHEN regexp_extract(AETOXGR, $grade_pattern, 1) = '5'
+                THEN 'grade 5 (death) but AEOUT ''' || coalesce(AEOUT, '') || ''' (' || coalesce(AETERM, '?') || ')'
+                ELSE 'fatal (AEOUT ''' || coalesce(AEOUT, '') || ''', AESDTH ''' || coalesce(AESDTH, '') || ''') but AETOXGR '''
+                     || coalesce(AETOXGR, '') || ''' (' || coalesce(AETERM, '?')
+                     || '): the GRADE5 DLT rule does not see a death graded below 5'
+           END AS msg_ae_fatal_grade_mismatch,
            'AESER ''' || coalesce(AESER, '') || ''' is not Y or N' AS msg_ae_serious_invalid,
            'AEENDTC ' || coalesce(AEENDTC, '') || ' is before AESTDTC ' || coalesce(AESTDTC, '') AS msg_ae_dates_inverted,
            'partial date: ' || concat_ws(', ',
@@ -212,6 +226,7 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
         Check("ae_grade_missing", "not_null", "AETOXGR"),
         Check("ae_grade_invalid", "flag"),
         Check("ae_grade_nonstandard", "flag"),
+        Check("ae_fatal_grade_mismatch", "flag"),
         Check("ae_serious_invalid", "in_set", "AESER", tuple(cfg.param("ae_serious_invalid", "values"))),
         Check("ae_dates_inverted", "flag"),
         Check("ae_date_partial", "flag"),
