@@ -313,21 +313,21 @@ def dm_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]
                  {"age_min": el["age_min"], "age_max": el["age_max"], **enrolled_params(cfg)}, ("raw.dm",))
 
 
-def dose_level_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> Frame:
-    """An enrolled subject whose arm (DM ACTARMCD, else ARMCD) is not a protocol dose level (adam.adsl DOSELVL
-    null): the escalation counts patients per dose level, so a typo ('DL 2', 'DL02') or a missing arm takes
-    the patient and any DLT out of every level's count. Judged only when the study codes its arms as the
-    protocol's dose levels (some subject's arm is one): the CDISC pilot's arms are treatments, not levels."""
-    sql = f"""
+def dose_level_frame(protocol: Protocol) -> Frame:
+    """A treated subject (ADSL SAFFL Y) whose arm (DM ACTARMCD, else ARMCD) is not a protocol dose level (adam.adsl
+    DOSELVL null): the escalation counts treated patients per dose level, so a typo ('DL 2', 'DL02') or a
+    missing arm takes the patient and any DLT out of every level's count (an untreated one is in no count
+    yet). Judged only when the study codes its arms as the protocol's dose levels (some subject's arm is
+    one): the CDISC pilot's arms are treatments, not levels."""
+    sql = """
     SELECT 'DM' AS domain, s.USUBJID, 'USUBJID=' || s.USUBJID AS record_key, d._FILE, d._ROW,
            false AS ok_arm_not_dose_level,
            coalesce(s.DOSELVLRSN, 'no dose level') || ' (' || array_to_string($levels, ', ')
-               || '): the patient is in no dose level of the escalation'
-               || CASE WHEN s.SAFFL = 'Y' THEN ', although treated' ELSE '' END AS msg_arm_not_dose_level
+               || '): the treated patient is in no dose level of the escalation' AS msg_arm_not_dose_level
     FROM adam.adsl s JOIN raw.dm d USING (USUBJID)
-    WHERE s.DOSELVL IS NULL AND s.USUBJID IN ({enrolled_sql(cfg, tables)})"""
+    WHERE s.DOSELVL IS NULL AND s.SAFFL = 'Y'"""
     return Frame("dose_level", "DM", sql, ("raw.dm", "adam.adsl"), (Check("arm_not_dose_level", "flag"),),
-                 {"levels": protocol.dose_codes, **enrolled_params(cfg)}, ("raw.dm", "adam.adsl"),
+                 {"levels": protocol.dose_codes}, ("raw.dm", "adam.adsl"),
                  "SELECT count(*) FILTER (WHERE DOSELVL IS NOT NULL) > 0 FROM adam.adsl",
                  "no subject's arm (DM ACTARMCD/ARMCD) is a protocol dose level: the study does not code its "
                  "arms as the protocol's dose levels, so no arm is judged")
@@ -961,7 +961,7 @@ def ex_missing_frame(tables: dict[str, list[str]]) -> Frame | None:
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:
     """Every frame to validate on this cut (frames whose tables are absent are still listed: they are skipped)."""
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
-              dose_level_frame(protocol, cfg, tables),
+              dose_level_frame(protocol),
               screening_bp_frame(protocol, cfg, tables), vs_frame(protocol), lb_frame(), visit_frame(), missing_visit_frame(protocol), visit_number_frame(),
               exposure_frame(protocol, cfg, tables), lab_ae_frame(cfg)]
     for d in cfg.param("record_duplicate", "domains"):

@@ -15,19 +15,20 @@ def _findings(db: Path) -> list[tuple]:
                        "ORDER BY usubjid").fetchall()
 
 
-def test_an_arm_typo_is_an_error_naming_the_levels(make_export, tmp_path: Path, protocol: Protocol) -> None:
+def test_an_arm_typo_of_a_treated_patient_is_an_error_naming_the_levels(make_export, tmp_path: Path, protocol: Protocol) -> None:
     # S-003 (no doses yet) has a level: the study codes its arms as the protocol's dose levels
-    dm = [dict(DM[0], ARMCD="DL 2"), dict(DM[1], ARMCD="SCRNFAIL"), dict(DM[1], USUBJID="S-003")]
+    dm = [dict(DM[0], ARMCD="DL 2"), dict(DM[1], ARMCD="SCRNFAIL"), dict(DM[1], USUBJID="S-003"),
+          dict(DM[1], USUBJID="S-004", ARMCD="")]  # S-004: no arm yet and no dose: in no count, not judged
     db = tmp_path / "cuts" / "current.duckdb"
     load_export(make_export(dm=dm), db, protocol, run_checks=True)
     got = _findings(db)
     levels = "DL-1, DL1, DL2, DL3, DL4"
     # S-001: a typo; S-002 is a screen failure by its arm but has doses in EX, so it is judged too
     assert got == [
-        ("S-001", "error", f"arm 'DL 2' is not a protocol dose level ({levels}): the patient is in no dose level "
-                           "of the escalation, although treated"),
-        ("S-002", "error", f"arm 'SCRNFAIL' is not a protocol dose level ({levels}): the patient is in no dose "
-                           "level of the escalation, although treated"),
+        ("S-001", "error", f"arm 'DL 2' is not a protocol dose level ({levels}): the treated patient is in no dose "
+                           "level of the escalation"),
+        ("S-002", "error", f"arm 'SCRNFAIL' is not a protocol dose level ({levels}): the treated patient is in no "
+                           "dose level of the escalation"),
     ]
 
 
