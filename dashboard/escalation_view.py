@@ -49,6 +49,25 @@ def undecided_subjects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                         schema={"USUBJID": pl.String, "DOSELVLC": pl.String, "reason": pl.String})
 
 
+def not_evaluable_subjects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Treated patients at a dose level whose DLT window is over without making them DLT-evaluable (died or
+    left the study early, too few doses: adam.adsl DLTEVLRSN): the escalation does not count them, and the
+    design replaces them (DOMAIN.md 4). USUBJID, DOSELVLC, COHORT, why not evaluable; in dose order."""
+    from dashboard.queries import columns_of
+
+    schema = {"USUBJID": pl.String, "DOSELVLC": pl.String, "COHORT": pl.String, "why not evaluable": pl.String}
+    cols = set(columns_of(con, "adam", "adsl"))
+    if not {"SAFFL", "DLTEVLFL", "DLTWCFL", "DOSELVL"} <= cols:
+        return pl.DataFrame(schema=schema)
+    cohort = "COHORT" if "COHORT" in cols else "NULL"
+    reason = "DLTEVLRSN" if "DLTEVLRSN" in cols else "NULL"
+    return con.sql(
+        f"SELECT USUBJID, DOSELVLC, CAST({cohort} AS VARCHAR) AS COHORT, {reason} AS \"why not evaluable\" FROM adam.adsl "
+        "WHERE SAFFL = 'Y' AND DOSELVL IS NOT NULL AND DLTEVLFL = 'N' AND DLTWCFL = 'Y' "
+        "ORDER BY DOSELVL, USUBJID"
+    ).pl().cast(schema)  # type: ignore[arg-type]
+
+
 def unassigned_summary(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> pl.DataFrame:
     """The treated subjects without a protocol dose level, with the reason (adam.adsl DOSELVLRSN):
     USUBJID, DOSELVLC, ARMCD, reason. One row per subject; the page summarises them in one message."""

@@ -58,6 +58,12 @@ st.plotly_chart(
     key="dlt_rate",
 )
 ui.table(frame, "dlt_rate_per_dose_level", "Per dose level (rate = DLTs / DLT-evaluable; exact 95% CI)")
+not_evaluable = ui.call("not_evaluable_subjects", ev.not_evaluable_subjects)
+if not_evaluable.height:
+    with st.expander(f"Treated patients not DLT-evaluable, to be replaced ({not_evaluable.height})"):
+        ui.table(not_evaluable, "not_evaluable_patients",
+                 "Their DLT window is over without a DLT and without completing it with enough doses "
+                 "(died or left the study early, doses missed): not counted above")
 
 st.subheader("DLT listing")
 dlts = ev.describe_rules(ev.adjudication(ui.query("dlt_listing", filters)), rule_descriptions(protocol)).rename({

@@ -154,10 +154,26 @@ def test_what_if_panel_gives_the_engine_decision(dash_db: Path, app_env):
 def test_dlt_listing_has_adjudication(dash_db: Path, app_env):
     app_env(dash_db)
     at = _run(dash_db, "Dose escalation")
-    listing = at.dataframe[1].value
+    listing = next(d.value for d in at.dataframe if "adjudication" in d.value.columns)
     assert {"rule fired (DLTRULE)", "investigator (DLTFL)", "adjudication"} <= set(listing.columns)
     assert set(listing["adjudication"]) <= {"agree", "disagree", "pending"}
     assert len(listing) > 0
+
+
+def test_not_evaluable_patients_are_listed_with_why(dash_db: Path, app_env):
+    """DOMAIN.md 4: non-evaluable patients are replaced; the DMC sees who and why beside the counts (the
+    per-level table counts treated minus evaluable)."""
+    app_env(dash_db)
+    at = _run(dash_db, "Dose escalation")
+    with duckdb.connect(str(dash_db), read_only=True) as con:
+        expected = con.sql("SELECT USUBJID, DLTEVLRSN FROM adam.adsl WHERE SAFFL = 'Y' AND DOSELVL IS NOT NULL "
+                           "AND DLTEVLFL = 'N' AND DLTWCFL = 'Y' ORDER BY DOSELVL, USUBJID").fetchall()
+    assert expected  # the demo has withdrawals and progressions inside the window
+    listed = next(d.value for d in at.dataframe if "why not evaluable" in d.value.columns)
+    assert list(zip(listed["USUBJID"], listed["why not evaluable"], strict=True)) == expected
+    assert any(e.label == f"Treated patients not DLT-evaluable, to be replaced ({len(expected)})" for e in at.expander)
+    per_level = at.dataframe[0].value
+    assert int((per_level["n_treated"] - per_level["n_evaluable"]).sum()) >= len(expected)
 
 
 def test_missing_cut_shows_how_to_load(tmp_path: Path, app_env):
