@@ -178,7 +178,9 @@ AE_OPTIONAL = ("AETOXGR", "AESER", "AETERM", "AEDECOD", "AESEV", "AESTDTC", "AEE
 def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
     dates = ", ".join(f'"{n}"' if n in cols else f'NULL::DATE AS "{n}"' for n in ("AESTDTC_DT", "AEENDTC_DT"))
     # an export without the AETOXGR column: every AE is ungraded; the message says the cause is the export
-    no_grade_column = "''" if "AETOXGR" in cols else "'; the AE export has no AETOXGR column'"
+    no_grade_column = ("''" if "AETOXGR" in cols else
+                       "'; the AE export has no AETOXGR column (an export that names the grade otherwise maps it to "
+                       "AETOXGR with a column-mapping file, safetyboard load --mapping)'")
     sql = f"""
     WITH ae AS (SELECT USUBJID, AESEQ, _FILE, _ROW, {_cols_or_null(cols, AE_OPTIONAL)}, {dates} FROM raw.ae)
     SELECT 'AE' AS domain, USUBJID, 'AESEQ=' || AESEQ AS record_key, _FILE, _ROW, AETOXGR, AESER,

@@ -95,7 +95,8 @@ def test_pilot_runs_and_flags_every_ungraded_ae(pilot_cut) -> None:
     with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
         n_ae = con.execute("SELECT count(*) FROM raw.ae").fetchall()[0][0]
     assert n_ae > 0 and summary["by_check"]["ae_grade_missing"]["open"] == n_ae  # the pilot has no AETOXGR
-    assert "no AETOXGR column" in _pilot_findings(db, "ae_grade_missing")["message"][0]
+    message = _pilot_findings(db, "ae_grade_missing")["message"][0]
+    assert "no AETOXGR column" in message and "--mapping" in message  # says how to fix it
     assert summary["gx_exceptions"] == []
     assert summary["by_severity"]["error"] >= n_ae
 
