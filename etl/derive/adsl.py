@@ -242,7 +242,14 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         .when(left_early).then(pl.format("left the study on day {} of the window without a DLT ({})",
                                          (pl.col("EXITDT") - pl.col("TRTSDT")).dt.total_days() + 1, pl.col("EXITWHY")))
         .when(~completed).then(pl.lit("window not completed"))
-        .when(pl.col("APASHARE") < share).then(pl.format("apatinib {}/{} days (< {}%)", pl.col("APADAYS"), pl.lit(window), pl.lit(round(share * 100))))
+        # an open last record (TRTONGFL: no EXENDTC, no RFXENDTC) counts its start day only, nothing imputed: the
+        # reason says so, so that "21/42 days" of a patient still on apatinib is not read as missed doses
+        .when(pl.col("APASHARE") < share).then(pl.format("apatinib {}/{} days (< {}%){}", pl.col("APADAYS"), pl.lit(window),
+                                                         pl.lit(round(share * 100)),
+                                                         pl.when(pl.col("TRTONGFL") == "Y")
+                                                         .then(pl.lit("; the last EX record has no EXENDTC, so its days after "
+                                                                      "the start are not counted (check ex_end_missing)"))
+                                                         .otherwise(pl.lit(""))))
         .when(pl.col("IRIINF") < min_inf).then(pl.format("nal-IRI {}/{} infusions (< {})", pl.col("IRIINF"), pl.lit(planned_inf), pl.lit(min_inf)))
         .otherwise(pl.lit("window completed with enough doses")).alias("DLTEVLRSN"),
     )

@@ -98,3 +98,20 @@ def test_an_ae_while_apatinib_is_still_being_taken_is_treatment_emergent(make_ex
     assert adsl == [("S-001", "2026-01-05", "Y"), ("S-002", "2026-02-20", "N")]
     # S-002: 18 days after DM's last dose (within 30), then 59 days after it
     assert adae == [("S-001", 1, "Y"), ("S-002", 1, "Y"), ("S-002", 2, "N")]
+
+
+def test_an_open_apatinib_record_is_named_in_the_evaluability_reason(make_export, tmp_path: Path,
+                                                                     protocol: Protocol) -> None:
+    """Nothing is imputed for an apatinib record without EXENDTC (it counts its start day), but the reason
+    a patient is not evaluable says so: '1/42 days' of a patient still on drug is not a record of missed doses."""
+    from tests.etl.etl_sample_export import DM, EX
+
+    ex = [dict(EX[0], EXENDTC=""), *EX[1:]]
+    dm = [dict(DM[0], RFXENDTC=""), dict(DM[1], RFXENDTC="")]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(dm=dm, ex=ex), db, protocol, run_checks=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        rsn = dict(con.sql("SELECT USUBJID, DLTEVLRSN FROM adam.adsl").fetchall())
+    assert rsn["S-001"] == ("apatinib 1/42 days (< 80%); the last EX record has no EXENDTC, so its days after the "
+                            "start are not counted (check ex_end_missing)")
+    assert "EXENDTC" not in rsn["S-002"]  # its records are closed: no such note, whatever its reason
