@@ -12,7 +12,7 @@ import polars as pl
 from etl.derive.adae import derive_adae
 from etl.derive.adex import derive_adex
 from etl.derive.adlb import ADLB_INPUTS, derive_adlb
-from etl.derive.adsl import derive_adsl_base, derive_adsl_dlt
+from etl.derive.adsl import derive_adsl_base, derive_adsl_dlt, disposition_ends
 from etl.derive.adsv import derive_adsv
 from etl.derive.advs import ADVS_INPUTS, derive_advs
 from etl.derive.cycles import derive_adcyc
@@ -24,12 +24,8 @@ def _stopped_for_other_reasons(ds: pl.DataFrame | None) -> list[str]:
 
     Their treatment stop is not a toxicity delay (DOMAIN.md 4: a delay *for toxicity*).
     """
-    if ds is None or ds.height == 0 or "DSDECOD" not in ds.columns:
-        return []
-    reason = pl.col("DSDECOD").str.to_uppercase().str.strip_chars()
-    event = pl.col("DSCAT").str.to_uppercase().str.contains("DISPOSITION") if "DSCAT" in ds.columns else pl.lit(True)
-    other = ds.filter(event.fill_null(True) & reason.is_not_null() & ~reason.is_in(["ADVERSE EVENT", "COMPLETED"]))
-    return other["USUBJID"].unique().to_list()
+    ends = disposition_ends(ds)
+    return ends.filter(pl.col("EXITWHY") != "ADVERSE EVENT")["USUBJID"].unique().to_list()
 
 
 def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_date: dt.date | None = None,

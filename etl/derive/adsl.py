@@ -107,27 +107,31 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
 NOT_AN_END = ("COMPLETED",)
 
 
-def study_exits(ds: pl.DataFrame | None) -> pl.DataFrame:
-    """USUBJID, EXITDT, EXITWHY: each subject's first disposition event that ended participation (DS DSCAT
-    'DISPOSITION EVENT', DSDECOD other than COMPLETED: withdrawal, adverse event, progression, lost to
-    follow-up, death ...), by the latest date its DSSTDTC allows (a partial date's period end; an invalid
-    date is not used), so that a departure counts only where it is certain."""
+def disposition_ends(ds: pl.DataFrame | None) -> pl.DataFrame:
+    """USUBJID, EXITDT, EXITWHY of every DS disposition event that ended participation (DSCAT 'DISPOSITION EVENT'
+    or no DSCAT; DSDECOD other than COMPLETED: withdrawal, adverse event, progression, lost to follow-up,
+    death ...). EXITDT is the latest date its DSSTDTC allows (a partial date's period end), null when the
+    date is missing or invalid."""
     schema = {"USUBJID": pl.String, "EXITDT": pl.Date, "EXITWHY": pl.String}
-    if ds is None or ds.height == 0 or not {"DSDECOD", "DSSTDTC_DT"} <= set(ds.columns):
+    if ds is None or ds.height == 0 or "DSDECOD" not in ds.columns:
         return pl.DataFrame(schema=schema)
+    day = pl.col("DSSTDTC_DT") if "DSSTDTC_DT" in ds.columns else pl.lit(None, pl.Date)
     flag = pl.col("DSSTDTC_DTF") if "DSSTDTC_DTF" in ds.columns else pl.lit(None, pl.String)
-    latest = (pl.when(flag.is_null()).then(pl.col("DSSTDTC_DT"))
-              .when(flag == "D").then(pl.col("DSSTDTC_DT").dt.month_end())
-              .when(flag == "M").then(pl.date(pl.col("DSSTDTC_DT").dt.year(), 12, 31)))
+    latest = (pl.when(flag.is_null()).then(day)
+              .when(flag == "D").then(day.dt.month_end())
+              .when(flag == "M").then(pl.date(day.dt.year(), 12, 31)))
     event = (pl.col("DSCAT").str.to_uppercase().str.contains("DISPOSITION").fill_null(True) if "DSCAT" in ds.columns
              else pl.lit(True))
     reason = pl.col("DSDECOD").str.to_uppercase().str.strip_chars()
-    return (
-        ds.filter(event & reason.is_not_null() & ~reason.is_in(list(NOT_AN_END)))
-        .select("USUBJID", latest.alias("EXITDT"), reason.alias("EXITWHY"))
-        .drop_nulls("EXITDT").sort("USUBJID", "EXITDT", "EXITWHY").group_by("USUBJID", maintain_order=True).first()
-        .cast(schema)
-    )
+    return (ds.filter(event & reason.is_not_null() & ~reason.is_in(list(NOT_AN_END)))
+            .select("USUBJID", latest.alias("EXITDT"), reason.alias("EXITWHY")).cast(schema))
+
+
+def study_exits(ds: pl.DataFrame | None) -> pl.DataFrame:
+    """USUBJID, EXITDT, EXITWHY: each subject's first dated disposition end (:func:`disposition_ends`; one with
+    no usable date is not used), so that a departure counts only where its date is certain."""
+    return (disposition_ends(ds).drop_nulls("EXITDT").sort("USUBJID", "EXITDT", "EXITWHY")
+            .group_by("USUBJID", maintain_order=True).first())
 
 
 def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, delays: pl.DataFrame,
