@@ -182,7 +182,9 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
                        "'; the AE export has no AETOXGR column (an export that names the grade otherwise maps it to "
                        "AETOXGR with a column-mapping file, safetyboard load --mapping)'")
     sql = f"""
-    WITH ae AS (SELECT USUBJID, AESEQ, _FILE, _ROW, {_cols_or_null(cols, AE_OPTIONAL)}, {dates} FROM raw.ae)
+    WITH ae0 AS (SELECT USUBJID, AESEQ, _FILE, _ROW, {_cols_or_null(cols, AE_OPTIONAL)}, {dates} FROM raw.ae),
+    -- the grade as etl/derive/adae.py reads AETOXGR ('3', '3.0', 'Grade 3', 'G3' -> 3: GRADE_PATTERN), read once
+    ae AS (SELECT *, TRY_CAST(nullif(regexp_extract(AETOXGR, $grade_pattern, 1), '') AS INTEGER) AS _grade FROM ae0)
     SELECT 'AE' AS domain, USUBJID, 'AESEQ=' || AESEQ AS record_key, _FILE, _ROW, AETOXGR, AESER,
            NOT coalesce(AEENDTC_DT < AESTDTC_DT, false) AS ok_ae_dates_inverted,
            NOT (coalesce(AESTDTC_DTF, '') IN ('D', 'M') OR coalesce(AEENDTC_DTF, '') IN ('D', 'M')) AS ok_ae_date_partial,
@@ -194,24 +196,22 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
                        THEN '; ' || $number_hint ELSE '' END AS msg_ae_date_invalid,
            'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') || coalesce(' (AESEV ' || AESEV || ')', '')
                || {no_grade_column} AS msg_ae_grade_missing,
-           -- etl/derive/adae.py reads '3', '3.0', 'Grade 3', 'G3' as grade 3 (GRADE_PATTERN): what it cannot
-           -- read leaves the AE ungraded (error); what it reads in another form than SDTM's '1'-'5' is a warning
-           AETOXGR IS NULL OR regexp_matches(AETOXGR, $grade_pattern) AS ok_ae_grade_invalid,
-           AETOXGR IS NULL OR list_contains($grade_values, AETOXGR) OR NOT regexp_matches(AETOXGR, $grade_pattern)
-               AS ok_ae_grade_nonstandard,
+           -- an AETOXGR adae cannot read leaves the AE ungraded (error); one it reads in another form than
+           -- SDTM's '1'-'5' is a warning
+           AETOXGR IS NULL OR _grade IS NOT NULL AS ok_ae_grade_invalid,
+           _grade IS NULL OR list_contains($grade_values, AETOXGR) AS ok_ae_grade_nonstandard,
            'AETOXGR ''' || coalesce(AETOXGR, '') || ''' is not a CTCAE grade 1-5 (' || coalesce(AETERM, '?')
                || '): the AE is left ungraded, so no grade-based DLT rule or grade count includes it' AS msg_ae_grade_invalid,
            'AETOXGR ''' || coalesce(AETOXGR, '') || ''' read as grade '
-               || coalesce(regexp_extract(AETOXGR, $grade_pattern, 1), '?') || ' (' || coalesce(AETERM, '?')
+               || coalesce(CAST(_grade AS VARCHAR), '?') || ' (' || coalesce(AETERM, '?')
                || '); SDTM records the grade as ' || array_to_string($grade_values, ', ') AS msg_ae_grade_nonstandard,
            -- CTCAE v5: grade 5 is death related to the AE; SDTM records the death as AEOUT FATAL / AESDTH Y. A
            -- fatal AE graded 1-4 escapes the GRADE5 DLT rule; a grade 5 AE with another outcome is a typo either way
            NOT coalesce(
-               ((upper(AEOUT) = 'FATAL' OR upper(AESDTH) = 'Y') AND regexp_matches(AETOXGR, $grade_pattern)
-                    AND regexp_extract(AETOXGR, $grade_pattern, 1) <> '5')
-               OR (regexp_extract(AETOXGR, $grade_pattern, 1) = '5' AND AEOUT IS NOT NULL AND upper(AEOUT) <> 'FATAL'),
+               ((upper(AEOUT) = 'FATAL' OR upper(AESDTH) = 'Y') AND _grade < 5)
+               OR (_grade = 5 AND AEOUT IS NOT NULL AND upper(AEOUT) <> 'FATAL'),
                false) AS ok_ae_fatal_grade_mismatch,
-           CASE WHEN regexp_extract(AETOXGR, $grade_pattern, 1) = '5'
+           CASE WHEN _grade = 5
                 THEN 'grade 5 (death) but AEOUT ''' || coalesce(AEOUT, '') || ''' (' || coalesce(AETERM, '?') || ')'
                 ELSE 'fatal (AEOUT ''' || coalesce(AEOUT, '') || ''', AESDTH ''' || coalesce(AESDTH, '') || ''') but AETOXGR '''
                      || coalesce(AETOXGR, '') || ''' (' || coalesce(AETERM, '?')

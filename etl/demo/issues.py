@@ -158,9 +158,9 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     p.modify("result_stresc_mismatch", "vs", (pl.col("VSTESTCD") == "DIABP") & (pl.col("VISITNUM") > 0),
              {"VSSTRESC_TEXT": (pl.col("VSSTRESN") + 10).round(0).cast(pl.Int64).cast(pl.String)},
              {"check": "result_stresc_mismatch"})
-    # planted after it for the same reason: a grade in another form than SDTM's ('Grade 2' for '2'; read as
-    # 2, so no DLT status changes), and a reference start exported as its SAS day count (RFSTDTC '24124';
-    # RFSTDT then falls back to RFXSTDTC, the same day in this trial, so no study day changes)
+    # planted after it for the same reason: a grade in another form than SDTM's ('Grade 1' for '1': read as
+    # the same grade, so no DLT status changes), and a reference start exported as its SAS day count (RFSTDTC
+    # '24279' for 2026-06-22; RFSTDT then falls back to RFXSTDTC, the same day here, so no study day changes)
     p.modify("nonstandard_grade", "ae", low & outside, {"AETOXGR": pl.lit("Grade ") + pl.col("AETOXGR")},
              {"check": "ae_grade_nonstandard"})
     sas_days = (pl.col("RFSTDT") - pl.lit(dt.date(1960, 1, 1))).dt.total_days().cast(pl.String)

@@ -62,7 +62,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         # the last record still open: the last dose is DM's RFXENDTC when it gives one (EX knows only the start)
         pl.when(pl.col("_OPEN") & pl.col("RFXENDTC_DT").is_not_null()).then(pl.max_horizontal("EXEND", "RFXENDTC_DT"))
         .otherwise(pl.col("EXEND")).alias("TRTEDT"),
-        # ... unless DM gives the last treatment date (RFXENDTC): then treatment ended, as SDTM says
+        # ongoing: the last record open and no RFXENDTC (one given, even unreadable, says treatment ended: SDTM)
         pl.when(pl.col("EXSTART").is_null()).then(None)
         .when(pl.col("_OPEN") & pl.col("RFXENDTC").is_null()).then(pl.lit("Y")).otherwise(pl.lit("N"))
         .alias("TRTONGFL"),
