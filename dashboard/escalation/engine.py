@@ -97,7 +97,7 @@ def evaluate(
     pending = levels[cur].n_treated - levels[cur].n_evaluable
     if pending > 0:  # the DMC must see that the decision rests on part of the treated patients
         reason += (f" (note: {pending} of {levels[cur].n_treated} treated at {labels[cur]} not DLT-evaluable:"
-                   " window still open or too few doses)")
+                   " window still open, too few doses, or died or left the study inside the window)")
     if step.decision == "stop" or mtd is not None:
         reason += f". MTD estimate: {labels[mtd]}" if mtd is not None else ". No MTD"
     return EscalationResult(
