@@ -8,6 +8,7 @@ other SDTM-shaped file is loaded as raw.<domain> with the generic rules.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 REQUIRED_DOMAINS: tuple[str, ...] = ("dm", "ex", "ae", "lb", "vs")
@@ -72,13 +73,26 @@ _DTC = re.compile(r"^[A-Z0-9]{1,6}DTC$")
 _END_DTC = re.compile(r"^([A-Z]{2}ENDTC|RFENDTC|RFXENDTC|RFPENDTC)$")
 
 
-def spec_for(domain: str) -> DomainSpec:
+# Datasets whose records need not name a subject: RELREC's dataset-level relationships leave USUBJID
+# empty (SDTMIG 3.3 section 8.2.1); loaded as they are, like the trial-level domains.
+NO_SUBJECT_DOMAINS: tuple[str, ...] = (*TRIAL_DOMAINS, "relrec")
+
+
+def spec_for(domain: str, columns: Collection[str] | None = None) -> DomainSpec:
+    """The rules of `domain`. Given the file's `columns`, a dataset this loader does not know that has no
+    USUBJID (SEND's TX or another sponsor's study-level table) is study-level: loaded as it is, like TS,
+    instead of stopping the load for a column that dataset never had."""
     if domain in SPECS:
         return SPECS[domain]
-    if domain in TRIAL_DOMAINS:
+    if domain in NO_SUBJECT_DOMAINS or (columns is not None and "USUBJID" not in columns):
         return DomainSpec(domain, (), ())
     seq = f"{domain.upper()}SEQ"
     return DomainSpec(domain, ("USUBJID",), ("USUBJID", seq))
+
+
+def is_study_level(domain: str, columns: Collection[str]) -> bool:
+    """No subject to check against DM: a trial-level domain, RELREC, or a dataset without USUBJID."""
+    return "USUBJID" not in spec_for(domain, columns).required_columns
 
 
 def is_seq(column: str) -> bool:

@@ -27,13 +27,14 @@ from etl import cutstore
 from etl.csv_rows import RaggedRow, describe
 from etl.dates import sas_number_as_date
 from etl.domains import (
+    NO_SUBJECT_DOMAINS,
     REQUIRED_DOMAINS,
     SPLIT_PARENTS,
-    TRIAL_DOMAINS,
     is_dataset_name,
     is_date,
     is_numeric,
     is_seq,
+    is_study_level,
     spec_for,
 )
 from etl.mapping import ColumnMapping, load_mapping
@@ -255,7 +256,7 @@ def _refuse_derived_names(frame: pl.DataFrame, sf: SourceFile) -> None:
     """A column named like one the typing derives (AESTDTC_DT beside AESTDTC, LBSTNRLO_TEXT beside LBSTNRLO,
     as in a cut's own raw table exported again) would meet it in raw.<domain>: which is which cannot be
     told, so the load stops (it failed with an internal error)."""
-    derived = derived_names(frame.columns, spec_for(sf.domain))
+    derived = derived_names(frame.columns, spec_for(sf.domain, frame.columns))
     clash = [c for c in frame.columns if c in derived]
     if clash:
         listed = ", ".join(f"{c} (from {derived[c]})" for c in clash)
@@ -292,6 +293,11 @@ def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[Ra
     return pl.concat(list(_batches(sf, mapping, encoding, ragged)), how="diagonal_relaxed")
 
 
+def study_level_note(file: str) -> str:
+    return (f"{file}: no USUBJID column, so its records name no subject; loaded as a study-level dataset "
+            "(as TS), not checked against DM")
+
+
 def _ragged_quarantine(sf: SourceFile, ragged: list[RaggedRow], domain: str, header: list[str]) -> pl.DataFrame:
     """Quarantine rows for CSV records with the wrong number of fields (reason malformed_row).
 
@@ -319,7 +325,7 @@ def _ragged_quarantine(sf: SourceFile, ragged: list[RaggedRow], domain: str, hea
 
 
 def _require_columns(frame: pl.DataFrame, sf: SourceFile) -> None:
-    needed = ("USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL") if sf.supp else spec_for(sf.domain).required_columns
+    needed = ("USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL") if sf.supp else spec_for(sf.domain, frame.columns).required_columns
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         hint = ""
@@ -509,8 +515,10 @@ def _join_key(column: str, parent_column: str, name: str = "_k0") -> pl.Expr:
 def _remove_duplicates(con: duckdb.DuckDBPyConnection, domain: str) -> pl.DataFrame:
     """Quarantine rows whose domain key repeats an earlier row (file order); the first is kept."""
     cols = _raw_columns(con, domain)
-    keys = [c for c in spec_for(domain).key_columns if c in cols]
-    if not keys:
+    keys = list(spec_for(domain, cols).key_columns)
+    # a key the file lacks (a dataset of its own without its --SEQ) is no key: USUBJID alone would take
+    # every record of a subject after the first for a duplicate
+    if not keys or any(k not in cols for k in keys):
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     part = ", ".join(f'"{k}"' for k in keys)
     # the keys that repeat, by a hash aggregate (cheap); the ranking window then runs on their rows
@@ -618,6 +626,30 @@ def decimal_comma_note(name: str, delimiter: str, commas: dict[str, int]) -> str
             f"('9,5' read as 9.5): {per}")
 
 
+def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame) -> list[str]:
+    """A domain whose every record, or most, went to quarantine (a SEND study's LB with study days but no
+    LBDTC; an AE file of another study, its subjects not in DM) loads without error, and the figures built
+    on it are empty or thin: the load says so, with the commonest reason, instead of leaving it to the
+    quarantine counts."""
+    notes = []
+    for name, st in sorted(stats.items()):
+        if st.rows_read == 0 or 2 * st.rows_quarantined <= st.rows_read or name.startswith("supp"):
+            continue
+        top = (quarantine.filter(pl.col("domain") == name.upper()).group_by("reason", "detail").len()
+               .sort("len", "reason", "detail", descending=[True, False, False]).head(1))
+        reason = top["reason"][0] if top.height else None
+        why = (f"{reason} {st.reasons.get(reason, 0)}, e.g. {top['detail'][0]!r}" if reason is not None
+               else "see meta.quarantine")
+        if st.rows_loaded == 0:
+            notes.append(f"{name.upper()}: every one of its {st.rows_read} record(s) was quarantined ({why}); "
+                         f"the cut has no {name.upper()} data")
+        else:
+            share = 100 * st.rows_quarantined / st.rows_read
+            notes.append(f"{name.upper()}: {st.rows_quarantined} of its {st.rows_read} records ({share:.0f}%) were "
+                         f"quarantined ({why}); the cut holds only {st.rows_loaded}")
+    return notes
+
+
 def stream_export(
     source: Path,
     mapping: ColumnMapping,
@@ -665,7 +697,6 @@ def stream_export(
     known: pl.Series | None = None
     for domain in ["dm", *sorted(d for d in by_domain if d != "dm")]:
         st = stats[domain]
-        subjects = None if domain == "dm" or domain in TRIAL_DOMAINS else known
         parent_columns: set[str] = set()
         for sf in by_domain[domain]:
             if progress:
@@ -686,12 +717,15 @@ def stream_export(
                 parent_columns.update(batch.columns)
                 if domain in supps:
                     batch = supps[domain].attach(batch)
-                loaded, q = normalise_domain(batch, spec_for(domain), subjects, commas)
+                subjects = None if domain == "dm" or is_study_level(domain, batch.columns) else known
+                loaded, q = normalise_domain(batch, spec_for(domain, batch.columns), subjects, commas)
                 writer.append("raw", domain, loaded)
                 _count(st, q)
                 quarantined.append(q)
             if commas and notes is not None:
                 notes.append(decimal_comma_note(sf.path.name, dialect["delimiter"], commas))
+            if header and domain not in NO_SUBJECT_DOMAINS and is_study_level(domain, header) and notes is not None:
+                notes.append(study_level_note(sf.path.name))
             if ragged:
                 rows_per_file[sf.path.name] += len(ragged)
                 st.rows_read += len(ragged)
@@ -836,6 +870,7 @@ def load_export(
             # keep DuckDB inside the loader's memory budget; larger sorts and windows spill to disk
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             _, quarantine, stats, rows_per_file = stream_export(source, colmap, con, encoding, progress, files, notes)
+            notes += emptied_domain_notes(stats, quarantine)
             cut_date = _cut_date_from(con)
             if progress:
                 progress("deriving analysis tables")
