@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,21 @@ class RaggedRow:
     first_line: int  # 1-based lines of the file the record spans (the header is line 1, or 2 after 'sep=;')
     last_line: int
     fields: tuple[str, ...]
+    problem: str = ""  # what is wrong when it is not the number of fields (a quote)
+
+
+@dataclass(frozen=True)
+class StrayQuote:
+    """A record with a quote inside a value that is not quoted (`Laceration 2" long`): the csv module reads
+    the quote as a plain character, as spreadsheet programs do, but Polars stops at it ('CSV malformed')
+    without naming the line. The copy the loader parses gets the record quoted (`"Laceration 2"" long"`),
+    so the values are the ones the file shows."""
+
+    row: int
+    first_line: int
+    last_line: int
+    text: str  # the record as RFC 4180 writes it, without its line end
+    value: str  # the first value holding the quote
 
 
 def _lines(source: Path) -> pl.LazyFrame:
@@ -45,22 +61,64 @@ def _is_blank(fields: list[str] | tuple[str, ...]) -> bool:
     return all(not f.strip() for f in fields)
 
 
+def quote_suspect_pattern(delimiter: str) -> str:
+    """A regular expression a record's text matches when its quotes may be in trouble (_quote_trouble): a quote
+    between two characters that are neither a quote nor the delimiter (`2" long`, `"Pain"x`), or a quote in a
+    value that does not open with one (`Tube 5"`). A quoted value with the delimiter inside matches too (the
+    check then clears it); a record quoted as RFC 4180 asks, each quote inside a value doubled, does not."""
+    d = re.escape(delimiter)
+    return rf'[^{d}"]"[^{d}"]|(^|{d})[^"{d}][^{d}]*"'
+
+
+def _quote_trouble(raw: str, fields: list[str], delimiter: str) -> tuple[str, str] | None:
+    """What is wrong with the quotes of one record (its text `raw` and its fields as the csv module read them),
+    or None: ("rewrite", the record quoted as RFC 4180 asks) for a quote inside an unquoted value, read as a
+    plain character; ("malformed", why) for text after a quoted value's closing quote (`"ab"c`), which the csv
+    module reads as 'abc' and Polars refuses: what the value is, the file does not say."""
+    try:
+        next(csv.reader(io.StringIO(raw), delimiter=delimiter, quotechar=QUOTE, strict=True), None)
+    except csv.Error:
+        return "malformed", ("text follows the closing quote of a quoted value (a quote inside it not doubled?): "
+                             f"{raw[:120]!r}")
+    for value in fields:
+        if QUOTE in value and QUOTE + value.replace(QUOTE, QUOTE * 2) + QUOTE not in raw:
+            out = io.StringIO()
+            csv.writer(out, delimiter=delimiter, quotechar=QUOTE, quoting=csv.QUOTE_MINIMAL,
+                       lineterminator="").writerow(fields)
+            return "rewrite", out.getvalue()
+    return None
+
+
 def _scan_all(source: Path, delimiter: str, n_fields: int, skip_lines: int,
-              spans: list[tuple[int, int]] | None) -> list[RaggedRow]:
+              spans: list[tuple[int, int]] | None, stray: list[StrayQuote] | None) -> list[RaggedRow]:
     """Every record of the file through the csv module (fields may span lines); the lines of each
-    record over more than one line go to `spans`."""
+    record over more than one line go to `spans`, records with a quote inside an unquoted value to `stray`."""
     ragged = []
+    suspect = re.compile(quote_suspect_pattern(delimiter))
+    text: list[str] = []  # the lines of the record being read (the reader reads no further than its end)
+
+    def lines(fh: io.TextIOBase) -> Iterator[str]:
+        for line in fh:
+            text.append(line)
+            yield line
+
     # lines end at LF only, as for Polars and copy_without (a lone CR inside a quoted field is data)
     with source.open("r", encoding="utf-8-sig", newline="\n") as fh:
         for _ in range(skip_lines):
             fh.readline()
-        reader = csv.reader(fh, delimiter=delimiter, quotechar=QUOTE)
+        reader = csv.reader(lines(fh), delimiter=delimiter, quotechar=QUOTE)
         try:
             next(reader, None)  # the header
+            text.clear()
             last = reader.line_num
             for row, fields in enumerate(reader, start=1):
+                raw = "".join(text).removesuffix("\n").removesuffix("\r")
+                text.clear()
+                first = skip_lines + last + 1
                 if len(fields) != n_fields and not _is_blank(fields):
-                    ragged.append(RaggedRow(row, skip_lines + last + 1, skip_lines + reader.line_num, tuple(fields)))
+                    ragged.append(RaggedRow(row, first, skip_lines + reader.line_num, tuple(fields)))
+                elif suspect.search(raw) and (trouble := _quote_trouble(raw, fields, delimiter)) is not None:
+                    _note_trouble(trouble, row, first, skip_lines + reader.line_num, fields, ragged, stray)
                 if spans is not None and reader.line_num > last + 1:
                     spans.append((skip_lines + last + 1, skip_lines + reader.line_num))
                 last = reader.line_num
@@ -69,11 +127,24 @@ def _scan_all(source: Path, delimiter: str, n_fields: int, skip_lines: int,
     return ragged
 
 
+def _note_trouble(trouble: tuple[str, str], row: int, first: int, last: int, fields: list[str],
+                  ragged: list[RaggedRow], stray: list[StrayQuote] | None) -> None:
+    kind, what = trouble
+    if kind == "malformed":
+        ragged.append(RaggedRow(row, first, last, tuple(fields), what))
+    elif stray is not None:
+        value = next(v for v in fields if QUOTE in v)
+        stray.append(StrayQuote(row, first, last, what, value))
+
+
 def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: int = 0,
-                     spans: list[tuple[int, int]] | None = None) -> list[RaggedRow]:
+                     spans: list[tuple[int, int]] | None = None,
+                     stray: list[StrayQuote] | None = None) -> list[RaggedRow]:
     """The records of a UTF-8 CSV file that do not have `n_fields` fields (the header follows
-    `skip_lines` lines, e.g. Excel's 'sep=;'). `spans`, when given, receives (first line, last
-    line) of every record over more than one line, ragged or not (see :func:`broken_quoting`)."""
+    `skip_lines` lines, e.g. Excel's 'sep=;'), or whose text goes on after a quoted value's closing quote.
+    `spans`, when given, receives (first line, last line) of every record over more than one line, ragged
+    or not (see :func:`broken_quoting`); `stray` the records with a quote inside an unquoted value
+    (:class:`StrayQuote`), which copy_without writes quoted."""
     header_line = skip_lines + 1
     # counts on the raw lines (a CR before the LF changes neither); text work only on the suspects
     suspects = (
@@ -91,7 +162,7 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: in
     if suspects.height == 0:
         return []
     if (suspects["quotes"] % 2 == 1).any():
-        return _scan_all(source, delimiter, n_fields, skip_lines, spans)
+        return _scan_all(source, delimiter, n_fields, skip_lines, spans, stray)
     # every line is one record (record number = line - header line). A line in an export that quotes every
     # field is cleared by counting: with n fields, 2n quotes, n-1 delimiters, n-1 '","' and a quote
     # at each end, every quote opens or closes a field and no delimiter sits inside one
@@ -101,12 +172,16 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: in
         & (pl.col("text").str.count_matches(separator, literal=True) == n_fields - 1)
         & pl.col("text").str.starts_with(QUOTE) & pl.col("text").str.ends_with(QUOTE)
     )
-    suspects = suspects.filter(~all_quoted)
+    suspects = suspects.filter(~all_quoted).with_columns(
+        pl.col("text").str.contains(quote_suspect_pattern(delimiter)).alias("quote_suspect")
+    )
     ragged = []
-    for line, value in suspects.select("line", "text").iter_rows():
+    for line, value, quote_suspect in suspects.select("line", "text", "quote_suspect").iter_rows():
         fields = next(csv.reader(io.StringIO(value), delimiter=delimiter, quotechar=QUOTE), [])
         if len(fields) != n_fields and not _is_blank(fields):
             ragged.append(RaggedRow(line - header_line, line, line, tuple(fields)))
+        elif quote_suspect and (trouble := _quote_trouble(value, fields, delimiter)) is not None:
+            _note_trouble(trouble, line - header_line, line, line, fields, ragged, stray)
     return ragged
 
 
@@ -154,12 +229,16 @@ def broken_quoting(source: Path, spans: list[tuple[int, int]], delimiter: str, n
     return BrokenQuote(a, b, swallowed, b >= total)
 
 
-def copy_without(source: Path, target: Path, ragged: list[RaggedRow]) -> Path:
-    """`source` without the lines of the ragged records (byte for byte otherwise)."""
-    skip = {n for r in ragged for n in range(r.first_line, r.last_line + 1)}
+def copy_without(source: Path, target: Path, ragged: list[RaggedRow], stray: list[StrayQuote] = ()) -> Path:
+    """`source` without the lines of the ragged records, the `stray` ones written quoted (byte for byte
+    otherwise). Both keep the record count of the others, so original_rows maps the rows back."""
+    skip = {n for r in [*ragged, *stray] for n in range(r.first_line, r.last_line + 1)}
+    quoted = {s.first_line: s.text for s in stray}
     with source.open("rb") as src, target.open("wb") as dst:
         for number, line in enumerate(src, start=1):
-            if number not in skip:
+            if number in quoted:
+                dst.write(quoted[number].encode("utf-8") + b"\n")
+            elif number not in skip:
                 dst.write(line)
     return target
 
@@ -181,4 +260,14 @@ def original_rows(rows: pl.Series, ragged: list[RaggedRow]) -> pl.Series:
 def describe(ragged: list[RaggedRow], n_fields: int, limit: int = 3) -> Iterator[str]:
     for r in ragged[:limit]:
         where = f"line {r.first_line}" if r.first_line == r.last_line else f"lines {r.first_line}-{r.last_line}"
-        yield f"row {r.row} ({where}) has {len(r.fields)} fields, the header has {n_fields}"
+        yield (f"row {r.row} ({where}): {r.problem}" if r.problem
+               else f"row {r.row} ({where}) has {len(r.fields)} fields, the header has {n_fields}")
+
+
+def stray_quote_note(name: str, stray: list[StrayQuote]) -> str:
+    """What the load says of records read with a quote inside an unquoted value."""
+    s = stray[0]
+    where = f"line {s.first_line}" if s.first_line == s.last_line else f"lines {s.first_line}-{s.last_line}"
+    return (f"{name}: {len(stray)} record(s) have a quote inside a value that is not quoted (row {s.row}, {where}: "
+            f"{s.value[:60]!r}); read with the quote as a character, as a spreadsheet shows it (RFC 4180 asks for "
+            "such a value to be quoted and its quote doubled)")

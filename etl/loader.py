@@ -234,14 +234,15 @@ def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.
 
 
 def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
-             dialect: dict[str, str] | None = None) -> Iterator[pl.DataFrame]:
+             dialect: dict[str, str] | None = None, notes: list[str] | None = None) -> Iterator[pl.DataFrame]:
     """The file's records (mapped, with _FILE and _ROW) in batches; the first is checked for columns.
 
     CSV rows with the wrong number of fields are left out of the batches and put in `ragged`; a CSV file's
-    delimiter is put in `dialect` (readers.iter_batches).
+    delimiter is put in `dialect`, what the reader says of the file in `notes` (readers.iter_batches).
     """
     sas_numeric: set[str] = set()
-    for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged, sas_numeric=sas_numeric, dialect=dialect)):
+    for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged, sas_numeric=sas_numeric, dialect=dialect,
+                                           notes=notes)):
         if sas_numeric:
             _refuse_sas_numeric_dates(batch, sf, mapping, sas_numeric)
         frame = _renamed(batch, sf, mapping)
@@ -289,8 +290,9 @@ def _refuse_sas_numeric_dates(batch: pl.DataFrame, sf: SourceFile, mapping: Colu
         )
 
 
-def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow]) -> pl.DataFrame:
-    return pl.concat(list(_batches(sf, mapping, encoding, ragged)), how="diagonal_relaxed")
+def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
+          notes: list[str] | None = None) -> pl.DataFrame:
+    return pl.concat(list(_batches(sf, mapping, encoding, ragged, notes=notes)), how="diagonal_relaxed")
 
 
 def study_level_note(file: str) -> str:
@@ -684,7 +686,7 @@ def stream_export(
             if progress:
                 progress(f"reading {sf.path.name}")
             ragged: list[RaggedRow] = []
-            frame = _read(sf, mapping, encoding, ragged)
+            frame = _read(sf, mapping, encoding, ragged, notes)
             rows_per_file[sf.path.name] = frame.height + len(ragged)
             stats["supp" + domain].rows_read += frame.height + len(ragged)
             if ragged:
@@ -708,7 +710,7 @@ def stream_export(
             # the reader's own delimiter, known before the first batch
             dialect: dict[str, str] = {}
             commas: dict[str, int] | None = None
-            for batch in _batches(sf, mapping, encoding, ragged, dialect):
+            for batch in _batches(sf, mapping, encoding, ragged, dialect, notes):
                 if commas is None and dialect.get("delimiter", ",") != ",":
                     commas = {}
                 rows_per_file[sf.path.name] += batch.height

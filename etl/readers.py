@@ -20,7 +20,16 @@ from pathlib import Path
 import polars as pl
 
 from etl import xlsx
-from etl.csv_rows import RaggedRow, broken_quoting, copy_without, describe, find_ragged_rows, original_rows
+from etl.csv_rows import (
+    RaggedRow,
+    StrayQuote,
+    broken_quoting,
+    copy_without,
+    describe,
+    find_ragged_rows,
+    original_rows,
+    stray_quote_note,
+)
 from etl.xlsx import error_text
 from safetyboard.errors import BadInputError
 
@@ -284,14 +293,17 @@ def _csv_error(path: Path, exc: Exception) -> BadInputError:
     return BadInputError(f"{path.name}: cannot be parsed as CSV ({message})")
 
 
-def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | None) -> tuple[Path, list[RaggedRow]]:
-    """The file to parse: `src.path`, or a copy without its ragged rows (which go to `ragged`).
+def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | None,
+                         notes: list[str] | None = None) -> tuple[Path, list[RaggedRow]]:
+    """The file to parse: `src.path`, or a copy without its ragged rows (which go to `ragged`) and with its
+    records that hold a quote inside an unquoted value written quoted (said in `notes`).
 
     Without a `ragged` list to take them, ragged rows are bad input naming the first of them.
     """
     spans: list[tuple[int, int]] = []
+    stray: list[StrayQuote] = []
     try:
-        found = find_ragged_rows(src.path, src.delimiter, src.n_fields, src.skip_lines, spans)
+        found = find_ragged_rows(src.path, src.delimiter, src.n_fields, src.skip_lines, spans, stray)
     except (pl.exceptions.ComputeError, UnicodeDecodeError, csv.Error) as exc:  # e.g. invalid UTF-8 with --encoding utf-8
         raise _csv_error(path, exc) from exc
     broken = broken_quoting(src.path, spans, src.delimiter, src.n_fields)
@@ -303,13 +315,16 @@ def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | 
             "is not closed where it should be (or a quote inside a value is not doubled), and the records on those lines "
             "would be lost inside that value, so nothing was loaded; fix the quote and load again"
         )
-    if not found:
-        return src.path, found
-    if ragged is None:
+    if stray and notes is not None:
+        notes.append(stray_quote_note(path.name, stray))
+    if found and ragged is None:
         raise BadInputError(f"{path.name}: " + "; ".join(describe(found, src.n_fields))
                             + (f" (and {len(found) - 3} more)" if len(found) > 3 else ""))
-    ragged.extend(found)
-    return copy_without(src.path, src.workdir / (path.name + ".rows"), found), found
+    if not found and not stray:
+        return src.path, found
+    if ragged is not None:
+        ragged.extend(found)
+    return copy_without(src.path, src.workdir / (path.name + ".rows"), found, stray), found
 
 
 def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
@@ -324,7 +339,7 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
 
 def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROWS,
                  ragged: list[RaggedRow] | None = None, sas_numeric: set[str] | None = None,
-                 dialect: dict[str, str] | None = None) -> Iterator[pl.DataFrame]:
+                 dialect: dict[str, str] | None = None, notes: list[str] | None = None) -> Iterator[pl.DataFrame]:
     """The file's records in file order, `batch_rows` at a time (CSV is streamed, never held whole).
 
     CSV records whose field count differs from the header's are left out and appended to
@@ -332,7 +347,8 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
     they are bad input. More than half of the records ragged is bad input too: the file is
     broken (e.g. a wrong delimiter in its rows), not a few of its rows. For SAS XPT, the columns
     of `ReadResult.sas_numeric` are added to `sas_numeric` before each batch that has them is yielded.
-    For CSV, `dialect["delimiter"]` is the delimiter the file is read with, set before the first batch.
+    For CSV, `dialect["delimiter"]` is the delimiter the file is read with, set before the first batch, and
+    what a data manager must know about how the file was read goes to `notes` (a quote inside an unquoted value).
     """
     fmt = FORMATS.get(path.suffix.lower())
     found = sas_numeric if sas_numeric is not None else set()
@@ -354,7 +370,7 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
     with _csv_source(path, encoding) as src:
         if dialect is not None:
             dialect["delimiter"] = src.delimiter
-        source, found = _without_ragged_rows(src, path, ragged)
+        source, found = _without_ragged_rows(src, path, ragged, notes)
         rows = len(found)
         try:
             header = pl.read_csv(source, n_rows=0, **_csv_options(src.delimiter, src.skip_lines))
