@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,15 @@ class Frame:
     # with `not_applicable` as the reason (e.g. no visit follows the protocol schedule), not run per record.
     applies: str | None = None
     not_applicable: str = ""
+    # SQL giving the number of records the frame's checks judge, for a frame whose SQL returns only the failing
+    # records (an anti-join, a filter): its rows are the findings, not what was checked (`rows_checked`)
+    population: str | None = None
+
+
+def rows_of(tables: Iterable[str], where: str = "") -> str:
+    """SQL counting the rows of `tables` (each filtered by `where`): a frame's population."""
+    counts = [f"(SELECT count(*) FROM {t}{' WHERE ' + where if where else ''})" for t in tables]
+    return "SELECT " + (" + ".join(counts) if counts else "0")
 
 
 def _num_key(col: str) -> str:
@@ -267,7 +277,8 @@ def ae_grade_term_frame(protocol: Protocol, cfg: ChecksConfig, cols: list[str]) 
            'AETOXGR ' || grade || ' is not a CTCAE v5.0 grade of ' || term || ' (graded ' || graded
                || ' only): the DLT rule on its grade cannot be applied as recorded' AS msg_ae_grade_term_range
     FROM judged WHERE outside"""
-    return Frame("ae_grade_term", "AE", sql, "raw.ae", (Check("ae_grade_term_range", "flag"),), params, ("raw.ae",))
+    return Frame("ae_grade_term", "AE", sql, "raw.ae", (Check("ae_grade_term_range", "flag"),), params, ("raw.ae",),
+                 population="SELECT count(*) FROM raw.ae WHERE regexp_matches(AETOXGR, $grade_pattern)")
 
 
 def dlt_frame() -> Frame:
@@ -332,7 +343,8 @@ def dose_level_frame(protocol: Protocol) -> Frame:
                  {"levels": protocol.dose_codes}, ("raw.dm", "adam.adsl"),
                  "SELECT count(*) FILTER (WHERE DOSELVL IS NOT NULL) > 0 FROM adam.adsl",
                  "no subject's arm (DM ACTARMCD/ARMCD) is a protocol dose level: the study does not code its "
-                 "arms as the protocol's dose levels, so no arm is judged")
+                 "arms as the protocol's dose levels, so no arm is judged",
+                 population="SELECT count(*) FROM adam.adsl WHERE SAFFL = 'Y'")
 
 
 def _bp_mmhg_factor(unit: str) -> str:
@@ -478,7 +490,7 @@ def duplicate_frame(domain: str, cols: list[str]) -> Frame | None:
     # hash() over every content column; a 64-bit collision would need the same subject as well
     # (USUBJID is part of the content), so it is negligible even at 10M rows.
     return Frame(f"dup_{domain}", domain.upper(), sql, f"raw.{domain}", (Check("record_duplicate", "flag"),),
-                 requires=(f"raw.{domain}",))
+                 requires=(f"raw.{domain}",), population=rows_of([f"raw.{domain}"]))
 
 
 def after_death_frame(domains: list[str], tables: dict[str, list[str]]) -> Frame | None:
@@ -511,11 +523,12 @@ def after_death_frame(domains: list[str], tables: dict[str, list[str]]) -> Frame
 
 def unknown_subject_frame(tables: dict[str, list[str]]) -> Frame | None:
     """Records whose USUBJID is not in DM (only the failing rows: an anti-join)."""
-    parts = []
+    parts, judged = [], []
     for name, cols in tables.items():
         schema, table = name.split(".")
         if schema != "raw" or table == "dm" or "USUBJID" not in cols or "_ROW" not in cols:
             continue
+        judged.append(name)
         parts.append(f"""SELECT '{table.upper()}' AS domain, t.USUBJID, {_record_key(table, cols, 't')} AS record_key,
                      t._FILE, t._ROW FROM raw.{table} t ANTI JOIN raw.dm d ON t.USUBJID = d.USUBJID
                      WHERE t.USUBJID IS NOT NULL""")
@@ -524,7 +537,8 @@ def unknown_subject_frame(tables: dict[str, list[str]]) -> Frame | None:
     sql = f"""SELECT *, false AS ok_subject_unknown,
                      'USUBJID ' || USUBJID || ' is not in DM' AS msg_subject_unknown
               FROM ({" UNION ALL ".join(parts)})"""
-    return Frame("unknown_subject", "ALL", sql, "raw.dm", (Check("subject_unknown", "flag"),), requires=("raw.dm",))
+    return Frame("unknown_subject", "ALL", sql, "raw.dm", (Check("subject_unknown", "flag"),), requires=("raw.dm",),
+                 population=rows_of(sorted(judged), "USUBJID IS NOT NULL"))
 
 
 def future_date_frame(tables: dict[str, list[str]], today: dt.date) -> Frame | None:
@@ -558,7 +572,8 @@ def future_date_frame(tables: dict[str, list[str]], today: dt.date) -> Frame | N
                          || '): a date in the future is a typo; until it is corrected the record is placed by it '
                          || '(an adverse event outside the DLT window)' AS msg_date_in_future
               FROM ({" UNION ALL ".join(parts)})"""
-    return Frame("future_date", "ALL", sql, tuple(sources), (Check("date_in_future", "flag"),), {"today": today})
+    return Frame("future_date", "ALL", sql, tuple(sources), (Check("date_in_future", "flag"),), {"today": today},
+                 population=rows_of(sources))
 
 
 # dates another check reports as invalid (with what it means for the record)
@@ -594,7 +609,7 @@ def date_invalid_frame(tables: dict[str, list[str]]) -> Frame | None:
                          AS msg_date_invalid
               FROM ({" UNION ALL ".join(parts)})"""
     return Frame("date_invalid", "ALL", sql, tuple(sources), (Check("date_invalid", "flag"),),
-                 {"number_text": NUMBER_TEXT, "number_hint": NUMBER_DATE_HINT})
+                 {"number_text": NUMBER_TEXT, "number_hint": NUMBER_DATE_HINT}, population=rows_of(sources))
 
 
 def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:
@@ -625,7 +640,8 @@ def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:
                f"|| variable || '{TEXT_SUFFIX}'")
     sql = (f"SELECT *, false AS ok_value_not_numeric, {message} AS msg_value_not_numeric "
            f"FROM ({' UNION ALL '.join(parts)})")
-    return Frame("value_not_numeric", "ALL", sql, tuple(sorted(set(sources))), (Check("value_not_numeric", "flag"),))
+    return Frame("value_not_numeric", "ALL", sql, tuple(sorted(set(sources))), (Check("value_not_numeric", "flag"),),
+                 population=rows_of(sorted(set(sources))))
 
 
 def result_mismatch_frame(tables: dict[str, list[str]]) -> Frame | None:
@@ -696,7 +712,9 @@ def missing_visit_frame(protocol: Protocol) -> Frame:
     return Frame("visits_missing", "SV", sql, "adam.adsv", (Check("visit_missing", "flag"),),
                  {}, ("adam.adsv",), applies,
                  "no SV visit is a scheduled visit of the protocol (C<n>D<d> or a name mapped in the protocol "
-                 "config), so none can be missing; map the study's visit names in the protocol config")
+                 "config), so none can be missing; map the study's visit names in the protocol config",
+                 population="SELECT count(*) FROM (SELECT DISTINCT USUBJID, VISITNUM FROM adam.adsv "
+                            "WHERE VISITTYP = 'SCHEDULED')")
 
 
 def visit_number_frame() -> Frame:
@@ -957,7 +975,8 @@ def ex_missing_frame(tables: dict[str, list[str]]) -> Frame | None:
     FROM adam.adsl s LEFT JOIN raw.dm d USING (USUBJID) LEFT JOIN {visits} v USING (USUBJID)
     WHERE coalesce(s.SAFFL, 'N') <> 'Y' AND (d.RFXSTDTC_DT IS NOT NULL OR v.first_visit IS NOT NULL)"""
     requires = ("adam.adsl", "raw.dm", *(("adam.adsv",) if "adam.adsv" in tables else ()))
-    return Frame("ex_missing", "EX", sql, "adam.adsl", (Check("ex_missing", "flag"),), {}, requires)
+    return Frame("ex_missing", "EX", sql, "adam.adsl", (Check("ex_missing", "flag"),), {}, requires,
+                 population="SELECT count(*) FROM adam.adsl WHERE coalesce(SAFFL, 'N') <> 'Y'")
 
 
 def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]) -> list[Frame]:

@@ -147,15 +147,34 @@ def frame_applies(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str,
     return bool(rows and rows[0][0])
 
 
+def is_prefiltered(frame: Frame, max_rows: int, sizes: dict[str, int]) -> bool:
+    """A frame over a large source table is validated on the rows that break one of its rules only."""
+    sources = (frame.source,) if isinstance(frame.source, str) else frame.source
+    return sum(sizes.get(t, 0) for t in sources) > max_rows
+
+
 def collect_frame(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str, max_rows: int,
                   sizes: dict[str, int], absent: dict[str, list[str]] | None = None) -> pl.DataFrame:
     """The frame's rows; for a large source table only the rows that break one of its rules. Optional
     variables the export lacks (`absent`, checks.rules.absent_columns) are read as NULL."""
     sql = with_absent_columns(frame.sql, absent or {})
-    sources = (frame.source,) if isinstance(frame.source, str) else frame.source
-    if sum(sizes.get(t, 0) for t in sources) > max_rows:
+    if is_prefiltered(frame, max_rows, sizes):
         sql = f"SELECT * FROM ({sql}) WHERE " + " OR ".join(c.violation() for c in frame.checks)
     return con.sql(sql, params=_params(frame, cut_id, sql)).pl()
+
+
+def judged_count(con: duckdb.DuckDBPyConnection, frame: Frame, cut_id: str, rows: int, prefiltered: bool,
+                 absent: dict[str, list[str]] | None = None) -> int:
+    """How many records the frame's checks judged (`rows_checked`): its population for a frame that returns
+    only the failing records, every row of its SQL for one validated on its failing rows only (a large
+    table), else the `rows` validated."""
+    if frame.population is not None:
+        sql = with_absent_columns(frame.population, absent or {})
+    elif prefiltered:
+        sql = f"SELECT count(*) FROM ({with_absent_columns(frame.sql, absent or {})})"
+    else:
+        return rows
+    return int(con.sql(sql, params=_params(frame, cut_id, sql)).fetchall()[0][0])
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, *,
@@ -182,6 +201,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
     collected: list[tuple[Frame, pl.DataFrame]] = []
     skipped: dict[str, str] = {}
     held: dict[str, list[str]] = {}  # frame -> its check ids, for the frames that did not run
+    judged: dict[str, int] = {}  # check id -> records judged (rows_checked)
     try:
         for frame in build_frames(protocol, cfg, tables):
             held[frame.name] = sorted({c.check_id for c in frame.checks})
@@ -193,7 +213,11 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
                 if not frame_applies(con, frame, cut_id, absent):
                     skipped[frame.name] = f"not applicable: {frame.not_applicable}"
                     continue
-                collected.append((frame, collect_frame(con, frame, cut_id, cfg.gx_max_rows, sizes, absent)))
+                data = collect_frame(con, frame, cut_id, cfg.gx_max_rows, sizes, absent)
+                n = judged_count(con, frame, cut_id, data.height, is_prefiltered(frame, cfg.gx_max_rows, sizes), absent)
+                for check in frame.checks:
+                    judged[check.check_id] = judged.get(check.check_id, 0) + n
+                collected.append((frame, data))
             except duckdb.Error as exc:  # e.g. a column the check needs is absent from this export
                 skipped[frame.name] = f"cannot run: {str(exc).splitlines()[0]}"  # reported, never silent
     finally:
@@ -210,7 +234,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_id: str, 
         sites = con.sql("SELECT USUBJID AS usubjid, SITEID AS site_ FROM adam.adsl").pl()
         findings = findings.join(sites, on="usubjid", how="left").with_columns(
             pl.coalesce("site", "site_").alias("site")).drop("site_")
-    run = CheckRun(cut_id, findings, prev, outcome.data_docs, skipped, outcome.exceptions, outcome.evaluated,
+    run = CheckRun(cut_id, findings, prev, outcome.data_docs, skipped, outcome.exceptions, judged,
                    severities={c: cfg.severity(c) for c in cfg.checks}, columns_absent=reported_absent(absent),
                    skipped_checks={f: held[f] for f in skipped})
     write_findings(con, cut_id, findings)

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from checks.runner import CheckRun, run_checks
-from tests.checks.handmade_cut import EXPECTED, base_rows, write_cut
+from tests.checks.handmade_cut import EXPECTED, SCHEMAS, base_rows, write_cut
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +254,33 @@ def test_every_graded_lab_direction_has_ae_terms() -> None:
     graded = {f"{p}_{d}" for p, d in lab_criteria().select("paramcd", "direction").unique().iter_rows()}
     assert sorted(graded - set(terms)) == []
     assert all(terms[k] for k in graded)
+
+
+def test_rows_checked_counts_the_records_judged_not_the_findings(protocol) -> None:
+    """`rows_checked` (the CLI's 'checked' column) said 0 for date_invalid, subject_unknown and record_duplicate
+    on every clean cut: their SQL returns the failing records only. It now counts the records each rule judged,
+    also for a large table validated on its failing rows only."""
+    import dataclasses
+
+    from checks.config import load_checks_config
+
+    rows = base_rows("C1")
+    raw = {name: len(v) for name, v in rows.items() if name.startswith("raw.")}
+    with_subject = sum(sum(1 for r in v if r.get("USUBJID") is not None)
+                       for name, v in rows.items() if name.startswith("raw.") and name != "raw.dm")
+    # tables with a date as the loader types it (<DTC>, <DTC>_DT, <DTC>_DTF); AESTDTC/AEENDTC are ae_date_invalid's
+    dated = sum(n for name, n in raw.items() if name != "raw.ae"
+                and any(c.endswith("DTC_DTF") and c[:-4] in SCHEMAS[name] for c in SCHEMAS[name]))
+    assert dated > 0
+    for max_rows in (None, 1):  # 1: every frame over a table is validated on its failing rows only
+        cfg = load_checks_config()
+        if max_rows is not None:
+            cfg = dataclasses.replace(cfg, gx_max_rows=max_rows)
+        con = duckdb.connect()
+        write_cut(con, rows)
+        by_check = run_checks(con, protocol, "C1", config=cfg).summary()["by_check"]
+        con.close()
+        assert by_check["subject_unknown"]["rows_checked"] == with_subject
+        assert by_check["date_invalid"]["rows_checked"] == dated
+        assert by_check["lab_range_missing"]["rows_checked"] == raw["raw.lb"]
+        assert by_check["vs_implausible"]["rows_checked"] == raw["raw.vs"]
