@@ -876,6 +876,30 @@ def ex_end_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame | No
                  "in this cut")
 
 
+def ex_date_partial_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """An EX record whose start or end is a partial date ('2026-01'). Dose dates are never imputed
+    (etl/derive/exposure.py, as admiral's ADSL template): a record with a partial EXSTDTC is no dose date (first
+    dose, cycles, DLT window, days on drug leave it out), one with a partial EXENDTC counts its start day alone.
+    Imputed, the first dose and the 42-day DLT window could move up to a month, and apatinib days not known to
+    be taken would count toward DLT evaluability. Only the failing records."""
+    cols = tables.get("raw.ex", [])
+    if "EXSTDTC_DTF" not in cols:
+        return None
+    end_partial = "t.EXENDTC_DTF IN ('D', 'M')" if "EXENDTC_DTF" in cols else "false"
+    sql = f"""
+    SELECT 'EX' AS domain, t.USUBJID, {_record_key("ex", cols, "t")} AS record_key, t._FILE, t._ROW,
+           false AS ok_ex_date_partial,
+           coalesce(t.EXTRT, '?') || ': ' || CASE
+               WHEN t.EXSTDTC_DTF IN ('D', 'M') THEN 'EXSTDTC ' || t.EXSTDTC || ' is a partial date, so the record is '
+                   || 'not used as a dose date (first dose, cycles, DLT window and days on drug leave it out)'
+               ELSE 'EXENDTC ' || t.EXENDTC || ' is a partial date, so the record counts as its start day alone '
+                   || '(days on drug in the DLT window and DLT evaluability may be understated)' END
+               || '; nothing is imputed: ask the site for the day' AS msg_ex_date_partial
+    FROM raw.ex t WHERE t.EXSTDTC_DTF IN ('D', 'M') OR {end_partial}"""
+    return Frame("ex_date_partial", "EX", sql, "raw.ex", (Check("ex_date_partial", "flag"),), {}, ("raw.ex",),
+                 population=rows_of(["raw.ex"]))
+
+
 def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
     """The EX records' dosing days, one pass over raw.ex for two checks:
     - ex_dates_inverted: EXENDTC before EXSTDTC, so the record covers no day (etl/derive/exposure.py) and
@@ -991,7 +1015,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), result_mismatch_frame(tables),
-                  ex_end_frame(protocol, tables),
+                  ex_end_frame(protocol, tables), ex_date_partial_frame(tables),
                   ex_dosing_frame(tables), ex_missing_frame(tables), ae_grade_term_frame(protocol, cfg, tables.get("raw.ae", [])),
                   lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today()),
                   date_invalid_frame(tables)):

@@ -200,13 +200,17 @@ def _exposure_rows(con: duckdb.DuckDBPyConnection, where: str, params: list) -> 
     cols = columns_of(con, "raw", "ex")  # none: the cut has no raw.ex
     if not cols:
         return pl.DataFrame(schema=_EXPOSURE_SCHEMA)
-    end = "coalesce(x.EXENDTC_DT, x.EXSTDTC_DT)" if "EXENDTC_DT" in cols else "x.EXSTDTC_DT"
+    # dose dates as the derivations read them: complete dates only (etl/derive/exposure.exposure_intervals), so a
+    # partial EXSTDTC is not drawn at its imputed 1st of the month, nor a partial EXENDTC to the month's end
+    end_ok = "x.EXENDTC_DTF IS NULL" if "EXENDTC_DTF" in cols else "true"
+    end = f"coalesce(CASE WHEN {end_ok} THEN x.EXENDTC_DT END, x.EXSTDTC_DT)" if "EXENDTC_DT" in cols else "x.EXSTDTC_DT"
+    start_ok = " AND x.EXSTDTC_DTF IS NULL" if "EXSTDTC_DTF" in cols else ""
     return _frame(
         con,
         "SELECT x.USUBJID, x.EXTRT, x.EXDOSE, "
         "CAST(x.EXSTDTC_DT - s.TRTSDT + 1 AS BIGINT) AS STDY, "
         f"CAST({end} - s.TRTSDT + 1 AS BIGINT) AS ENDY "
-        f"FROM raw.ex x JOIN adam.adsl s USING (USUBJID) WHERE {where} AND x.EXSTDTC_DT IS NOT NULL "
+        f"FROM raw.ex x JOIN adam.adsl s USING (USUBJID) WHERE {where} AND x.EXSTDTC_DT IS NOT NULL{start_ok} "
         "ORDER BY x.USUBJID, STDY",
         params,
     )

@@ -20,6 +20,7 @@ import datetime as dt
 
 import polars as pl
 
+from etl.derive.exposure import complete_date
 from safetyboard.protocol import Protocol
 
 ADCYC_SCHEMA = {
@@ -50,13 +51,6 @@ def visit_cycle_day(visit: pl.Expr, patterns: tuple[str, ...] = ()) -> tuple[pl.
 
 def _is_drug(protocol: Protocol, drug: str) -> pl.Expr:
     return pl.col("EXTRT").str.to_uppercase().str.strip_chars().is_in(list(protocol.drugs[drug]))
-
-
-def _complete(frame: pl.DataFrame, col: str) -> pl.Expr:
-    """The date of `col`_DT when it is complete (no imputation flag), else null."""
-    flag = f"{col}_DTF"
-    date = pl.col(f"{col}_DT")
-    return pl.when(pl.col(flag).is_null()).then(date).otherwise(None) if flag in frame.columns else date
 
 
 def cycle_day1_dates(infusions: list[dt.date], cycle_length: int, d1_early: int) -> list[dt.date]:
@@ -93,12 +87,12 @@ def _named_records(ex: pl.DataFrame, sv: pl.DataFrame | None, protocol: Protocol
         cyc, day = visit_cycle_day(pl.col("VISIT"), protocol.visit_name_patterns)
         infusion = _is_drug(protocol, "irinotecan") & (pl.col("EXDOSE").fill_null(1) > 0 if "EXDOSE" in ex.columns else pl.lit(True))
         parts.append(ex.select(
-            "USUBJID", cyc.alias("CYC"), day.alias("DAY"), _complete(ex, "EXSTDTC").alias("DT"),
+            "USUBJID", cyc.alias("CYC"), day.alias("DAY"), complete_date(ex, "EXSTDTC").alias("DT"),
             pl.when(infusion).then(pl.lit("INFUSION")).otherwise(pl.lit("EXPOSURE")).alias("SRC"),
         ))
     if sv is not None and sv.height and "VISIT" in sv.columns and "SVSTDTC_DT" in sv.columns:
         cyc, day = visit_cycle_day(pl.col("VISIT"), protocol.visit_name_patterns)
-        parts.append(sv.select("USUBJID", cyc.alias("CYC"), day.alias("DAY"), _complete(sv, "SVSTDTC").alias("DT"),
+        parts.append(sv.select("USUBJID", cyc.alias("CYC"), day.alias("DAY"), complete_date(sv, "SVSTDTC").alias("DT"),
                                pl.lit("VISIT").alias("SRC")))
     schema = {"USUBJID": pl.String, "CYC": pl.Int32, "DAY": pl.Int32, "DT": pl.Date, "SRC": pl.String}
     if not parts:
@@ -129,11 +123,12 @@ def derive_adcyc(ex: pl.DataFrame, first_dose: pl.DataFrame, protocol: Protocol,
     inf = (
         ex.filter(_is_drug(protocol, "irinotecan") & pl.col("EXSTDTC_DT").is_not_null())
         .filter(pl.col("EXDOSE").fill_null(1) > 0)
-        .select("USUBJID", _complete(ex, "EXSTDTC").alias("DT")).drop_nulls().sort("USUBJID", "DT")
+        .select("USUBJID", complete_date(ex, "EXSTDTC").alias("DT")).drop_nulls().sort("USUBJID", "DT")
     )
     infusions = dict(inf.group_by("USUBJID", maintain_order=True).agg("DT").iter_rows())
-    end = pl.max_horizontal(pl.col("EXENDTC_DT").max() if "EXENDTC_DT" in ex.columns else pl.lit(None, pl.Date),
-                            pl.col("EXSTDTC_DT").max())
+    # the last dose known to a day (exposure.exposure_intervals: partial dose dates are not imputed)
+    end = pl.max_horizontal(complete_date(ex, "EXENDTC").max() if "EXENDTC_DT" in ex.columns else pl.lit(None, pl.Date),
+                            complete_date(ex, "EXSTDTC").max())
     last_dose = dict(ex.group_by("USUBJID").agg(end.alias("LAST")).iter_rows())
     for subject, start in starts.items():
         if subject in last_named:

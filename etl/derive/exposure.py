@@ -17,17 +17,31 @@ def drug_of(protocol: Protocol) -> pl.Expr:
     )
 
 
+def complete_date(frame: pl.DataFrame, col: str) -> pl.Expr:
+    """The date of `col`_DT when it is complete (no imputation flag), else null."""
+    flag = f"{col}_DTF"
+    date = pl.col(f"{col}_DT")
+    return pl.when(pl.col(flag).is_null()).then(date).otherwise(None) if flag in frame.columns else date
+
+
 def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     """USUBJID, DRUG, START, END (end = start for one-day records), OPEN (no usable EXENDTC: END is the start
-    day alone, the record may still run), DOSE (null dose counts as given)."""
-    end = pl.col("EXENDTC_DT") if "EXENDTC_DT" in ex.columns else pl.lit(None, pl.Date)
+    day alone, the record may still run), DOSE (null dose counts as given).
+
+    Dose dates are complete dates only, never imputed (admiral's ADSL template derives EXSTDTM/EXENDTM with
+    `highest_imputation = "h"`): a partial EXSTDTC ('2026-01') imputed to the 1st would move the first dose,
+    and the 42-day DLT window with it, up to a month early; a partial EXENDTC imputed to the month's last day
+    would count apatinib days not known to be taken toward DLT evaluability. A record with a partial start is
+    no dose date; one with a partial end counts its start day alone (check ex_date_partial lists both)."""
+    end = complete_date(ex, "EXENDTC") if "EXENDTC_DT" in ex.columns else pl.lit(None, pl.Date)
+    start = complete_date(ex, "EXSTDTC")
     return ex.select(
         "USUBJID",
         drug_of(protocol).alias("DRUG"),
         pl.col("EXTRT"),
-        pl.col("EXSTDTC_DT").alias("START"),
-        pl.coalesce(end, pl.col("EXSTDTC_DT")).alias("END"),
-        end.is_null().alias("OPEN"),
+        start.alias("START"),
+        pl.coalesce(end, start).alias("END"),
+        (pl.col("EXENDTC_DT").is_null() if "EXENDTC_DT" in ex.columns else pl.lit(True)).alias("OPEN"),
         pl.col("EXDOSE").alias("DOSE") if "EXDOSE" in ex.columns else pl.lit(None, pl.Float64).alias("DOSE"),
     ).filter(pl.col("START").is_not_null())
 

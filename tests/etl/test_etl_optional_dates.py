@@ -1,5 +1,6 @@
 """An invalid optional date keeps its record (an AE never leaves DLT review over a date typo)."""
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -115,3 +116,29 @@ def test_an_open_apatinib_record_is_named_in_the_evaluability_reason(make_export
     assert rsn["S-001"] == ("apatinib 1/42 days (< 80%); the last EX record has no EXENDTC, so its days after the "
                             "start are not counted (check ex_end_missing)")
     assert "EXENDTC" not in rsn["S-002"]  # its records are closed: no such note, whatever its reason
+
+
+def test_partial_dose_dates_are_not_imputed(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """A partial EXSTDTC ('2026-01') imputed to the 1st put the first dose, and the 42-day DLT window, 11 days
+    before the patient's first infusion; a partial EXENDTC ('2026-02') imputed to the 28th counted apatinib days
+    not known to be taken toward DLT evaluability. Dose dates are complete dates only (admiral's ADSL template):
+    the record with a partial start is no dose date, the one with a partial end counts its start day; the check
+    ex_date_partial lists both."""
+    from tests.etl.etl_sample_export import EX
+
+    ex = [dict(EX[0], EXENDTC="2026-02"), EX[1], dict(EX[2], EXSTDTC="2026-01"), EX[3]]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(ex=ex), db, protocol, run_checks=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        adsl = {r[0]: r[1:] for r in con.sql("SELECT USUBJID, TRTSDT, DLTWEND, DLTEVLRSN FROM adam.adsl").fetchall()}
+        cycle1 = dict(con.sql("SELECT USUBJID, D1DT FROM adam.adcyc WHERE CYCLE = 1").fetchall())
+        found = con.sql("SELECT usubjid, record_key, severity, message FROM meta.findings "
+                        "WHERE check_id = 'ex_date_partial' ORDER BY usubjid").fetchall()
+    # S-002's first dose is its nal-IRI infusion of 2026-01-12, not the 1st of January
+    assert adsl["S-002"][:2] == (dt.date(2026, 1, 12), dt.date(2026, 2, 22))
+    assert cycle1 == {"S-001": dt.date(2026, 1, 5), "S-002": dt.date(2026, 1, 12)}
+    assert adsl["S-001"][0] == dt.date(2026, 1, 5)
+    assert adsl["S-001"][2].startswith("apatinib 1/42 days (< 80%)")  # its start day only, not 2026-01-05..02-28
+    assert [(u, k, s) for u, k, s, _ in found] == [("S-001", "EXSEQ=1", "error"), ("S-002", "EXSEQ=1", "error")]
+    assert "EXENDTC 2026-02 is a partial date, so the record counts as its start day alone" in found[0][3]
+    assert "EXSTDTC 2026-01 is a partial date, so the record is not used as a dose date" in found[1][3]
