@@ -900,6 +900,33 @@ def ex_date_partial_frame(tables: dict[str, list[str]]) -> Frame | None:
                  population=rows_of(["raw.ex"]))
 
 
+def result_date_partial_frame(tables: dict[str, list[str]]) -> Frame | None:
+    """A lab or vital-sign record whose date is partial ('2026-01'). Its analysis date is not imputed
+    (etl/derive/study_day.complete_date, as admiral's ADLB/ADVS): the result has no study day and no cycle, and
+    is never the baseline. Imputed to the 1st, a draw after the first dose could have become the baseline that
+    the ALT/AST/bilirubin/creatinine grades are relative to. Only the failing records."""
+    parts, sources = [], []
+    for table, col in (("lb", "LBDTC"), ("vs", "VSDTC")):
+        cols = tables.get(f"raw.{table}", [])
+        if f"{col}_DTF" not in cols or "_ROW" not in cols:
+            continue
+        test = f"{table.upper()}TESTCD"
+        what = f"coalesce(t.{test}, '?')" if test in cols else "'?'"
+        sources.append(f"raw.{table}")
+        parts.append(f"""SELECT '{table.upper()}' AS domain, t.USUBJID, {_record_key(table, cols, "t")} AS record_key,
+                         t._FILE, t._ROW, {what} || ' ' || '{col} ' || {f"t.{col}" if col in cols else "'?'"} AS what
+                         FROM raw.{table} t WHERE t.{col}_DTF IN ('D', 'M')""")
+    if not parts:
+        return None
+    sql = f"""SELECT domain, USUBJID, record_key, _FILE, _ROW, false AS ok_result_date_partial,
+                     what || ' is a partial date, so the result has no analysis date (no study day, no cycle, never '
+                         || 'the baseline); nothing is imputed: ask the site or the laboratory for the day'
+                         AS msg_result_date_partial
+              FROM ({" UNION ALL ".join(parts)})"""
+    return Frame("result_date_partial", "ALL", sql, tuple(sources), (Check("result_date_partial", "flag"),),
+                 population=rows_of(sources))
+
+
 def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
     """The EX records' dosing days, one pass over raw.ex for two checks:
     - ex_dates_inverted: EXENDTC before EXSTDTC, so the record covers no day (etl/derive/exposure.py) and
@@ -1015,7 +1042,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
             frames.append(frame)
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), result_mismatch_frame(tables),
-                  ex_end_frame(protocol, tables), ex_date_partial_frame(tables),
+                  ex_end_frame(protocol, tables), ex_date_partial_frame(tables), result_date_partial_frame(tables),
                   ex_dosing_frame(tables), ex_missing_frame(tables), ae_grade_term_frame(protocol, cfg, tables.get("raw.ae", [])),
                   lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today()),
                   date_invalid_frame(tables)):

@@ -7,12 +7,12 @@ import polars as pl
 from etl.derive.cycles import assign_cycle
 from etl.derive.lab_grades import grade_labs
 from etl.derive.lab_units import standardise_lab_units
-from etl.derive.study_day import compute_study_day
+from etl.derive.study_day import complete_date, compute_study_day
 
 # the raw.lb columns derive_adlb reads (the loader reads back only these, when present)
 ADLB_INPUTS = [
     "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBSPEC", "LBORRES", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
-    "LBSTNRHI", "LBBLFL", "LBLOBXFL", "VISITNUM", "VISIT", "LBDTC_DT", "_FILE", "_ROW",
+    "LBSTNRHI", "LBBLFL", "LBLOBXFL", "VISITNUM", "VISIT", "LBDTC_DT", "LBDTC_DTF", "_FILE", "_ROW",
 ]
 ADLB_COLUMNS = [
     "USUBJID", "LBSEQ", "PARAMCD", "PARAM", "LBCAT", "VISITNUM", "VISIT", "ADT", "ADY", "CYCLE", "CYCLEDY",
@@ -53,7 +53,10 @@ def derive_baseline(frame: pl.DataFrame) -> pl.DataFrame:
 
 def derive_adlb(lb: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame) -> pl.DataFrame:
     frame = standardise_lab_units(lb).join(adsl.select("USUBJID", "TRTSDT", "RFSTDT"), on="USUBJID", how="left")
-    frame = frame.with_columns(pl.col("LBDTC_DT").alias("ADT") if "LBDTC_DT" in lb.columns else pl.lit(None, pl.Date).alias("ADT"))
+    # a partial LBDTC ('2026-01') is no analysis date (admiral ADLB: derive_vars_dt without imputation): imputed to
+    # the 1st, a draw after the first dose could become the baseline that ALT/AST/creatinine grades are relative to
+    adt = complete_date(lb, "LBDTC") if "LBDTC_DT" in lb.columns else pl.lit(None, pl.Date)
+    frame = frame.with_columns(adt.alias("ADT"))
     frame = frame.with_columns(compute_study_day(pl.col("ADT"), pl.col("RFSTDT")).alias("ADY"))
     frame = derive_baseline(frame)
     frame = grade_labs(frame)

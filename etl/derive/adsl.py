@@ -12,11 +12,21 @@ import datetime as dt
 import polars as pl
 
 from etl.derive.exposure import days_in_window, dose_given, exposure_intervals, infusions_in_window
+from etl.derive.study_day import complete_date
 from safetyboard.protocol import Protocol
 
 
 def _dm_col(dm: pl.DataFrame, name: str, dtype: type[pl.DataType] = pl.String) -> pl.Expr:
     return pl.col(name) if name in dm.columns else pl.lit(None, dtype).alias(name)
+
+
+def _dm_date(dm: pl.DataFrame, name: str) -> pl.Expr:
+    """DM's reference date `name` (RFSTDTC, RFXSTDTC, RFXENDTC) as <name>_DT when it is complete, else null: a
+    partial reference date is not imputed (study days are not computed from a partial RFSTDTC, SDTMIG 4.4.4; a
+    first dose is not moved to the 1st of a month, as for EX: etl/derive/study_day.complete_date)."""
+    if f"{name}_DT" not in dm.columns:
+        return pl.lit(None, pl.Date).alias(f"{name}_DT")
+    return complete_date(dm, name).alias(f"{name}_DT")
 
 
 def age_group(protocol: Protocol) -> pl.Expr:
@@ -46,8 +56,9 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         "USUBJID",
         _dm_col(dm, "STUDYID"), _dm_col(dm, "SITEID"), _dm_col(dm, "AGE", pl.Float64), _dm_col(dm, "SEX"),
         _dm_col(dm, "ARMCD"), _dm_col(dm, "ACTARMCD"), _dm_col(dm, "ARM"), _dm_col(dm, "DTHFL"),
-        _dm_col(dm, "RFXSTDTC_DT", pl.Date), _dm_col(dm, "RFSTDTC_DT", pl.Date), _dm_col(dm, "DTHDTC_DT", pl.Date),
-        _dm_col(dm, "DTHDTC"), _dm_col(dm, "RFXENDTC"), _dm_col(dm, "RFXENDTC_DT", pl.Date),
+        # the death date is imputed (admiral ADSL: DTHDT with highest_imputation "M"), the reference dates are not
+        _dm_date(dm, "RFXSTDTC"), _dm_date(dm, "RFSTDTC"), _dm_col(dm, "DTHDTC_DT", pl.Date),
+        _dm_col(dm, "DTHDTC"), _dm_col(dm, "RFXENDTC"), _dm_date(dm, "RFXENDTC"),
     ).join(dates, on="USUBJID", how="left")
     arm = pl.coalesce(pl.col("ACTARMCD"), pl.col("ARMCD")).str.to_uppercase().str.strip_chars()
     known = pl.col("_ARM").is_in(list(codes))

@@ -6,12 +6,12 @@ import polars as pl
 
 from etl.derive.bp_category import bp_category, standardise_bp_units
 from etl.derive.cycles import assign_cycle
-from etl.derive.study_day import compute_study_day
+from etl.derive.study_day import complete_date, compute_study_day
 from safetyboard.protocol import Protocol
 
 # the raw.vs columns derive_advs reads (the loader reads back only these, when present)
 ADVS_INPUTS = [
-    "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSSTRESN", "VSSTRESU", "VSSTAT", "VSDTC", "VSDTC_DT", "VISITNUM", "VISIT",
+    "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSSTRESN", "VSSTRESU", "VSSTAT", "VSDTC", "VSDTC_DT", "VSDTC_DTF", "VISITNUM", "VISIT",
     "VSTPT", "VSPOS", "_FILE", "_ROW",
 ]
 ADVS_COLUMNS = [
@@ -28,7 +28,8 @@ def derive_advs(vs: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, proto
         get("VSTEST").alias("PARAM"),
         get("VSSTRESN", pl.Float64).alias("AVAL"),
         get("VSSTRESU").alias("AVALU"),
-        get("VSDTC_DT", pl.Date).alias("ADT"),
+        # a partial VSDTC is no analysis date (as adam.adlb's ADT): not placed in a cycle at an imputed 1st
+        (complete_date(vs, "VSDTC") if "VSDTC_DT" in vs.columns else pl.lit(None, pl.Date)).alias("ADT"),
     )
     if "VSSTAT" in vs.columns:  # 'NOT DONE' rows have no value; they stay, with a null AVAL
         frame = frame.with_columns(pl.when(pl.col("VSSTAT").str.to_uppercase() == "NOT DONE").then(None).otherwise(pl.col("AVAL")).alias("AVAL"))

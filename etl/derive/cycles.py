@@ -20,7 +20,7 @@ import datetime as dt
 
 import polars as pl
 
-from etl.derive.exposure import complete_date
+from etl.derive.study_day import complete_date
 from safetyboard.protocol import Protocol
 
 ADCYC_SCHEMA = {

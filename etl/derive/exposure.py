@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from etl.derive.study_day import complete_date
 from safetyboard.protocol import Protocol
 
 
@@ -15,13 +16,6 @@ def drug_of(protocol: Protocol) -> pl.Expr:
         .when(trt.is_in(list(protocol.drugs["irinotecan"]))).then(pl.lit("IRINOTECAN"))
         .otherwise(None)
     )
-
-
-def complete_date(frame: pl.DataFrame, col: str) -> pl.Expr:
-    """The date of `col`_DT when it is complete (no imputation flag), else null."""
-    flag = f"{col}_DTF"
-    date = pl.col(f"{col}_DT")
-    return pl.when(pl.col(flag).is_null()).then(date).otherwise(None) if flag in frame.columns else date
 
 
 def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:

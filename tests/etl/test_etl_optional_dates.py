@@ -142,3 +142,46 @@ def test_partial_dose_dates_are_not_imputed(make_export, tmp_path: Path, protoco
     assert [(u, k, s) for u, k, s, _ in found] == [("S-001", "EXSEQ=1", "error"), ("S-002", "EXSEQ=1", "error")]
     assert "EXENDTC 2026-02 is a partial date, so the record counts as its start day alone" in found[0][3]
     assert "EXSTDTC 2026-01 is a partial date, so the record is not used as a dose date" in found[1][3]
+
+
+def test_a_partial_lab_date_is_no_analysis_date(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """An ALT drawn on treatment with LBDTC '2026-01' was dated the 1st (imputed), before S-001's first dose of
+    2026-01-05, and became the baseline (200 U/L) that ALT grades are relative to. ADT is a complete date only
+    (admiral ADLB, derive_vars_dt without imputation): the screening draw stays the baseline, the partial one has
+    no study day and no cycle, and result_date_partial lists it."""
+    from tests.etl.etl_sample_export import LB
+
+    alt = {"USUBJID": "S-001", "LBTESTCD": "ALT", "LBTEST": "ALT", "LBSTRESU": "U/L", "LBSTNRLO": "5", "LBSTNRHI": "40"}
+    lb = [*LB, dict(alt, LBSEQ="10", LBORRES="20", LBSTRESN="20", LBDTC="2025-12-20"),
+          dict(alt, LBSEQ="11", LBORRES="200", LBSTRESN="200", LBDTC="2026-01"),
+          dict(alt, LBSEQ="12", LBORRES="90", LBSTRESN="90", LBDTC="2026-01-26")]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(lb=lb), db, protocol, run_checks=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = con.sql("SELECT LBSEQ, ADT, ADY, CYCLE, BASE, ABLFL FROM adam.adlb WHERE USUBJID = 'S-001' "
+                      "AND PARAMCD = 'ALT' ORDER BY LBSEQ").fetchall()
+        found = con.sql("SELECT record_key, severity, message FROM meta.findings "
+                        "WHERE check_id = 'result_date_partial'").fetchall()
+    assert got[0] == (10, dt.date(2025, 12, 20), -16, None, 20.0, "Y")
+    assert got[1] == (11, None, None, None, 20.0, None)
+    assert got[2][:2] == (12, dt.date(2026, 1, 26)) and got[2][4] == 20.0
+    assert found == [("LBSEQ=11", "warning", "ALT LBDTC 2026-01 is a partial date, so the result has no analysis date "
+                                             "(no study day, no cycle, never the baseline); nothing is imputed: ask "
+                                             "the site or the laboratory for the day")]
+
+
+def test_partial_dm_reference_dates_are_not_imputed(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """DM RFSTDTC/RFXSTDTC '2026-01' were imputed to the 1st: study days counted from 2026-01-01 and, without EX
+    dates, the first dose and DLT window moved there. A partial reference date is no date (SDTMIG 4.4.4: no --DY
+    from a partial date); the first dose comes from EX."""
+    from tests.etl.etl_sample_export import DM, LB
+
+    dm = [DM[0], dict(DM[1], RFSTDTC="2026-01", RFXSTDTC="2026-01")]
+    lb = [*LB, dict(LB[2], LBSEQ="2", LBDTC="2026-01-19")]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(dm=dm, lb=lb), db, protocol, run_checks=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        adsl = dict(con.sql("SELECT USUBJID, TRTSDT FROM adam.adsl").fetchall())
+        ady = con.sql("SELECT LBSEQ, ADY FROM adam.adlb WHERE USUBJID = 'S-002' ORDER BY LBSEQ").fetchall()
+    assert adsl["S-002"] == dt.date(2026, 1, 12)  # its first EX record, not 2026-01-01
+    assert ady == [(1, 1), (2, 8)]  # 2026-01-12 is day 1 of the first dose (RFSTDT falls back to it)
