@@ -203,8 +203,19 @@ def discover(
             f"{source}: required domain file(s) missing: {', '.join(missing)} "
             "(expected e.g. dm.csv, ex.xpt, ae.csv, lb.xlsx, vs.parquet)"
             + (f"; not loaded, as not named like an SDTM dataset: {', '.join(p.name for p in skipped)}" if skipped else "")
+            + _adam_hint(present)
         )
     return files
+
+
+def _adam_hint(datasets: set[str]) -> str:
+    """ADaM datasets are named AD-- (ADSL, ADAE, ADLB; ADaMIG 1.3 section 3); no SDTM domain is: a folder of them
+    is an analysis export, not the tabulation export the loader reads."""
+    adam = sorted(d.upper() for d in datasets if len(d) > 2 and d.startswith("ad"))
+    if not adam:
+        return ""
+    return (f"; the folder holds ADaM datasets ({', '.join(adam[:5])}{', ...' if len(adam) > 5 else ''}): load the "
+            "study's SDTM export instead (SafetyBoard derives its own analysis tables from DM, EX, AE, LB and VS)")
 
 
 def _renames(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> dict[str, str]:

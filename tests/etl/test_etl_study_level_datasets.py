@@ -91,3 +91,14 @@ def test_a_domain_mostly_quarantined_is_said_with_its_share(make_export, tmp_pat
     half = [*AE, *(dict(AE[0], USUBJID=f"X-{i}", AESEQ="1") for i in range(2))]  # half is not most
     result, _ = load(make_export(name="half", ae=half), tmp_path / "half", protocol)
     assert not any(w.startswith("AE:") for w in result.warnings)
+
+
+def test_an_adam_folder_is_named_as_such(tmp_path: Path, protocol: Protocol) -> None:
+    # phuse-scripts' data/adam/cdiscpilot01 (adsl, adae, adtte ...) met 'required domain file(s) missing' alone
+    folder = tmp_path / "adam"
+    folder.mkdir()
+    for name in ("adsl", "adae", "adlbc"):
+        (folder / f"{name}.csv").write_text("STUDYID,USUBJID\nX,S-1\n")
+    with pytest.raises(BadInputError, match=r"missing: DM, EX, AE, LB, VS .*; the folder holds ADaM datasets "
+                                            r"\(ADAE, ADLBC, ADSL\): load the study's SDTM export instead"):
+        load(folder, tmp_path, protocol)
