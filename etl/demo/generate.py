@@ -138,7 +138,7 @@ def _format_suppae(ae: pl.DataFrame) -> pl.DataFrame:
 def _format_ex(ex: pl.DataFrame) -> pl.DataFrame:
     return ex.select(
         "STUDYID", "DOMAIN", "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "EXROUTE", "VISIT",
-        _iso("START").alias("EXSTDTC"), _iso("END").alias("EXENDTC"), "EXADJ", "_ISSUE",
+        _iso("START").alias("EXSTDTC"), _text_override(ex, "EXENDTC", _iso("END")).alias("EXENDTC"), "EXADJ", "_ISSUE",
     ).sort("USUBJID", "EXSEQ")
 
 

@@ -166,4 +166,15 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     sas_days = (pl.col("RFSTDT") - pl.lit(dt.date(1960, 1, 1))).dt.total_days().cast(pl.String)
     p.modify("invalid_reference_date", "dm", pl.col("RFSTDT").is_not_null() & (pl.col("RFSTDT") == pl.col("RFXSTDT")),
              {"RFSTDTC_TEXT": sas_days}, {"check": "date_invalid"})
+    # planted after those, for the same reason: partial dates that are not imputed. A sodium draw of cycle 3 or
+    # later dated by its month only (it then has no analysis date: no cycle, never the baseline, which is drawn
+    # before the first dose), and the end of an apatinib record of cycle 3 or later that is not the subject's
+    # last record (it then counts its start day alone: that cycle's dose intensity falls; the DLT window of
+    # cycles 1-2, the last dose and the treatment-emergent window stay as they were)
+    p.modify("partial_lab_date", "lb", (pl.col("LBTESTCD") == "SODIUM") & (pl.col("VISITNUM") >= 300),
+             {"LBDTC_TEXT": pl.col("LBDT").dt.strftime("%Y-%m")}, {"check": "result_date_partial"})
+    later_cycle = pl.col("VISIT").str.extract(r"^C(\d+)D", 1).cast(pl.Int64, strict=False) >= 3
+    not_last = pl.col("END") < pl.col("END").max().over("USUBJID")
+    p.modify("partial_dose_date", "ex", (pl.col("EXTRT") == "APATINIB") & later_cycle & not_last,
+             {"EXENDTC_TEXT": pl.col("END").dt.strftime("%Y-%m")}, {"check": "ex_date_partial"})
     return p.issues
