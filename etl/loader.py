@@ -663,6 +663,35 @@ def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame
     return notes
 
 
+_UNKNOWN_SUBJECT = r"^USUBJID '(.*)' is not in DM$"  # normalise_domain's detail of unknown_subject
+
+
+def with_subject_hints(quarantine: pl.DataFrame, dm: pl.DataFrame) -> pl.DataFrame:
+    """The unknown_subject details, with the DM subject the value most likely means: the same USUBJID but for
+    case or spaces ('s-001 ' for 'S-001'), or DM's SUBJID of one subject (a file naming subjects by SUBJID, as
+    an EDC listing does). Nothing is matched or loaded by it: the data manager is told what to fix."""
+    unknown = pl.col("reason") == "unknown_subject"
+    if quarantine.filter(unknown).height == 0 or dm.height == 0:
+        return quarantine
+    folded = lambda c: pl.col(c).str.to_uppercase().str.replace_all(r"\s", "")  # noqa: E731
+    by_form = (dm.select(folded("USUBJID").alias("_k"), "USUBJID").unique("_k", keep="none")
+               .select("_k", pl.format("DM has '{}': case or spaces differ", "USUBJID").alias("_hint")))
+    by_subjid = (dm.filter(pl.col("SUBJID").is_not_null()).select(pl.col("SUBJID").str.strip_chars().alias("_s"), "USUBJID")
+                 .unique("_s", keep="none")
+                 .select("_s", pl.format("it is DM's SUBJID of '{}': name subjects by USUBJID", "USUBJID").alias("_hint2")))
+    value = pl.col("detail").str.extract(_UNKNOWN_SUBJECT, 1)
+    hinted = (quarantine.with_row_index("_i")
+              .with_columns(value.alias("_v"))
+              .with_columns(folded("_v").alias("_k"), pl.col("_v").str.strip_chars().alias("_s"))
+              .join(by_form, on="_k", how="left").join(by_subjid, on="_s", how="left")
+              .sort("_i"))
+    hint = pl.coalesce("_hint", "_hint2")
+    return hinted.select(
+        *[pl.when(unknown & hint.is_not_null()).then(pl.format("{} ({})", "detail", hint)).otherwise("detail").alias(c)
+          if c == "detail" else pl.col(c) for c in quarantine.columns]
+    )
+
+
 def stream_export(
     source: Path,
     mapping: ColumnMapping,
@@ -767,6 +796,10 @@ def stream_export(
             _count(sst, q)
             quarantined.append(q)
     quarantine = pl.concat(quarantined) if quarantined else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    if "dm" in by_domain:
+        quarantine = with_subject_hints(quarantine, con.sql(
+            'SELECT USUBJID, ' + ('SUBJID' if "SUBJID" in _raw_columns(con, "dm") else 'NULL::VARCHAR AS SUBJID')
+            + ' FROM raw."dm"').pl())
     for name, st in stats.items():
         if st.rows_read != st.rows_loaded + st.rows_quarantined:
             raise RuntimeError(f"row accounting broken for {name}: {st}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from etl_sample_export import AE, LB
 from etl_sample_export import load_checked as load
@@ -102,3 +103,21 @@ def test_an_adam_folder_is_named_as_such(tmp_path: Path, protocol: Protocol) -> 
     with pytest.raises(BadInputError, match=r"missing: DM, EX, AE, LB, VS .*; the folder holds ADaM datasets "
                                             r"\(ADAE, ADLBC, ADSL\): load the study's SDTM export instead"):
         load(folder, tmp_path, protocol)
+
+
+def test_an_unknown_subject_names_the_dm_subject_it_likely_means(make_export, tmp_path: Path,
+                                                                 protocol: Protocol) -> None:
+    # an EDC listing names subjects by SUBJID, or writes them in another case: the record stays in quarantine
+    # (nothing is matched by guess), and the detail says which DM subject it most likely means
+    from etl_sample_export import DM
+
+    dm = [dict(r, SUBJID=r["USUBJID"].split("-")[1]) for r in DM]
+    ae = [*AE, dict(AE[0], USUBJID="s-001", AESEQ="7"), dict(AE[0], USUBJID="002", AESEQ="8"),
+          dict(AE[0], USUBJID="X-9", AESEQ="9")]
+    result, db = load(make_export(dm=dm, ae=ae), tmp_path, protocol)
+    assert result.domains["ae"].reasons == {"unknown_subject": 3}
+    details = dict(duckdb.connect(str(db), read_only=True).sql(
+        "SELECT row_number, detail FROM meta.quarantine WHERE reason = 'unknown_subject'").fetchall())
+    assert details == {3: "USUBJID 's-001' is not in DM (DM has 'S-001': case or spaces differ)",
+                       4: "USUBJID '002' is not in DM (it is DM's SUBJID of 'S-002': name subjects by USUBJID)",
+                       5: "USUBJID 'X-9' is not in DM"}
