@@ -127,14 +127,15 @@ def unassigned_warnings(unassigned: list) -> list[str]:
     if not unassigned:
         return []
     if len(unassigned) <= MAX_LISTED:
-        return [f"WARNING: treated subject {u} has dose level {c!r}, not a protocol level: not counted"
+        return [f"WARNING: treated subject {u} has no dose level or arm code: not counted" if c is None else
+                f"WARNING: treated subject {u} has dose level or arm {c!r}, not a protocol level: not counted"
                 for u, c in unassigned]
     codes: dict[str, int] = {}
     for _u, c in unassigned:
-        label = "no dose level" if c is None else repr(c)
+        label = "no dose level or arm" if c is None else repr(c)
         codes[label] = codes.get(label, 0) + 1
     by_code = ", ".join(f"{c} ({n})" for c, n in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])))
-    return [f"WARNING: {len(unassigned)} treated subjects have a dose level that is not a protocol level "
+    return [f"WARNING: {len(unassigned)} treated subjects have a dose level or arm that is not a protocol level "
             f"and are not counted: {by_code}; --json lists them under 'unassigned'"]
 
 

@@ -40,7 +40,7 @@ LIMIT 1
 """
 
 _UNASSIGNED_SQL = """
-SELECT USUBJID, DOSELVLC
+SELECT USUBJID, {code}
 FROM adam.adsl
 WHERE SAFFL = 'Y' AND (DOSELVLC IS NULL OR NOT list_contains(?, upper(trim(DOSELVLC))))
 ORDER BY USUBJID
@@ -75,9 +75,15 @@ def levels_from_cut(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> tuple
 
 def unassigned_subjects(con: duckdb.DuckDBPyConnection, protocol: Protocol) -> list[tuple[str, str | None]]:
     """Treated subjects (SAFFL = 'Y') whose DOSELVLC is missing or not a protocol code:
-    (USUBJID, DOSELVLC). They cannot be counted at any level and must be reported, not dropped."""
+    (USUBJID, DOSELVLC, else the arm code ACTARMCD / ARMCD the subject has). They cannot be counted at any level
+    and must be reported, not dropped; the arm says why (the CDISC pilot's 'XAN_LO', 'PBO'), where a missing
+    DOSELVLC alone said nothing."""
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'adam' AND table_name = 'adsl'"
+    ).fetchall()}
+    code = "coalesce(" + ", ".join(c for c in ("DOSELVLC", "ACTARMCD", "ARMCD") if c in cols) + ")"
     upper = [c.upper() for c in _ordered(protocol)]
-    return [(r[0], r[1]) for r in con.execute(_UNASSIGNED_SQL, [upper]).fetchall()]
+    return [(r[0], r[1]) for r in con.execute(_UNASSIGNED_SQL.format(code=code), [upper]).fetchall()]
 
 
 _UNDECIDED_SQL = """

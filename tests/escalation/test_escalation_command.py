@@ -79,11 +79,12 @@ def test_unassigned_subjects_are_named_when_few_and_summarised_when_many() -> No
 
     few = [["S-01", "DL9"], ["S-02", None]]
     assert unassigned_warnings(few) == [
-        "WARNING: treated subject S-01 has dose level 'DL9', not a protocol level: not counted",
-        "WARNING: treated subject S-02 has dose level None, not a protocol level: not counted",
+        "WARNING: treated subject S-01 has dose level or arm 'DL9', not a protocol level: not counted",
+        "WARNING: treated subject S-02 has no dose level or arm code: not counted",
     ]
     many = [[f"S-{i:03d}", None] for i in range(MAX_LISTED + 5)] + [["S-900", "DL9"]]
     lines = unassigned_warnings(many)
-    assert lines == [f"WARNING: {len(many)} treated subjects have a dose level that is not a protocol level and are "
-                     f"not counted: no dose level ({MAX_LISTED + 5}), 'DL9' (1); --json lists them under 'unassigned'"]
+    assert lines == [f"WARNING: {len(many)} treated subjects have a dose level or arm that is not a protocol level and "
+                     f"are not counted: no dose level or arm ({MAX_LISTED + 5}), 'DL9' (1); --json lists them under "
+                     "'unassigned'"]
     assert unassigned_warnings([]) == []

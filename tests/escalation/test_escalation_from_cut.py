@@ -147,3 +147,19 @@ def test_escalation_lists_evaluable_subjects_whose_dlt_status_is_undecided(tmp_p
     # a cut written before DLTUNDFL existed: nothing to list, no error
     old = _make_cut(tmp_path / "old.duckdb", ROWS)
     assert json.loads(_run("--db", str(old), "--json").stdout)["undecided"] == []
+
+
+def test_an_unassigned_subject_is_reported_with_its_arm(tmp_path: Path, protocol: Protocol) -> None:
+    # the derivation leaves DOSELVLC empty for an arm that is no protocol level (the CDISC pilot's 'Xan_Lo'): the
+    # warning said "no dose level (254)"; it now names the arm the subjects have
+    db = _make_cut(tmp_path / "cut.duckdb", [])
+    with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE adam.adsl ADD COLUMN ARMCD VARCHAR")
+        con.execute("ALTER TABLE adam.adsl ADD COLUMN ACTARMCD VARCHAR")
+        con.executemany("INSERT INTO adam.adsl VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            ("P-1", None, None, dt.date(2026, 1, 5), "Y", "N", "N", "Xan_Lo", "Xan_Lo"),
+            ("P-2", None, None, dt.date(2026, 1, 5), "Y", "N", "N", "Pbo", None),  # ACTARMCD empty: ARMCD
+            ("P-3", None, None, dt.date(2026, 1, 5), "Y", "N", "N", None, None),
+            ("P-4", 1, "DL1", dt.date(2026, 1, 5), "Y", "Y", "N", "DL1", "DL1"),
+        ])
+        assert unassigned_subjects(con, protocol) == [("P-1", "Xan_Lo"), ("P-2", "Pbo"), ("P-3", None)]
