@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from checks.config import ChecksConfig
-from etl.dates import NUMBER_DATE_HINT, NUMBER_TEXT
+from etl.dates import date_form_hint_sql
 from etl.derive.adae import GRADE_PATTERN
 from etl.derive.bp_category import BP_UNIT_FACTORS
 from safetyboard.protocol import Protocol
@@ -185,7 +185,12 @@ AE_OPTIONAL = ("AETOXGR", "AESER", "AETERM", "AEDECOD", "AESEV", "AESTDTC", "AEE
                "AEOUT", "AESDTH")
 
 
+# the parameters of etl/dates.date_form_hint_sql (the same for every column it is applied to)
+DATE_HINT_PARAMS = date_form_hint_sql("x")[1]
+
+
 def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
+    hint_start, hint_end = date_form_hint_sql("AESTDTC")[0], date_form_hint_sql("AEENDTC")[0]
     dates = ", ".join(f'"{n}"' if n in cols else f'NULL::DATE AS "{n}"' for n in ("AESTDTC_DT", "AEENDTC_DT"))
     # an export without the AETOXGR column: every AE is ungraded; the message says the cause is the export
     no_grade_column = ("''" if "AETOXGR" in cols else
@@ -201,9 +206,9 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
            NOT (coalesce(AESTDTC_DTF, '') = 'X' OR coalesce(AEENDTC_DTF, '') = 'X') AS ok_ae_date_invalid,
            'date not valid ISO 8601, kept with the date unknown (DLT window undecided): AESTDTC '''
                || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '') || ''''
-               -- a plain number is most often a SAS date exported as its day count (etl/dates.py NUMBER_DATE_HINT)
-               || CASE WHEN regexp_matches(coalesce(AESTDTC, ''), $number_text) OR regexp_matches(coalesce(AEENDTC, ''), $number_text)
-                       THEN '; ' || $number_hint ELSE '' END AS msg_ae_date_invalid,
+               -- why, for a form dates are often exported in (a SAS day count, 2026/01/05: etl/dates.DATE_FORM_HINTS)
+               || coalesce('; AESTDTC: ' || CASE WHEN AESTDTC_DTF = 'X' THEN {hint_start} END, '')
+               || coalesce('; AEENDTC: ' || CASE WHEN AEENDTC_DTF = 'X' THEN {hint_end} END, '') AS msg_ae_date_invalid,
            'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') || coalesce(' (AESEV ' || AESEV || ')', '')
                || {no_grade_column} AS msg_ae_grade_missing,
            -- an AETOXGR adae cannot read leaves the AE ungraded (error); one it reads in another form than
@@ -244,7 +249,7 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
         Check("ae_date_partial", "flag"),
         Check("ae_date_invalid", "flag"),
     ), {"grade_pattern": GRADE_PATTERN, "grade_values": list(cfg.param("ae_grade_nonstandard", "values")),
-        "number_text": NUMBER_TEXT, "number_hint": NUMBER_DATE_HINT},
+        **DATE_HINT_PARAMS},
         requires=("raw.ae",))
 
 
@@ -602,14 +607,14 @@ def date_invalid_frame(tables: dict[str, list[str]]) -> Frame | None:
                          FROM raw.{table} t WHERE t."{c}_DTF" = 'X'""" for c in dates)
     if not parts:
         return None
-    # a plain number is most often a SAS date exported as its day count (etl/dates.py NUMBER_DATE_HINT)
+    # why, for a form dates are often exported in (a SAS day count, 2026/01/05: etl/dates.DATE_FORM_HINTS)
+    hint, _ = date_form_hint_sql("value")
     sql = f"""SELECT domain, USUBJID, record_key, _FILE, _ROW, false AS ok_date_invalid,
                      variable || ' ''' || value || ''' is not a valid ISO 8601 date: kept as text, the date is unknown'
-                         || CASE WHEN regexp_matches(value, $number_text) THEN '; ' || $number_hint ELSE '' END
-                         AS msg_date_invalid
+                         || coalesce('; ' || {hint}, '') AS msg_date_invalid
               FROM ({" UNION ALL ".join(parts)})"""
     return Frame("date_invalid", "ALL", sql, tuple(sources), (Check("date_invalid", "flag"),),
-                 {"number_text": NUMBER_TEXT, "number_hint": NUMBER_DATE_HINT}, population=rows_of(sources))
+                 DATE_HINT_PARAMS, population=rows_of(sources))
 
 
 def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:

@@ -33,6 +33,38 @@ NUMBER_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 # why such a number is no date, for the invalid-date detail of a value matching NUMBER_TEXT
 NUMBER_DATE_HINT = ("it is a number (a SAS date counts days since 1960-01-01, an Excel date days since "
                     "1899-12-30), and dates must be ISO 8601 text")
+# other forms a date is often exported in, each with why it is no ISO 8601 date, in the order they are tried
+# (the invalid-date details of the loader and of the checks date_invalid / ae_date_invalid): YYYYMMDD before the
+# plain number, which it also is
+DATE_FORM_HINTS: tuple[tuple[str, str], ...] = (
+    (r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$",
+     "it is written YYYYMMDD (20260105), and SDTM dates are written 2026-01-05"),
+    (NUMBER_TEXT, NUMBER_DATE_HINT),
+    (r"^\d{4}[/.]\d{1,2}[/.]\d{1,2}", "it separates year, month and day with '/' or '.', and SDTM dates are written 2026-01-05"),
+    (r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}",
+     "it puts the year last, so day and month cannot be told apart (05/01/2026: 5 January or 1 May); export ISO 8601 dates"),
+    (r"^\d{1,2}[A-Za-z]{3}\d{2,4}", "it is SAS DATE9. text (05JAN2026); export ISO 8601 dates (SAS format E8601DA.)"),
+    ("年", "it is written in Chinese (2026年1月5日); export ISO 8601 dates"),
+)
+
+
+def date_form_hint(text: pl.Expr) -> pl.Expr:
+    """Why `text` (an invalid date) is no ISO 8601 date, for the forms of DATE_FORM_HINTS; null otherwise."""
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for pattern, hint in DATE_FORM_HINTS:
+        expr = expr.when(text.str.contains(pattern)).then(pl.lit(hint))
+    return expr.otherwise(pl.lit(None, pl.String))
+
+
+def date_form_hint_sql(value: str) -> tuple[str, dict[str, str]]:
+    """The same in DuckDB SQL: a CASE over `value` (an SQL expression) and its parameters ($dfp0, $dfh0 ...)."""
+    whens, params = [], {}
+    for i, (pattern, hint) in enumerate(DATE_FORM_HINTS):
+        whens.append(f"WHEN regexp_matches({value}, $dfp{i}) THEN $dfh{i}")
+        params |= {f"dfp{i}": pattern, f"dfh{i}": hint}
+    return f"CASE {' '.join(whens)} END", params
+
+
 SAS_EPOCH = dt.datetime(1960, 1, 1)
 _SAS_DAYS_MAX = 1e6  # below: days (year 4697); above: seconds (1960-01-12 on), as SAS dates and date-times
 

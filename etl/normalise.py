@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.dates import COMPLETE_DATE, NUMBER_DATE_HINT, NUMBER_TEXT, parse_iso_date
+from etl.dates import COMPLETE_DATE, date_form_hint, parse_iso_date
 from etl.domains import DomainSpec, is_date, is_end_date, is_numeric, is_seq
 
 QUARANTINE_SCHEMA = {
@@ -104,11 +104,11 @@ def _trimmed(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 
 def _invalid_date_detail(col: str) -> pl.Expr:
-    """'LBDTC '2026-02-30' is not a valid ISO 8601 date', saying why when the text is a number."""
+    """'LBDTC '2026-02-30' is not a valid ISO 8601 date', saying why when the text is in a form dates are often
+    exported in (a number, 20260105, 2026/01/05, 05/01/2026, 05JAN2026: etl/dates.DATE_FORM_HINTS)."""
     plain = pl.format(f"{col} '{{}}' is not a valid ISO 8601 date", pl.col(col))
-    return pl.when(pl.col(col).str.contains(NUMBER_TEXT)).then(
-        pl.format(f"{col} '{{}}' is not a valid ISO 8601 date: {NUMBER_DATE_HINT}", pl.col(col))
-    ).otherwise(plain)
+    hint = date_form_hint(pl.col(col))
+    return pl.when(hint.is_not_null()).then(pl.format("{}: {}", plain, hint)).otherwise(plain)
 
 
 # a number written with a decimal comma ('9,5', '-0,25'): one comma, digits on both sides, no point

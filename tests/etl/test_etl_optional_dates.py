@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from etl.loader import load_export
 from safetyboard.protocol import Protocol
@@ -61,7 +62,8 @@ def test_invalid_optional_dates_of_other_domains_are_reported(make_export, tmp_p
     # the death with an invalid date is still a death (its date unknown)
     assert [d for d in deaths if d[0] in ("S-001", "S-002")] == [("S-001", None, None), ("S-002", "Y", None)]
     # AE's own check (ae_date_invalid) names the likely SAS date too, and AE is not reported twice
-    assert len(ae_msg) == 1 and ae_msg[0][0].startswith("date not valid ISO 8601") and ae_msg[0][0].endswith(hint)
+    assert len(ae_msg) == 1 and ae_msg[0][0].startswith("date not valid ISO 8601")
+    assert ae_msg[0][0].endswith("; AESTDTC: " + hint.removeprefix("; "))  # the date that is a number is named
 
 
 def test_an_ae_with_an_unknown_onset_counts_as_treatment_emergent(make_export, tmp_path: Path, protocol: Protocol) -> None:
@@ -185,3 +187,35 @@ def test_partial_dm_reference_dates_are_not_imputed(make_export, tmp_path: Path,
         ady = con.sql("SELECT LBSEQ, ADY FROM adam.adlb WHERE USUBJID = 'S-002' ORDER BY LBSEQ").fetchall()
     assert adsl["S-002"] == dt.date(2026, 1, 12)  # its first EX record, not 2026-01-01
     assert ady == [(1, 1), (2, 8)]  # 2026-01-12 is day 1 of the first dose (RFSTDT falls back to it)
+
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("20260105", "it is written YYYYMMDD (20260105), and SDTM dates are written 2026-01-05"),
+    ("24111", "it is a number (a SAS date counts days since 1960-01-01"),
+    ("2026/01/05", "it separates year, month and day with '/' or '.'"),
+    ("05/01/2026", "it puts the year last, so day and month cannot be told apart"),
+    ("05JAN2026", "it is SAS DATE9. text (05JAN2026); export ISO 8601 dates (SAS format E8601DA.)"),
+    ("2026年1月5日", "it is written in Chinese"),
+    ("2026-02-30", None),
+])
+def test_an_invalid_date_says_which_form_it_is_in(make_export, tmp_path: Path, protocol: Protocol, text: str,
+                                                  why: str | None) -> None:
+    """A required date in a form exports often use (a Chinese site's 2026年1月5日, SAS's 05JAN2026, a US 05/01/2026)
+    was quarantined as 'not a valid ISO 8601 date' alone; the detail now says what form it is in and what to do.
+    The same text in an optional date (an AE onset) is named the same way by ae_date_invalid."""
+    from tests.etl.etl_sample_export import LB
+
+    lb = [dict(LB[0], LBDTC=text), *LB[1:]]
+    ae = [dict(AE[0], AESTDTC=text), *AE[1:]]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(lb=lb, ae=ae), db, protocol, run_checks=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        detail = con.sql("SELECT detail FROM meta.quarantine WHERE domain = 'LB'").fetchall()[0][0]
+        ae_msg = con.sql("SELECT message FROM meta.findings WHERE check_id = 'ae_date_invalid'").fetchall()[0][0]
+    assert detail.startswith(f"LBDTC '{text}' is not a valid ISO 8601 date")
+    if why is None:
+        assert detail == f"LBDTC '{text}' is not a valid ISO 8601 date" and "; AESTDTC:" not in ae_msg
+    else:
+        assert detail.startswith(f"LBDTC '{text}' is not a valid ISO 8601 date: {why}")
+        assert f"; AESTDTC: {why}" in ae_msg
