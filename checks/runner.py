@@ -264,16 +264,14 @@ def check_cut(db: Path, protocol: Protocol, fail_on: str | None = None, *,
     cut_id = cutstore.current_cut_id(db)
     if cut_id is None:
         raise BadInputError(f"{db}: not a SafetyBoard cut (no meta.loads row with status ok)")
-    before = db.stat()
+    before = cutstore.file_state(db)
     tmp = cutstore.copy_current_to_temp(db)
     try:
         with contextlib.closing(duckdb.connect(str(tmp))) as con:
             run = run_checks(con, protocol, cut_id, data_docs_dir=data_docs_dir or default_data_docs_dir(db), db_path=db)
             con.execute("CHECKPOINT")
-        now = db.stat()
-        if (now.st_ino, now.st_mtime_ns) != (before.st_ino, before.st_mtime_ns):  # a load swapped in a new cut meanwhile
-            raise BadInputError(f"{db}: a new cut was made current while the checks ran; run the checks again")
-        cutstore.publish(tmp, db, None)  # same cut, re-checked: nothing to archive
+        # same cut, re-checked: nothing to archive; refused when a load swapped in a new cut meanwhile
+        cutstore.publish_unless_changed(tmp, db, None, before, "check")
     except BaseException:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)

@@ -107,6 +107,49 @@ def publish(tmp: Path, db: Path, keep_as: str | None) -> None:
     _fsync(db.parent)
 
 
+FileState = tuple[int, int] | None  # (inode, mtime in ns) of the current file; None when there is none
+
+
+def file_state(db: Path) -> FileState:
+    """What identifies the current file at `db`: a swap-in (os.replace) gives it a new inode."""
+    try:
+        st = db.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+@contextlib.contextmanager
+def publish_lock(db: Path) -> Iterator[None]:
+    """One swap at a time at `db` (an advisory lock on `<db>.lock`), so that checking the current file is
+    unchanged and replacing it happen together."""
+    import fcntl
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with (db.parent / f"{db.name}.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def publish_unless_changed(tmp: Path, db: Path, keep_as: str | None, before: FileState, doing: str) -> None:
+    """:func:`publish`, unless another load or check made a new cut current at `db` since `before` was read.
+
+    Two loads at once both kept the cut they started from and replaced each other: the first one's cut, reported
+    'ok', was then neither current nor kept. The later one now stops (BadInputError; `tmp` is left to the caller
+    to remove) and nothing it did is published."""
+    with publish_lock(db):
+        if file_state(db) != before:
+            now = current_cut_id(db)
+            raise BadInputError(
+                f"{db}: another load or check made a new cut current{f' ({now})' if now else ''} while this {doing} "
+                f"ran; nothing was changed by this {doing}: run it again"
+            )
+        publish(tmp, db, keep_as)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -898,6 +898,7 @@ def load_export(
     not_datasets: list[Path] = []
     # fails fast on a missing folder or required domain
     files = discover(source, colmap, hash_files=False, not_datasets=not_datasets)
+    before = cutstore.file_state(db)  # a cut another load makes current meanwhile is not replaced unseen
     current = cutstore.inspect_current(db)
     notes = [*_history_notes(db, current), *(not_dataset_note(p) for p in not_datasets)]
     previous = _previous_meta(db) if current.problem is None else {}
@@ -963,7 +964,12 @@ def load_export(
                 findings_summary = run.summary() if hasattr(run, "summary") else None
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
-    cutstore.publish(tmp, db, current.keep_as)
+    try:
+        cutstore.publish_unless_changed(tmp, db, current.keep_as, before, "load")
+    except BaseException:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
     return LoadResult("ok", cut_id, db, cut_date, stats, findings_summary, notes)
 
 

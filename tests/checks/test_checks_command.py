@@ -36,7 +36,8 @@ def test_fail_on_error_exits_3_and_json_lists_findings(tmp_path: Path, capsys: p
     assert out["gx_exceptions"] == []
     # the current file was replaced (atomic swap), not written in place; no temp file left behind
     assert db.stat().st_ino != inode
-    assert sorted(p.name for p in db.parent.iterdir()) == ["current.duckdb", "current.gx"]
+    # (current.duckdb.lock: the advisory lock of the swap, etl/cutstore.publish_lock)
+    assert sorted(p.name for p in db.parent.iterdir()) == ["current.duckdb", "current.duckdb.lock", "current.gx"]
     docs = Path(out["data_docs"])
     assert docs == db.parent / "current.gx" / "data_docs" / "index.html" and docs.is_file()
     with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:

@@ -195,3 +195,30 @@ def test_load_over_a_damaged_cut_says_that_the_history_breaks(make_export, tmp_p
     assert json.loads(again.stdout)["warnings"] == [] and "warning" not in again.stderr
     loads = tables(db, "meta")["loads"].sort("loaded_at")
     assert [json.loads(n) for n in loads["notes"]] == [[warning], []]
+
+
+def test_a_load_never_replaces_a_cut_another_load_made_current_meanwhile(make_export, tmp_path: Path,
+                                                                        protocol: Protocol) -> None:
+    """Two loads into one --db at once: each kept the cut it started from and replaced the other, so the first
+    to finish reported 'ok' with a cut id that was then neither current nor kept. The later one now stops (exit 2),
+    removes its temporary file and leaves the other's cut current, with the starting cut kept."""
+    db = tmp_path / "cuts" / "current.duckdb"
+    first = load_export(make_export("first"), db, protocol, run_checks=False).cut_id
+    other = make_export("other", ae=[dict(AE[0], AETERM="Rash"), *AE[1:]])
+    meanwhile: list[str] = []
+
+    def progress(stage: str) -> None:  # while this load derives, another process loads and publishes
+        if stage == "deriving analysis tables" and not meanwhile:
+            proc = subprocess.run([sys.executable, "-m", "safetyboard.cli", "load", str(other), "--db", str(db),
+                                   "--no-checks", "--json"], capture_output=True, text=True, check=True)
+            meanwhile.append(json.loads(proc.stdout)["cut_id"])
+
+    with pytest.raises(BadInputError, match=r"another load or check made a new cut current \(.+\) while this load ran; "
+                                            r"nothing was changed by this load"):
+        load_export(make_export("late"), db, protocol, run_checks=False, progress=progress)
+    with duckdb.connect(str(db), read_only=True) as con:
+        current = con.sql("SELECT cut_id FROM meta.loads ORDER BY loaded_at DESC LIMIT 1").fetchall()[0][0]
+        terms = sorted(r[0] for r in con.sql("SELECT AETERM FROM raw.ae").fetchall())
+    assert current == meanwhile[0] and "Rash" in terms  # the other load's cut stays current
+    assert (db.parent / "current.cuts" / f"{first}.duckdb").exists()  # the cut both started from is kept
+    assert not list(db.parent.glob("current.duckdb.tmp-*"))  # the refused load left no temporary file
