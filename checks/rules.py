@@ -932,6 +932,37 @@ def result_date_partial_frame(tables: dict[str, list[str]]) -> Frame | None:
                  population=rows_of(sources))
 
 
+def ex_dose_unit_frame(protocol: Protocol, tables: dict[str, list[str]]) -> Frame | None:
+    """An EX record of a study drug given (EXDOSE > 0) whose EXDOSU is not the unit of the protocol's dose levels
+    for that drug (protocol [dose_units]: apatinib mg, nal-IRI mg/m2), or has none. Dose intensity and dose
+    reductions (adam.adex) compare EXDOSE with the level's dose as it is: nal-IRI written as absolute mg (85 mg
+    for 50 mg/m2) reads as 170 % intensity, apatinib in g (0.25) as a reduction. Nothing is converted (a BSA
+    is not in the export). Compared ignoring case, spaces and the superscript of mg/m²."""
+    cols = tables.get("raw.ex", [])
+    if not protocol.dose_units or not {"EXTRT", "EXDOSE"} <= set(cols):
+        return None
+    unit = "t.EXDOSU" if "EXDOSU" in cols else "NULL::VARCHAR"
+    folded = f"replace(replace(lower({unit}), ' ', ''), '²', '2')"
+    whens, params = [], {}
+    for i, (drug, units) in enumerate(sorted(protocol.dose_units.items())):
+        params |= {f"trt{i}": [t.upper() for t in protocol.drugs.get(drug, ())] or [""],
+                   f"units{i}": [u.lower().replace(" ", "").replace("²", "2") for u in units],
+                   f"shown{i}": " or ".join(units)}
+        whens.append((f"list_contains($trt{i}, upper(trim(t.EXTRT)))", f"list_contains($units{i}, {folded})", f"$shown{i}"))
+    drug_case = "CASE " + " ".join(f"WHEN {w} THEN {ok}" for w, ok, _ in whens) + " END"
+    shown_case = "CASE " + " ".join(f"WHEN {w} THEN {shown}" for w, _, shown in whens) + " END"
+    sql = f"""
+    SELECT 'EX' AS domain, t.USUBJID, {_record_key("ex", cols, "t")} AS record_key, t._FILE, t._ROW,
+           coalesce({drug_case}, false) AS ok_ex_dose_unit_unexpected,
+           t.EXTRT || ' ' || CAST(t.EXDOSE AS VARCHAR) || ' ' || coalesce({unit}, '(no EXDOSU)') || ': the protocol''s dose '
+               || 'levels are in ' || {shown_case} || ', so dose intensity and reductions compare this dose with them '
+               || 'as it is (nothing is converted)' AS msg_ex_dose_unit_unexpected
+    FROM raw.ex t WHERE t.EXDOSE > 0 AND ({" OR ".join(w for w, _, _ in whens)})"""
+    applies = "SELECT EXISTS (SELECT 1 FROM raw.ex t WHERE " + " OR ".join(w for w, _, _ in whens) + ")"
+    return Frame("ex_dose_unit", "EX", sql, "raw.ex", (Check("ex_dose_unit_unexpected", "flag"),), params, ("raw.ex",),
+                 applies, "no EX record of a study drug of protocol [drugs] in this cut")
+
+
 def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
     """The EX records' dosing days, one pass over raw.ex for two checks:
     - ex_dates_inverted: EXENDTC before EXSTDTC, so the record covers no day (etl/derive/exposure.py) and
@@ -1048,6 +1079,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
     for frame in (after_death_frame(list(cfg.param("record_after_death", "domains")), tables),
                   unknown_subject_frame(tables), value_not_numeric_frame(tables), result_mismatch_frame(tables),
                   ex_end_frame(protocol, tables), ex_date_partial_frame(tables), result_date_partial_frame(tables),
+                  ex_dose_unit_frame(protocol, tables),
                   ex_dosing_frame(tables), ex_missing_frame(tables), ae_grade_term_frame(protocol, cfg, tables.get("raw.ae", [])),
                   lab_predose_frame(protocol, tables), future_date_frame(tables, dt.date.today()),
                   date_invalid_frame(tables)):

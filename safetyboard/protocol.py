@@ -61,6 +61,8 @@ class Protocol:
     escalation: dict[str, Any]
     dose_levels: tuple[DoseLevel, ...]
     drugs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # EX.EXDOSU units the dose levels' doses are in, per drug (optional [dose_units]; empty: not checked)
+    dose_units: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def dose_level(self, code: str | None) -> DoseLevel | None:
         for level in self.dose_levels:
@@ -248,6 +250,11 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     for name in ("apatinib", "irinotecan"):
         if name not in drugs:
             raise ProtocolError(f"{p}: missing key 'drugs.{name}'")
+    units_raw = raw.get("dose_units", {})
+    if not isinstance(units_raw, dict) or any(k not in drugs or not isinstance(v, list) or not v
+                                              or not all(isinstance(u, str) for u in v) for k, v in units_raw.items()):
+        raise ProtocolError(f"{p}: key 'dose_units' must map drugs of [drugs] to lists of EXDOSU units")
+    dose_units = {k: tuple(v) for k, v in units_raw.items()}
 
     return Protocol(
         path=p,
@@ -280,4 +287,5 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
         escalation=_get(raw, "escalation", dict, p),
         dose_levels=tuple(levels),
         drugs=drugs,
+        dose_units=dose_units,
     )

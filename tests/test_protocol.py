@@ -60,6 +60,8 @@ def test_trial_protocol_loads() -> None:
         ('lab_abnormality = [\n    "LIPASE INCREASED",', 'lab_abnormality = [\n    42,', "dlt.terms.lab_abnormality"),
         # a term list given as one text was read as its letters ('P', 'N', ...) and matched nothing
         ('pneumothorax = ["PNEUMOTHORAX"]', 'pneumothorax = "PNEUMOTHORAX"', "dlt.terms.pneumothorax"),
+        ('irinotecan = ["mg/m2"]', 'irinotecan = "mg/m2"', "dose_units"),
+        ('irinotecan = ["mg/m2"]', 'nalIRI = ["mg/m2"]', "dose_units"),  # not a drug of [drugs]
     ],
 )
 def test_bad_key_is_named(tmp_path: Path, old: str, new: str, key: str) -> None:

@@ -107,8 +107,10 @@ def test_pilot_schedule_checks_not_applicable(pilot_cut) -> None:
     summary, _ = pilot_cut
     # ... and it has no daily apatinib, whose EX records need an end date (ex_end_missing), nor nal-IRI
     # infusions to draw labs before (lab_predose_missing); no C<n>D<d> visit whose number could be judged; and
-    # its arms are treatments, none a protocol dose level (arm_not_dose_level)
-    assert set(summary["skipped"]) == {"visits_missing", "visit_numbers", "exposure", "ex_end", "lab_predose", "dose_level"}
+    # its arms are treatments, none a protocol dose level (arm_not_dose_level); nor a study drug whose EXDOSU
+    # could be judged against the dose levels' units (ex_dose_unit_unexpected)
+    assert set(summary["skipped"]) == {"visits_missing", "visit_numbers", "exposure", "ex_end", "lab_predose", "dose_level",
+                                       "ex_dose_unit"}
     assert all(why.startswith("not applicable: ") for why in summary["skipped"].values())
     assert summary["by_check"].get("visit_missing", {}).get("open", 0) == 0
     assert summary["by_check"].get("exposure_gap_in_dlt_window", {}).get("open", 0) == 0

@@ -219,3 +219,25 @@ def test_an_invalid_date_says_which_form_it_is_in(make_export, tmp_path: Path, p
     else:
         assert detail.startswith(f"LBDTC '{text}' is not a valid ISO 8601 date: {why}")
         assert f"; AESTDTC: {why}" in ae_msg
+
+
+def test_a_dose_in_another_unit_than_the_protocol_levels_is_reported(make_export, tmp_path: Path,
+                                                                    protocol: Protocol) -> None:
+    """nal-IRI written as absolute mg (85 mg for 50 mg/m2 at a BSA of 1.7) read as 170 % dose intensity, without a
+    word: dose intensity compares EXDOSE with the level's dose as it is. ex_dose_unit_unexpected (protocol
+    [dose_units]) lists such records; case, spaces and the superscript of mg/m² do not matter."""
+    from tests.etl.etl_sample_export import EX
+
+    ex = [dict(EX[0], EXDOSU=""), dict(EX[1], EXDOSE="85", EXDOSU="mg"), dict(EX[2], EXDOSU="MG "),
+          dict(EX[3], EXDOSU="mg/m²")]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(ex=ex), db, protocol, run_checks=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        found = con.sql("SELECT usubjid, record_key, severity, message FROM meta.findings "
+                        "WHERE check_id = 'ex_dose_unit_unexpected' ORDER BY usubjid, record_key").fetchall()
+        rdi = con.sql("SELECT IRIRDI FROM adam.adex WHERE USUBJID = 'S-001' AND CYCLE = 1").fetchall()[0][0]
+    assert [(u, k, s) for u, k, s, _ in found] == [("S-001", "EXSEQ=1", "warning"), ("S-001", "EXSEQ=2", "warning")]
+    assert found[0][3].startswith("APATINIB 250.0 (no EXDOSU): the protocol's dose levels are in mg")
+    assert found[1][3].startswith("IRINOTECAN LIPOSOME 85.0 mg: the protocol's dose levels are in mg/m2")
+    # what the finding warns of: 85 'mg' is taken as 85 mg/m2 against the cycle's 3 x 50 mg/m2 planned
+    assert rdi == pytest.approx(85 / 150)
