@@ -471,6 +471,37 @@ def _check_xpt_size(path: Path) -> None:
         )
 
 
+_XPT_OBS_HEADER = b"HEADER RECORD*******OBS"  # the record before the observations (OBS in v5, OBSV8 in v8)
+
+
+def _check_xpt_observations(path: Path, rows: int, widths: dict[str, int] | None) -> None:
+    """A file cut off on an 80-byte boundary passes _check_xpt_size, and pyreadstat returns the whole
+    observations before the cut without a word (half an AE file loaded as if complete). The observations
+    follow the OBS header record, `rows` of sum(widths) bytes each, then blanks to the 80-byte boundary: bytes
+    after the whole observations that are not blanks are an observation cut short. (A cut that falls exactly
+    between observations and on a record boundary cannot be told from a complete file.)"""
+    if not widths:
+        return
+    width = sum(widths.values())
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)  # headers and NAMESTR records: 140 bytes per variable
+        at = head.find(_XPT_OBS_HEADER)
+        if at < 0 or at % 80 or head.find(_XPT_OBS_HEADER, at + 80) >= 0:  # not found, or a library of several
+            return
+        start = at + 80
+        rest = size - start - rows * width
+        if rest <= 0 or width == 0:
+            return
+        fh.seek(size - rest)
+        tail = fh.read(rest)
+    if tail.strip(b" "):
+        raise BadInputError(
+            f"{path.name}: the file is truncated: it ends {rest} bytes into an observation after {rows} whole ones "
+            f"of {width} bytes (export interrupted?)"
+        )
+
+
 def _sas_numeric(frame: pl.DataFrame) -> frozenset[str]:
     """Columns that pyreadstat gives as numbers (a SAS numeric variable without a date format: one with
     DATE9., E8601DA., DATETIME20., ... comes back as a date) holding a value, named as _stringify names them."""
@@ -511,12 +542,13 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
     last_error: Exception | None = None
     for enc in _xpt_encodings(encoding):
         try:
-            frame, _meta = pyreadstat.read_xport(str(path), output_format="polars", encoding=enc)
+            frame, meta = pyreadstat.read_xport(str(path), output_format="polars", encoding=enc)
         except Exception as exc:  # pyreadstat raises its own error types per problem
             last_error = exc
             continue
         if encoding == "auto" and enc == "cp1252" and _gb18030_read_as_cp1252(frame):
             continue  # GB18030, the next one
+        _check_xpt_observations(path, frame.height, getattr(meta, "variable_storage_width", None))
         check_column_names(frame.columns, path)
         return ReadResult(_stringify(frame), enc, None, _sas_numeric(frame))
     raise BadInputError(f"{path.name}: cannot be read as SAS XPT ({last_error})")
@@ -531,10 +563,13 @@ def _xpt_batches(path: Path, encoding: str, batch_rows: int, sas_numeric: set[st
 
     _check_xpt_size(path)
 
+    widths: dict[str, int] = {}
+
     def chunks(enc: str) -> Iterator[pl.DataFrame]:
-        for frame, _meta in pyreadstat.read_file_in_chunks(
+        for frame, meta in pyreadstat.read_file_in_chunks(
             pyreadstat.read_xport, str(path), chunksize=batch_rows, output_format="polars", encoding=enc
         ):
+            widths.update(getattr(meta, "variable_storage_width", None) or {})
             yield frame
 
     stream, first, last_error = None, None, None
@@ -567,6 +602,8 @@ def _xpt_batches(path: Path, encoding: str, batch_rows: int, sas_numeric: set[st
             f"{path.name}: cannot be read as SAS XPT from row {first_row} on ({exc}); "
             "if it is an encoding problem, pass --encoding NAME"
         ) from exc
+    # after the last chunk: the load stops before any of it becomes a cut
+    _check_xpt_observations(path, first_row - 1, widths)
 
 
 def _xlsx_error_cells(raw: pl.DataFrame, errors: object, path: Path) -> pl.DataFrame:

@@ -207,7 +207,7 @@ def test_truncated_binary_files_are_bad_input(tmp_path: Path, suffix: str) -> No
         pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2 + 7])
-    # (an XPT cut exactly at an 80-byte record boundary cannot be told from a complete file)
+    # (an XPT cut exactly at an 80-byte record boundary: test_xpt_cut_on_a_record_boundary_is_truncated)
     with pytest.raises(BadInputError, match=f"vs\\{suffix}"):
         read_file(path)
     with pytest.raises(BadInputError, match=f"vs\\{suffix}"):  # the loader's streaming read too
@@ -293,3 +293,26 @@ def test_large_xpt_that_stops_decoding_late_is_bad_input(tmp_path: Path, monkeyp
     with pytest.raises(BadInputError, match=r"ae\.xpt: cannot be read as SAS XPT from row 21 on .*--encoding"):
         list(iter_batches(path, batch_rows=5))
     assert pl.concat(list(iter_batches(path, "cp1252", batch_rows=5)))["AETERM"][20] == "Müdigkeit"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_xpt_cut_on_a_record_boundary_is_truncated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   chunked: bool) -> None:
+    """An XPT cut at an 80-byte record boundary passed the size check, and pyreadstat returned the whole
+    observations before the cut: half of an AE file loaded as if complete. The bytes after the last whole
+    observation are not blanks, so the cut is found, also when a large file is read in chunks."""
+    import etl.readers
+
+    df = pl.DataFrame({"USUBJID": [f"S-{i:03d}" for i in range(300)], "AESEQ": [float(i) for i in range(300)],
+                       "AETERM": ["Fatigue" * 3] * 300})
+    path = tmp_path / "ae.xpt"
+    pyreadstat.write_xport(df.to_pandas(), str(path), file_format_version=5)
+    assert read_file(path).frame.height == 300  # complete: no error
+    data = path.read_bytes()
+    cut = (len(data) // 2) // 80 * 80
+    path.write_bytes(data[:cut])
+    if chunked:
+        monkeypatch.setattr(etl.readers, "XPT_WHOLE_MAX_BYTES", 0)
+    with pytest.raises(BadInputError, match=r"^ae\.xpt: the file is truncated: it ends \d+ bytes into an observation "
+                                            r"after \d+ whole ones of 34 bytes"):
+        list(iter_batches(path, batch_rows=50)) if chunked else read_file(path)
