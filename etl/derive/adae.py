@@ -16,6 +16,8 @@ from safetyboard.protocol import Protocol
 # "1"-"5", the others are read and reported by the check ae_grade_nonstandard). RE2 and Rust regex alike.
 GRADE_PATTERN = r"(?i)^\s*(?:GRADE\s*|G)?([1-5])(?:\.0+)?\s*$"
 # adam.adae text columns of the storage contract (DESIGN.md) taken from raw.ae as they are
+AEDLT_CODES = {"YES": "Y", "NO": "N", "1": "Y", "0": "N", "1.0": "Y", "0.0": "N", "TRUE": "Y", "FALSE": "N",
+               "T": "Y", "F": "N"}
 CONTRACT_TEXT = ("AETERM", "AEDECOD", "AEBODSYS", "AESER")
 
 
@@ -40,7 +42,9 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         pl.col("AESTDTC_DTF").alias("ASTDTF") if "AESTDTC_DTF" in cols else pl.lit(None, pl.String).alias("ASTDTF"),
         pl.col("AEENDTC_DT").alias("AENDT") if "AEENDTC_DT" in cols else pl.lit(None, pl.Date).alias("AENDT"),
         pl.col("AEENDTC_DTF").alias("AENDTF") if "AEENDTC_DTF" in cols else pl.lit(None, pl.String).alias("AENDTF"),
-        (pl.col("AEDLT").str.to_uppercase().str.strip_chars().replace({"YES": "Y", "NO": "N"}) if "AEDLT" in cols
+        # CDISC NY codelist Y/N (U: unknown, kept as written); YES/NO and a numeric or boolean export's 1/0,
+        # TRUE/FALSE read as Y/N: a '1' kept as '1' counted as no investigator DLT in the escalation
+        (pl.col("AEDLT").str.to_uppercase().str.strip_chars().replace(AEDLT_CODES) if "AEDLT" in cols
          else pl.lit(None, pl.String)).alias("DLTFL"),
     )
     # A partial onset date whose period holds the first dose is imputed to the first dose, not to the

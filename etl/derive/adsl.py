@@ -176,11 +176,14 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     # (a missing flag is not a 'N').
     seq = pl.col("AESEQ").cast(pl.String) if "AESEQ" in adae.columns else pl.lit("?")
     name = pl.coalesce(*[pl.col(c) for c in ("AEDECOD", "AETERM") if c in adae.columns], pl.lit("?"))
-    no_verdict = pl.col("DLTFL").is_null() if "DLTFL" in adae.columns else pl.lit(True)
+    # a flag other than Y or N (CDISC NY's U, unknown; a typo) is no verdict either: it counted as 'not a DLT'
+    no_verdict = ~pl.col("DLTFL").is_in(["Y", "N"]).fill_null(False) if "DLTFL" in adae.columns else pl.lit(True)
     unadjudicated = pl.lit(has_inv_flag) & (pl.col("DLTCFL") == "Y") & (pl.col("DLTWINFL") == "Y") & no_verdict
     rules_undecided = pl.col("DLTCFL").is_null() & (no_verdict | pl.lit(not has_inv_flag))
     why = (
-        pl.when(pl.col("DLTCFL") == "Y").then(pl.format("meets {}, no investigator DLT flag", pl.col("DLTRULE")))
+        pl.when((pl.col("DLTCFL") == "Y") & pl.col("DLTFL").is_not_null()).then(
+            pl.format("meets {}, investigator DLT flag '{}' is no Y/N verdict", pl.col("DLTRULE"), pl.col("DLTFL")))
+        .when(pl.col("DLTCFL") == "Y").then(pl.format("meets {}, no investigator DLT flag", pl.col("DLTRULE")))
         .when(pl.col("AETOXGRN").is_null()).then(pl.lit("grade missing"))
         .when(pl.col("DLTWINFL").is_null()).then(pl.lit("onset not placed in or out of the window"))
         .otherwise(pl.lit("duration not settled by the dates"))

@@ -115,3 +115,21 @@ def test_a_patient_who_left_the_study_inside_the_window_is_not_evaluable(tmp_pat
     later = _adsl(build_adam(raw, protocol, cut_date=C1D1 + dt.timedelta(days=50))["adsl"])
     assert {s: (later[s]["DLTEVLFL"], later[s]["DLTEVLRSN"]) for s in ids[1:]} == {
         s: ("Y", "window completed with enough doses") for s in ids[1:]}
+
+
+def test_investigator_flags_in_other_spellings(tmp_path, protocol: Protocol) -> None:
+    """SUPPAE AEDLT '1' (a numeric export) was kept as '1', which the escalation counted as no DLT; 'U' (CDISC NY:
+    unknown) on an AE that meets a protocol rule counted as the investigator's 'not a DLT'. 1/0 and TRUE/FALSE
+    read as Y/N; a flag that is no Y/N verdict leaves the subject's DLT status undecided, as no flag does."""
+    subjects = [Subject("FLAG-1", aes=[("FATIGUE", "2", 5, 6)], aedlt={1: "1"}),
+                Subject("FLAG-TRUE", aes=[("FATIGUE", "2", 5, 6)], aedlt={1: "true"}),
+                Subject("FLAG-0", aes=[(NEUT, "4", 10, 19)], aedlt={1: "0"}),
+                Subject("FLAG-U", aes=[(NEUT, "4", 10, 19)], aedlt={1: "U"})]
+    adam = derive(tmp_path, subjects, protocol)
+    adsl = _adsl(adam["adsl"])
+    assert (adsl["FLAG-1"]["DLTFL"], adsl["FLAG-TRUE"]["DLTFL"]) == ("Y", "Y")
+    assert (adsl["FLAG-0"]["DLTFL"], adsl["FLAG-0"]["DLTUNDFL"]) == ("N", "N")  # the investigator's verdict
+    row = adsl["FLAG-U"]
+    assert (row["DLTFL"], row["DLTCFL"], row["DLTUNDFL"]) == ("N", "Y", "Y")
+    assert row["DLTUNDRSN"] == ("DLT status undecided: AESEQ=1 NEUTROPHIL COUNT DECREASED "
+                                "(meets NEUT_G4_GT7D, investigator DLT flag 'U' is no Y/N verdict)")
