@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from checks.config import ChecksConfig
-from etl.dates import date_form_hint_sql
+from etl.dates import DATE_FORM_HINT_PARAMS, date_form_hint_sql
 from etl.derive.adae import GRADE_PATTERN
 from etl.derive.bp_category import BP_UNIT_FACTORS
 from safetyboard.protocol import Protocol
@@ -185,12 +185,8 @@ AE_OPTIONAL = ("AETOXGR", "AESER", "AETERM", "AEDECOD", "AESEV", "AESTDTC", "AEE
                "AEOUT", "AESDTH")
 
 
-# the parameters of etl/dates.date_form_hint_sql (the same for every column it is applied to)
-DATE_HINT_PARAMS = date_form_hint_sql("x")[1]
-
-
 def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
-    hint_start, hint_end = date_form_hint_sql("AESTDTC")[0], date_form_hint_sql("AEENDTC")[0]
+    hint_start, hint_end = date_form_hint_sql("AESTDTC"), date_form_hint_sql("AEENDTC")
     dates = ", ".join(f'"{n}"' if n in cols else f'NULL::DATE AS "{n}"' for n in ("AESTDTC_DT", "AEENDTC_DT"))
     # an export without the AETOXGR column: every AE is ungraded; the message says the cause is the export
     no_grade_column = ("''" if "AETOXGR" in cols else
@@ -249,7 +245,7 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
         Check("ae_date_partial", "flag"),
         Check("ae_date_invalid", "flag"),
     ), {"grade_pattern": GRADE_PATTERN, "grade_values": list(cfg.param("ae_grade_nonstandard", "values")),
-        **DATE_HINT_PARAMS},
+        **DATE_FORM_HINT_PARAMS},
         requires=("raw.ae",))
 
 
@@ -608,13 +604,13 @@ def date_invalid_frame(tables: dict[str, list[str]]) -> Frame | None:
     if not parts:
         return None
     # why, for a form dates are often exported in (a SAS day count, 2026/01/05: etl/dates.DATE_FORM_HINTS)
-    hint, _ = date_form_hint_sql("value")
+    hint = date_form_hint_sql("value")
     sql = f"""SELECT domain, USUBJID, record_key, _FILE, _ROW, false AS ok_date_invalid,
                      variable || ' ''' || value || ''' is not a valid ISO 8601 date: kept as text, the date is unknown'
                          || coalesce('; ' || {hint}, '') AS msg_date_invalid
               FROM ({" UNION ALL ".join(parts)})"""
     return Frame("date_invalid", "ALL", sql, tuple(sources), (Check("date_invalid", "flag"),),
-                 DATE_HINT_PARAMS, population=rows_of(sources))
+                 DATE_FORM_HINT_PARAMS, population=rows_of(sources))
 
 
 def value_not_numeric_frame(tables: dict[str, list[str]]) -> Frame | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,7 +229,7 @@ def broken_quoting(source: Path, spans: list[tuple[int, int]], delimiter: str, n
     return BrokenQuote(a, b, swallowed, b >= total)
 
 
-def copy_without(source: Path, target: Path, ragged: list[RaggedRow], stray: list[StrayQuote] = ()) -> Path:
+def copy_without(source: Path, target: Path, ragged: list[RaggedRow], stray: Sequence[StrayQuote] = ()) -> Path:
     """`source` without the lines of the ragged records, the `stray` ones written quoted (byte for byte
     otherwise). Both keep the record count of the others, so original_rows maps the rows back."""
     skip = {n for r in [*ragged, *stray] for n in range(r.first_line, r.last_line + 1)}

@@ -56,13 +56,16 @@ def date_form_hint(text: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit(None, pl.String))
 
 
-def date_form_hint_sql(value: str) -> tuple[str, dict[str, str]]:
-    """The same in DuckDB SQL: a CASE over `value` (an SQL expression) and its parameters ($dfp0, $dfh0 ...)."""
-    whens, params = [], {}
-    for i, (pattern, hint) in enumerate(DATE_FORM_HINTS):
-        whens.append(f"WHEN regexp_matches({value}, $dfp{i}) THEN $dfh{i}")
-        params |= {f"dfp{i}": pattern, f"dfh{i}": hint}
-    return f"CASE {' '.join(whens)} END", params
+# the query parameters date_form_hint_sql refers to ($dfp0 the first pattern, $dfh0 its hint, ...)
+DATE_FORM_HINT_PARAMS: dict[str, str] = {
+    **{f"dfp{i}": pattern for i, (pattern, _) in enumerate(DATE_FORM_HINTS)},
+    **{f"dfh{i}": hint for i, (_, hint) in enumerate(DATE_FORM_HINTS)},
+}
+
+
+def date_form_hint_sql(value: str) -> str:
+    """The same in DuckDB SQL: a CASE over `value` (an SQL expression), with DATE_FORM_HINT_PARAMS bound."""
+    return "CASE " + " ".join(f"WHEN regexp_matches({value}, $dfp{i}) THEN $dfh{i}" for i in range(len(DATE_FORM_HINTS))) + " END"
 
 
 SAS_EPOCH = dt.datetime(1960, 1, 1)

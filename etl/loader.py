@@ -639,6 +639,11 @@ def decimal_comma_note(name: str, delimiter: str, commas: dict[str, int]) -> str
             f"('9,5' read as 9.5): {per}")
 
 
+# a domain with more than this share of its records quarantined is named in a load warning (a convention of
+# this loader, as the "more than half ragged" of readers.iter_batches: a few bad rows are the quarantine's job)
+MOSTLY_QUARANTINED = 0.5
+
+
 def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame) -> list[str]:
     """A domain whose every record, or most, went to quarantine (a SEND study's LB with study days but no
     LBDTC; an AE file of another study, its subjects not in DM) loads without error, and the figures built
@@ -646,7 +651,7 @@ def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame
     quarantine counts."""
     notes = []
     for name, st in sorted(stats.items()):
-        if st.rows_read == 0 or 2 * st.rows_quarantined <= st.rows_read or name.startswith("supp"):
+        if st.rows_read == 0 or st.rows_quarantined <= MOSTLY_QUARANTINED * st.rows_read or name.startswith("supp"):
             continue
         top = (quarantine.filter(pl.col("domain") == name.upper()).group_by("reason", "detail").len()
                .sort("len", "reason", "detail", descending=[True, False, False]).head(1))
@@ -663,23 +668,23 @@ def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame
     return notes
 
 
-_UNKNOWN_SUBJECT = r"^USUBJID '(.*)' is not in DM$"  # normalise_domain's detail of unknown_subject
-
-
-def with_subject_hints(quarantine: pl.DataFrame, dm: pl.DataFrame) -> pl.DataFrame:
-    """The unknown_subject details, with the DM subject the value most likely means: the same USUBJID but for
+def with_subject_hints(quarantine: pl.DataFrame, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The unknown_subject details, with the DM subject the record most likely means: the same USUBJID but for
     case or spaces ('s-001 ' for 'S-001'), or DM's SUBJID of one subject (a file naming subjects by SUBJID, as
-    an EDC listing does). Nothing is matched or loaded by it: the data manager is told what to fix."""
+    an EDC listing does). Nothing is matched or loaded by it: the data manager is told what to fix. The value is
+    the quarantined record's own USUBJID; raw.dm is read only when there is such a record."""
     unknown = pl.col("reason") == "unknown_subject"
-    if quarantine.filter(unknown).height == 0 or dm.height == 0:
+    if quarantine.filter(unknown).height == 0:
         return quarantine
+    subjid = "SUBJID" if "SUBJID" in _raw_columns(con, "dm") else "NULL::VARCHAR AS SUBJID"
+    dm = con.sql(f'SELECT USUBJID, {subjid} FROM raw."dm"').pl()
     folded = lambda c: pl.col(c).str.to_uppercase().str.replace_all(r"\s", "")  # noqa: E731
     by_form = (dm.select(folded("USUBJID").alias("_k"), "USUBJID").unique("_k", keep="none")
                .select("_k", pl.format("DM has '{}': case or spaces differ", "USUBJID").alias("_hint")))
     by_subjid = (dm.filter(pl.col("SUBJID").is_not_null()).select(pl.col("SUBJID").str.strip_chars().alias("_s"), "USUBJID")
                  .unique("_s", keep="none")
                  .select("_s", pl.format("it is DM's SUBJID of '{}': name subjects by USUBJID", "USUBJID").alias("_hint2")))
-    value = pl.col("detail").str.extract(_UNKNOWN_SUBJECT, 1)
+    value = pl.when(unknown).then(pl.col("record").str.json_path_match("$.USUBJID"))
     hinted = (quarantine.with_row_index("_i")
               .with_columns(value.alias("_v"))
               .with_columns(folded("_v").alias("_k"), pl.col("_v").str.strip_chars().alias("_s"))
@@ -797,9 +802,7 @@ def stream_export(
             quarantined.append(q)
     quarantine = pl.concat(quarantined) if quarantined else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     if "dm" in by_domain:
-        quarantine = with_subject_hints(quarantine, con.sql(
-            'SELECT USUBJID, ' + ('SUBJID' if "SUBJID" in _raw_columns(con, "dm") else 'NULL::VARCHAR AS SUBJID')
-            + ' FROM raw."dm"').pl())
+        quarantine = with_subject_hints(quarantine, con)
     for name, st in stats.items():
         if st.rows_read != st.rows_loaded + st.rows_quarantined:
             raise RuntimeError(f"row accounting broken for {name}: {st}")

@@ -15,9 +15,11 @@ from safetyboard.protocol import Protocol
 # "3", "3.0", "Grade 3", "G3" -> 3 (CTCAE grades 1-5 as the AE CRF records them in AETOXGR; SDTM's form is
 # "1"-"5", the others are read and reported by the check ae_grade_nonstandard). RE2 and Rust regex alike.
 GRADE_PATTERN = r"(?i)^\s*(?:GRADE\s*|G)?([1-5])(?:\.0+)?\s*$"
-# adam.adae text columns of the storage contract (DESIGN.md) taken from raw.ae as they are
+# the investigator's DLT flag (SUPPAE AEDLT) in the spellings exports use for CDISC NY's Y/N (any other value,
+# such as NY's U, is kept as written and is no verdict: etl/derive/adsl.py)
 AEDLT_CODES = {"YES": "Y", "NO": "N", "1": "Y", "0": "N", "1.0": "Y", "0.0": "N", "TRUE": "Y", "FALSE": "N",
                "T": "Y", "F": "N"}
+# adam.adae text columns of the storage contract (DESIGN.md) taken from raw.ae as they are
 CONTRACT_TEXT = ("AETERM", "AEDECOD", "AEBODSYS", "AESER")
 
 
