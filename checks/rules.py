@@ -77,6 +77,14 @@ def rows_of(tables: Iterable[str], where: str = "") -> str:
     return "SELECT " + (" + ".join(counts) if counts else "0")
 
 
+def complete_date_sql(alias: str, col: str, cols: Iterable[str]) -> str:
+    """SQL for the date of `col` (an SDTM --DTC) when it is complete, else NULL: the analysis reads dose dates
+    this way (etl/derive/study_day.complete_date), so a check on them must too, or it judges a partial date at
+    its imputed 1st or last day of the month."""
+    return (f"CASE WHEN {alias}.{col}_DTF IS NULL THEN {alias}.{col}_DT END" if f"{col}_DTF" in set(cols)
+            else f"{alias}.{col}_DT")
+
+
 def _num_key(col: str) -> str:
     """VISITNUM 308.0 -> '308', 9999.1 -> '9999.1' (record keys are text, architecture.md)."""
     return (f"CASE WHEN {col} = floor({col}) THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
@@ -759,8 +767,8 @@ def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list
         holds = "SELECT NULL::VARCHAR AS USUBJID, NULL::BIGINT AS AESEQ, NULL::DATE AS hs, NULL::DATE AS he WHERE false"
     sql = f"""
     WITH cut AS (SELECT max(cut_date) AS cut_date FROM meta.loads WHERE cut_id = $cut_id),
-    iri AS (SELECT USUBJID, max(EXSTDTC_DT) AS last_iri FROM raw.ex
-            WHERE list_contains($iri, upper(trim(EXTRT))) GROUP BY USUBJID),
+    iri AS (SELECT USUBJID, max({complete_date_sql("x", "EXSTDTC", tables.get("raw.ex", []))}) AS last_iri
+            FROM raw.ex x WHERE list_contains($iri, upper(trim(x.EXTRT))) GROUP BY USUBJID),
     holds AS ({holds}),
     cyc AS (
         SELECT x.USUBJID, x.CYCLE, x.CYSTDT, coalesce(x.IRIINF, 0) AS given,
@@ -970,13 +978,16 @@ def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
     cols = tables.get("raw.ex", [])
     if not cols or not {"EXTRT", "EXSTDTC_DT"} <= set(cols):
         return None
+    # the dosing days as the derivations read them (etl/derive/exposure.exposure_intervals): complete dates only,
+    # a record with a partial EXSTDTC no dose date, one with a partial EXENDTC its start day (ex_date_partial)
+    start, end = complete_date_sql("t", "EXSTDTC", cols), complete_date_sql("t", "EXENDTC", cols)
     sql = f"""
     WITH iv AS (
         SELECT t.USUBJID, upper(trim(t.EXTRT)) AS drug, t.EXTRT, {_record_key("ex", cols, "t")} AS record_key,
-               t._FILE, t._ROW, t.EXSTDTC_DT AS s, coalesce(t.EXENDTC_DT, t.EXSTDTC_DT) AS e,
+               t._FILE, t._ROW, {start} AS s, coalesce({end}, {start}) AS e,
                t.EXENDTC AS end_txt, t.EXSTDTC AS start_txt,
-               (t.EXDOSE IS NULL OR t.EXDOSE > 0) AND coalesce(t.EXENDTC_DT >= t.EXSTDTC_DT, true) AS covers
-        FROM raw.ex t WHERE t.EXSTDTC_DT IS NOT NULL AND t.EXTRT IS NOT NULL),
+               (t.EXDOSE IS NULL OR t.EXDOSE > 0) AND coalesce({end} >= {start}, true) AS covers
+        FROM raw.ex t WHERE {start} IS NOT NULL AND t.EXTRT IS NOT NULL),
     seen AS (
         SELECT *,
                max(e) FILTER (WHERE covers) OVER w AS covered_to,

@@ -241,3 +241,19 @@ def test_a_dose_in_another_unit_than_the_protocol_levels_is_reported(make_export
     assert found[1][3].startswith("IRINOTECAN LIPOSOME 85.0 mg: the protocol's dose levels are in mg/m2")
     # what the finding warns of: 85 'mg' is taken as 85 mg/m2 against the cycle's 3 x 50 mg/m2 planned
     assert rdi == pytest.approx(85 / 150)
+
+
+def test_the_dosing_checks_read_dose_dates_as_the_derivations_do(make_export, tmp_path: Path,
+                                                                 protocol: Protocol) -> None:
+    """ex_overlap judged a partial EXENDTC ('2026-01') at its imputed 31st, so an apatinib record from the 20th
+    'overlapped' it, while days on drug count that record's start day alone: the check told the site of an
+    overlap the analysis does not have. The dosing checks read complete dates, as exposure_intervals does."""
+    from tests.etl.etl_sample_export import EX
+
+    ex = [dict(EX[0], EXENDTC="2026-01"), EX[1], dict(EX[0], EXSEQ="3", EXSTDTC="2026-01-20"), EX[2], EX[3]]
+    db = tmp_path / "cuts" / "current.duckdb"
+    load_export(make_export(ex=ex), db, protocol, run_checks=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = con.sql("SELECT check_id, record_key FROM meta.findings WHERE usubjid = 'S-001' AND check_id IN "
+                      "('ex_overlap', 'ex_dates_inverted', 'ex_date_partial') ORDER BY 1").fetchall()
+    assert got == [("ex_date_partial", "EXSEQ=1")]
