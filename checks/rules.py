@@ -296,7 +296,10 @@ def dlt_frame() -> Frame:
     sql = """
     SELECT 'AE' AS domain, USUBJID, 'AESEQ=' || AESEQ AS record_key, _FILE, _ROW,
            NOT coalesce(DLTFL IS NOT NULL AND DLTCFL IS NOT NULL AND DLTFL <> DLTCFL, false) AS ok_dlt_flag_mismatch,
-           'investigator DLT flag ' || coalesce(DLTFL, '?') || ' but protocol rules say ' || coalesce(DLTCFL, '?')
+           -- a flag other than Y/N (CDISC NY's U) is no verdict (adam.adsl DLTUNDFL): said so, not called a disagreement
+           CASE WHEN DLTFL IN ('Y', 'N') THEN 'investigator DLT flag ' || DLTFL || ' but protocol rules say '
+                ELSE 'investigator DLT flag ''' || DLTFL || ''' is no verdict (Y or N expected), protocol rules say ' END
+               || coalesce(DLTCFL, '?')
                || coalesce(' (' || DLTRULE || ')', '') || ': ' || coalesce(AEDECOD, AETERM, '?')
                || ' grade ' || coalesce(CAST(AETOXGRN AS VARCHAR), '?') AS msg_dlt_flag_mismatch
     FROM adam.adae"""

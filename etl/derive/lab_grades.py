@@ -21,7 +21,7 @@ from functools import cache
 
 import polars as pl
 
-from etl.derive.lab_units import CRITERIA_DIR
+from etl.derive.lab_units import CRITERIA_DIR, SOURCE_FACTOR, SOURCE_UNIT, norm_unit
 
 # comparisons are made on values rounded to this many decimals, so that 3 x 40 = 120.00000000000001
 # does not cross a boundary (admiral rounds with signif(); 9 decimals is below any lab's precision)
@@ -35,7 +35,9 @@ def lab_criteria() -> pl.DataFrame:
         schema_overrides={"factor": pl.Float64, "grade": pl.Int8, "offset": pl.Float64, "if_missing": pl.String,
                           "requires": pl.String},
     )
-    return crit.with_columns(pl.col("offset").fill_null(0.0))
+    # unit: empty for the parameter's criteria unit (lab_parameters.csv); else the reported unit whose own CTCAE
+    # cut-offs the row gives (normalised as the values' units are)
+    return crit.with_columns(pl.col("offset").fill_null(0.0), norm_unit(pl.col("unit")).alias("_UNIT"))
 
 
 _REASONS = {"LLN": "no reference range (LLN)", "ULN": "no reference range (ULN)", "BASE": "no baseline value"}
@@ -62,7 +64,7 @@ def _wide_criteria(direction: str) -> tuple[pl.DataFrame, tuple[tuple[int, int, 
     parts = []
     for cls in _CLASSES:
         applies = crit.filter(pl.col("baseline").is_in(["ANY", cls])).sort("_ORDER").with_columns(
-            pl.int_range(pl.len()).over("paramcd", "grade").alias("_J")
+            pl.int_range(pl.len()).over("paramcd", "_UNIT", "grade").alias("_J")
         )
         parts.append(applies.with_columns(pl.lit(cls).alias("_CLASS")))
     # numeric codes, so that each row's test is arithmetic rather than string comparisons:
@@ -82,23 +84,48 @@ def _wide_criteria(direction: str) -> tuple[pl.DataFrame, tuple[tuple[int, int, 
                 used = {"offset": bool((slot["offset"] != 0).any()), "falsy": bool(slot["falsy"].any()),
                         "needs": bool(slot["needs"].is_not_null().any())}
                 slots.append((g, j, frozenset(k for k, v in used.items() if v)))
-    wide = rows.group_by("paramcd", "_CLASS").agg(
+    wide = rows.group_by("paramcd", "_UNIT", "_CLASS").agg(
         pl.col("term").sort_by("_ORDER").first().alias("_TERM"),
         *[
             pl.col(c).filter((pl.col("grade") == g) & (pl.col("_J") == j)).first().alias(f"_{c}{g}_{j}")
             for g, j, used in slots for c in ("sign", "strict", "code", "factor", *sorted(used))
         ],
     )
-    return wide.rename({"paramcd": "PARAMCD"}), tuple(slots)
+    return wide.rename({"paramcd": "PARAMCD", "_UNIT": "_CSET"}), tuple(slots)
 
 
 def _reference(code: pl.Expr) -> pl.Expr:
+    # an absolute cut-off is in the criteria unit, or in the reported unit of a unit's own criteria (_SCALE: that
+    # unit's factor, so the converted value meets the cut-off converted the same way)
     return (
-        pl.when(code == 0).then(pl.lit(1.0))
+        pl.when(code == 0).then(pl.col("_SCALE"))
         .when(code == 1).then(pl.col("ANRLO"))
         .when(code == 2).then(pl.col("ANRHI"))
         .otherwise(pl.col("BASE"))
     )
+
+
+def _criteria_set(df: pl.DataFrame, wide: pl.DataFrame) -> list[pl.Expr]:
+    """_CSET and _SCALE per row: the reported unit and its factor when the criteria have rows of their own for that
+    parameter and unit, else '' and 1.0 (the criteria unit's rows).
+
+    CTCAE v5.0 states some cut-offs in conventional units too, and they are not exact conversions of the SI ones:
+    hypocalcemia grade 2 is < 8.0 mg/dL or < 2.0 mmol/L, while 8.0 mg/dL is 1.996 mmol/L; anemia grade 2 is
+    < 6.2 mmol/L or < 100 g/L, while 6.2 mmol/L is 99.9 g/L. A value is graded on the cut-offs of the unit it
+    was reported in (admiral's ncictcaev5_uscv criteria for conventional units).
+    """
+    sets = wide.filter(pl.col("_CSET") != "").select("PARAMCD", "_CSET").unique()
+    if sets.is_empty() or SOURCE_UNIT not in df.columns:
+        return [pl.lit("").alias("_CSET"), pl.lit(1.0).alias("_SCALE")]
+    pairs = set(zip(sets["PARAMCD"].to_list(), sets["_CSET"].to_list(), strict=True))
+    own = pl.lit(False)
+    for paramcd, unit in sorted(pairs):
+        own = own | ((pl.col("PARAMCD") == paramcd) & (pl.col(SOURCE_UNIT) == unit))
+    own = own.fill_null(False)
+    return [
+        pl.when(own).then(pl.col(SOURCE_UNIT)).otherwise(pl.lit("")).alias("_CSET"),
+        pl.when(own).then(pl.col(SOURCE_FACTOR)).otherwise(pl.lit(1.0)).alias("_SCALE"),
+    ]
 
 
 def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
@@ -108,11 +135,13 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
     as: the highest grade that holds, unless a higher grade cannot be evaluated (then null).
     """
     abnormal = (pl.col("BNRIND").str.to_uppercase() == "HIGH").fill_null(False)
-    rows = df.select("PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND").with_columns(
+    units = [c for c in (SOURCE_UNIT, SOURCE_FACTOR) if c in df.columns]
+    rows = df.select("PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND", *units).with_columns(
         pl.when(abnormal).then(pl.lit("ABNORMAL")).otherwise(pl.lit("NORMAL")).alias("_CLASS")
     )
     wide, slots = _wide_criteria(direction)
-    rows = rows.join(wide, on=["PARAMCD", "_CLASS"], how="left", maintain_order="left").with_columns(
+    rows = rows.with_columns(_criteria_set(df, wide))
+    rows = rows.join(wide, on=["PARAMCD", "_CLASS", "_CSET"], how="left", maintain_order="left").with_columns(
         pl.col("AVAL").round(_DECIMALS).alias("_V"))
     value = pl.col("_V")  # a column: every criterion compares it
     tests = [(g, j) for g, j, _ in slots]  # highest grade first
@@ -121,7 +150,7 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
         sign, code = pl.col(f"_sign{g}_{j}"), pl.col(f"_code{g}_{j}")
         threshold = _reference(code) * pl.col(f"_factor{g}_{j}")
         if "offset" in used:
-            threshold = threshold + pl.col(f"_offset{g}_{j}").fill_null(0.0)
+            threshold = threshold + pl.col(f"_offset{g}_{j}").fill_null(0.0) * pl.col("_SCALE")
         margin = sign * (value - threshold.round(_DECIMALS))
         cond = pl.when(pl.col(f"_strict{g}_{j}")).then(margin > 0).otherwise(margin >= 0)
         if "falsy" in used:  # a missing reference: not held (admiral's !is.na() guard), else unknown

@@ -13,6 +13,8 @@ from pathlib import Path
 import polars as pl
 
 CRITERIA_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "criteria"
+# columns standardise_lab_units adds beside AVAL: the reported unit (as norm_unit writes it) and its factor
+SOURCE_UNIT, SOURCE_FACTOR = "_SRCUNIT", "_SRCFACTOR"
 
 
 @cache
@@ -28,7 +30,8 @@ def norm_unit(expr: pl.Expr) -> pl.Expr:
 
 
 def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
-    """Add PARAMCD, PARAM, AVAL, AVALU, ANRLO, ANRHI (criteria units) and UNITRSN (why not convertible)."""
+    """Add PARAMCD, PARAM, AVAL, AVALU, ANRLO, ANRHI (criteria units), UNITRSN (why not convertible) and, for
+    converted values, the reported unit and its factor (SOURCE_UNIT, SOURCE_FACTOR)."""
     params = lab_parameters()
     codes = params.select(pl.col("lbtestcd").str.to_uppercase().alias("_CODE"), "paramcd", "param").unique(subset=["_CODE"])
     units = params.select(
@@ -62,4 +65,7 @@ def standardise_lab_units(lb: pl.DataFrame) -> pl.DataFrame:
         .when(value.is_null()).then(pl.lit("no result"))
         .when(~converted).then(pl.format("unit not recognised: {}", get("LBSTRESU").fill_null("(empty)")))
         .otherwise(None).alias("UNITRSN"),
+        # the reported unit and its factor, for criteria CTCAE states in that unit (lab_grades: mg/dL calcium)
+        pl.when(converted).then(pl.col("_UNIT")).alias(SOURCE_UNIT),
+        pl.when(converted).then(pl.col("factor")).alias(SOURCE_FACTOR),
     ).drop("_CODE", "_UNIT", "_URINE", "paramcd", "param", "factor", "_TOUNIT")

@@ -284,3 +284,28 @@ def test_rows_checked_counts_the_records_judged_not_the_findings(protocol) -> No
         assert by_check["date_invalid"]["rows_checked"] == dated
         assert by_check["lab_range_missing"]["rows_checked"] == raw["raw.lb"]
         assert by_check["vs_implausible"]["rows_checked"] == raw["raw.vs"]
+
+
+def test_dlt_flag_without_a_verdict_is_said_so_not_called_a_disagreement(protocol) -> None:
+    """SUPPAE AEDLT 'U' (CDISC NY: unknown) is no investigator verdict (adam.adsl DLTUNDFL): the finding stays on
+    the list, since the event needs adjudication, but its message says the flag is no verdict; Y against N is
+    worded as a disagreement; an undecided rule verdict (DLTCFL NULL) is no finding."""
+    rows = base_rows("C1")
+    rows["adam.adae"] = [
+        {"USUBJID": "P-01", "AESEQ": 1, "AEDECOD": "Neutropenia", "AETOXGRN": 4, "DLTFL": "U", "DLTCFL": "Y",
+         "DLTRULE": "grade 4 neutropenia > 7 days"},
+        {"USUBJID": "P-01", "AESEQ": 2, "AEDECOD": "Fatigue", "AETOXGRN": 3, "DLTFL": "N", "DLTCFL": "Y",
+         "DLTRULE": "non-hematologic grade >= 3"},
+        {"USUBJID": "P-01", "AESEQ": 3, "AEDECOD": "Diarrhoea", "AETOXGRN": 3, "DLTFL": "U", "DLTCFL": None},
+        {"USUBJID": "P-01", "AESEQ": 4, "AEDECOD": "Nausea", "AETOXGRN": 1, "DLTFL": "N", "DLTCFL": "N"},
+    ]
+    con = duckdb.connect()
+    write_cut(con, rows)
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    got = run.findings.filter(pl.col("check_id") == "dlt_flag_mismatch").sort("record_key")
+    assert got["message"].to_list() == [
+        "investigator DLT flag 'U' is no verdict (Y or N expected), protocol rules say Y (grade 4 neutropenia > 7 days): "
+        "Neutropenia grade 4",
+        "investigator DLT flag N but protocol rules say Y (non-hematologic grade >= 3): Fatigue grade 3",
+    ]

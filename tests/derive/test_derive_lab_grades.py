@@ -218,14 +218,36 @@ def test_conventional_units_of_the_added_chemistry() -> None:
         lab("CA", 6.8, "mg/dL", 8.5, 10.5),     # 1.70 mmol/L -> grade 3 (< 1.75)
         lab("GLUC", 38, "mg/dL", 70, 100),      # 2.11 mmol/L -> grade 3 (< 2.2)
         lab("ALB", 2.5, "g/dL", 3.5, 5.0),      # 25 g/L -> grade 2 (< 30)
-        lab("MG", 0.9, "mg/dL", 1.7, 2.2),      # 0.37 mmol/L -> grade 3 (< 0.4)
+        lab("MG", 0.9, "mg/dL", 1.7, 2.2),      # CTCAE's mg/dL cut-offs: not < 0.9 -> grade 2 (as 0.37 mmol/L: 3)
         lab("INR", 1.6, None),                  # a ratio without a unit -> grade 2 (> 1.5)
         lab("ALKPH", 600, "U/L", 40, 100),      # the ADaM code of alkaline phosphatase: > 5 x ULN -> 3
     ])
     assert out["UNITRSN"].to_list() == [None] * 6
     assert out["PARAMCD"].to_list() == ["CA", "GLUC", "ALB", "MG", "INR", "ALP"]
-    assert out["ATOXGRL"].to_list()[:4] == [3, 3, 2, 3]
+    assert out["ATOXGRL"].to_list()[:4] == [3, 3, 2, 2]
     assert out["ATOXGRH"].to_list()[4:] == [2, 3]
+
+
+# CTCAE v5.0 states these cut-offs in both unit systems, and the conventional ones are not exact conversions of the
+# SI ones (8.0 mg/dL calcium = 1.996 mmol/L, under the SI grade 2 cut-off of 2.0): a value is graded on the cut-offs
+# of the unit it was reported in (admiral ncictcaev5_uscv.json; anemia in mmol/L: CTCAE's own text), on the
+# boundaries exactly and just past them
+@pytest.mark.parametrize(("code", "unit", "lo", "hi", "values", "low", "high"), [
+    ("HGB", "mmol/L", 7.4, 9.9, [6.2, 6.19, 4.9, 4.89], [1, 2, 2, 3], [0, 0, 0, 0]),
+    ("HGB", "g/dL", 12.0, 16.0, [10.0, 9.9, 8.0, 7.9], [1, 2, 2, 3], [0, 0, 0, 0]),
+    ("CA", "mg/dL", 8.5, 10.5, [8.0, 7.99, 7.0, 6.0, 5.9], [1, 2, 2, 3, 4], [0, 0, 0, 0, 0]),
+    ("CA", "mg/dL", 8.5, 10.5, [11.5, 11.6, 12.5, 12.6, 13.5, 13.6], [0] * 6, [1, 2, 2, 3, 3, 4]),
+    ("CA", "mmol/L", 2.15, 2.55, [2.0, 1.99, 2.9, 2.91], [1, 2, 0, 0], [0, 0, 1, 2]),
+    ("MG", "mg/dL", 1.7, 2.2, [1.2, 1.19, 0.7, 3.0, 3.1, 8.0, 8.1], [1, 2, 3, 0, 0, 0, 0], [0, 0, 0, 1, 3, 3, 4]),
+    ("GLUC", "mg/dL", 70, 100, [55, 54, 40, 39, 30, 29], [1, 2, 2, 3, 3, 4], [None] * 6),
+    ("CHOL", "mg/dL", None, 200, [300, 301, 400, 401, 500, 501], [None] * 6, [1, 2, 2, 3, 3, 4]),
+    ("TRIG", "mg/dL", None, 150, [150, 151, 300, 301, 1000, 1001], [None] * 6, [0, 1, 1, 2, 3, 4]),
+])
+def test_a_value_is_graded_on_the_cut_offs_of_the_unit_it_was_reported_in(code, unit, lo, hi, values, low, high) -> None:
+    out = graded([lab(code, v, unit, lo, hi) for v in values])
+    assert out["UNITRSN"].to_list() == [None] * len(values)
+    assert out["ATOXGRL"].to_list() == low
+    assert out["ATOXGRH"].to_list() == high
 
 
 def test_urinalysis_is_not_graded_as_blood_even_without_lbspec() -> None:
