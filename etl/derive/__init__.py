@@ -16,6 +16,7 @@ from etl.derive.adsl import derive_adsl_base, derive_adsl_dlt, disposition_ends
 from etl.derive.adsv import derive_adsv
 from etl.derive.advs import ADVS_INPUTS, derive_advs
 from etl.derive.cycles import derive_adcyc
+from etl.derive.exposure import exposure_intervals, infusion_days
 from safetyboard.protocol import Protocol
 
 
@@ -29,12 +30,14 @@ def _stopped_for_other_reasons(ds: pl.DataFrame | None) -> list[str]:
 
 
 def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_date: dt.date | None = None,
-            not_toxicity: list[str] | None = None) -> pl.DataFrame:
+            not_toxicity: list[str] | None = None, ex: pl.DataFrame | None = None) -> pl.DataFrame:
     """Cycles whose planned day 1 lies inside the DLT window and whose delay exceeds the limit.
 
-    Includes the cycle after the last one when it had not started by the cut date although it was
-    due more than the limit before (treatment held or stopped: the delay is still running), so that
-    a toxicity that stops treatment inside the window is not missed (DOMAIN.md 4, delay > 14 days).
+    Includes the cycle after the last one begun by an infusion when no infusion was given for more than
+    the limit after it was due (treatment held or stopped: the delay is still running), so that a
+    toxicity that stops treatment inside the window is not missed (DOMAIN.md 4, delay > 14 days). The
+    delay ends at the first nal-IRI infusion given from the due date on (its D1 window's early days
+    included), such as a C2D8 infusion after a held C2D1 dose, or runs to the cut date.
     """
     limit = int(protocol.dlt["treatment_delay_max_days"])
     window = protocol.dlt_window_days
@@ -50,7 +53,19 @@ def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_dat
             (pl.col("CYCLE") + 1).cast(pl.Int32).alias("CYCLE"),
             (pl.col("D1DT") + pl.duration(days=protocol.cycle_length_days)).alias("PLAND1DT"),
         )
-        .with_columns((pl.lit(cut) - pl.col("PLAND1DT")).dt.total_days().cast(pl.Int32).alias("DELAYDY"))
+    )
+    early = protocol.windows.get(1, (0, 0))[0]
+    resumed = pl.lit(None, pl.Date)
+    if ex is not None and ex.height:
+        given = infusion_days(exposure_intervals(ex, protocol)).filter(pl.col("GIVEN")).select("USUBJID", "START")
+        first = pending.select("USUBJID", "PLAND1DT").join(given, on="USUBJID").filter(
+            pl.col("START") >= pl.col("PLAND1DT") - pl.duration(days=early)
+        ).group_by("USUBJID").agg(pl.col("START").min().alias("_RESUMED"))
+        pending = pending.join(first, on="USUBJID", how="left")
+        resumed = pl.col("_RESUMED")
+    pending = (
+        pending.with_columns(
+            (pl.coalesce(resumed, pl.lit(cut)) - pl.col("PLAND1DT")).dt.total_days().cast(pl.Int32).alias("DELAYDY"))
         .join(starts, on="USUBJID")
         .filter((pl.col("DELAYDY") > limit) & in_window & ~pl.col("USUBJID").is_in(not_toxicity or []))
         .select("USUBJID", "CYCLE", "PLAND1DT", "DELAYDY")
@@ -67,7 +82,7 @@ def build_core(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.da
     dm, ex, ae = raw["dm"], raw["ex"], raw["ae"]
     base = derive_adsl_base(dm, ex, protocol)
     adcyc = derive_adcyc(ex, base.select("USUBJID", "TRTSDT"), protocol, cut_date, raw.get("sv"))
-    delays = _delays(adcyc, base, protocol, cut_date, _stopped_for_other_reasons(raw.get("ds")))
+    delays = _delays(adcyc, base, protocol, cut_date, _stopped_for_other_reasons(raw.get("ds")), ex)
     adae = derive_adae(ae, base, adcyc, delays, protocol, cut_date)
     adsl = derive_adsl_dlt(base, adae, ex, delays, protocol, cut_date, raw.get("ds"))
     tables = {

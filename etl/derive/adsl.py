@@ -58,7 +58,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         _dm_col(dm, "ARMCD"), _dm_col(dm, "ACTARMCD"), _dm_col(dm, "ARM"), _dm_col(dm, "DTHFL"),
         # the death date is imputed (admiral ADSL: DTHDT with highest_imputation "M"), the reference dates are not
         _dm_date(dm, "RFXSTDTC"), _dm_date(dm, "RFSTDTC"), _dm_col(dm, "DTHDTC_DT", pl.Date),
-        _dm_col(dm, "DTHDTC"), _dm_col(dm, "RFXENDTC"), _dm_date(dm, "RFXENDTC"),
+        _dm_col(dm, "DTHDTC_DTF"), _dm_col(dm, "DTHDTC"), _dm_col(dm, "RFXENDTC"), _dm_date(dm, "RFXENDTC"),
     ).join(dates, on="USUBJID", how="left")
     arm = pl.coalesce(pl.col("ACTARMCD"), pl.col("ARMCD")).str.to_uppercase().str.strip_chars()
     known = pl.col("_ARM").is_in(list(codes))
@@ -80,6 +80,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
         pl.coalesce("RFSTDTC_DT", "RFXSTDTC_DT", "EXSTART").alias("RFSTDT"),
         pl.when(pl.col("EXSTART").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("SAFFL"),
         pl.col("DTHDTC_DT").alias("DTHDT"),
+        pl.col("DTHDTC_DTF").alias("DTHDTF"),  # imputation flag of DTHDT (admiral: D day, M month imputed)
         # a death date that is no valid date still records a death (SDTM: DTHDTC is given only for a death;
         # the check date_invalid reports the value): DTHFL Y, DTHDT unknown
         pl.when((pl.col("DTHFL").str.to_uppercase() == "Y") | pl.col("DTHDTC_DT").is_not_null() | pl.col("DTHDTC").is_not_null())
@@ -111,7 +112,7 @@ def derive_adsl_base(dm: pl.DataFrame, ex: pl.DataFrame, protocol: Protocol) -> 
     ).with_columns(
         pl.when(pl.col("COHORTN").is_not_null()).then(pl.format("{} cohort {}", pl.col("DOSELVLC"), pl.col("COHORTN"))).alias("COHORT")
     )
-    return frame.drop("_ARM", "_APA1", "_IRI1", "_OPEN", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT", "DTHDTC", "RFXENDTC", "RFXENDTC_DT")
+    return frame.drop("_ARM", "_APA1", "_IRI1", "_OPEN", "EXSTART", "EXEND", "RFXSTDTC_DT", "RFSTDTC_DT", "DTHDTC_DT", "DTHDTC_DTF", "DTHDTC", "RFXENDTC", "RFXENDTC_DT")
 
 
 # DS dispositions that do not end the patient's participation
@@ -227,7 +228,13 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     died_in_window = pl.col("DTHDT").is_not_null() & (pl.col("DTHDT") <= pl.col("DLTWEND"))
     # died before the window's last day: not observed through the window (DOMAIN.md 4 "completed the
     # window"), so evaluable only with a DLT; a death from a DLT is a grade 5 AE (rule GRADE5)
-    died_early = (pl.col("DTHDT") < pl.col("DLTWEND")).fill_null(False)
+    # A partial death date counts only when its whole period falls before that day (as a DS exit, EXITDT): DTHDT
+    # is imputed to the period's first day, and '2026-02' for a window ending on 15 February does not say the
+    # patient died inside it
+    death_latest = (pl.when(pl.col("DTHDTF").is_null()).then(pl.col("DTHDT"))
+                    .when(pl.col("DTHDTF") == "D").then(pl.col("DTHDT").dt.month_end())
+                    .when(pl.col("DTHDTF") == "M").then(pl.date(pl.col("DTHDT").dt.year(), 12, 31)))
+    died_early = (death_latest < pl.col("DLTWEND")).fill_null(False)
     # left the study (DS disposition: withdrawal, adverse event, progression ...) before the window's last
     # day: not observed through the window either (DOMAIN.md 4 "completed the window"), evaluable only
     # with a DLT, and replaced; the window is over for them, so their cohort need not wait for it
@@ -255,8 +262,10 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         pl.when(pl.col("TRTSDT").is_null()).then(pl.lit("not treated"))
         .when(no_dose).then(pl.lit("no dose recorded in EX"))
         .when(pl.col("DLTFL") == "Y").then(pl.lit("DLT in window"))
-        .when(died_early).then(pl.format("died on day {} of the window without a DLT",
+        .when(died_early & pl.col("DTHDTF").is_null()).then(pl.format("died on day {} of the window without a DLT",
                                          (pl.col("DTHDT") - pl.col("TRTSDT")).dt.total_days() + 1))
+        .when(died_early).then(pl.format("died by day {} of the window without a DLT (partial death date)",
+                                         (death_latest - pl.col("TRTSDT")).dt.total_days() + 1))
         .when(left_early).then(pl.format("left the study on day {} of the window without a DLT ({})",
                                          (pl.col("EXITDT") - pl.col("TRTSDT")).dt.total_days() + 1, pl.col("EXITWHY")))
         .when(~completed).then(pl.lit("window not completed"))

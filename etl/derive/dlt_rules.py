@@ -223,6 +223,8 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol, cut_date: dt.d
 # AEACN values (CDISC CT C66767 "Action Taken with Study Treatment") that hold treatment: an AE with
 # one of them is what delayed the next cycle, even when it resolved just before the planned day 1
 HOLDING_ACTIONS = ("DRUG INTERRUPTED", "DRUG WITHDRAWN")
+# ... and values that say the AE did not hold it: such an AE is not the cause of a delay even while it is ongoing
+NOT_HOLDING_ACTIONS = ("DOSE NOT CHANGED", "DOSE INCREASED", "NOT APPLICABLE")
 
 
 def add_delay_rule(adae: pl.DataFrame, delays: pl.DataFrame, cycle_length_days: int) -> pl.DataFrame:
@@ -232,14 +234,16 @@ def add_delay_rule(adae: pl.DataFrame, delays: pl.DataFrame, cycle_length_days: 
     `delays`: USUBJID, PLAND1DT of the cycles whose delay exceeds the limit inside the window. The
     cause is, first, an AE whose action taken held treatment (AEACN) and that ran during the cycle
     before (onset by the planned day 1, not ended before that cycle began); else an AE still ongoing
-    at the planned day 1. Among them the highest grade.
+    at the planned day 1 whose AEACN does not say treatment went on unchanged (DOSE NOT CHANGED: that
+    AE did not delay it). Among them the highest grade.
     """
     if delays.height == 0 or adae.height == 0:
         return adae
-    acn = (pl.col("AEACN").str.to_uppercase().str.strip_chars().is_in(list(HOLDING_ACTIONS)).fill_null(False)
-           if "AEACN" in adae.columns else pl.lit(False))
+    action = pl.col("AEACN").str.to_uppercase().str.strip_chars() if "AEACN" in adae.columns else pl.lit(None, pl.String)
+    acn = action.is_in(list(HOLDING_ACTIONS)).fill_null(False)
+    not_held = action.is_in(list(NOT_HOLDING_ACTIONS)).fill_null(False)
     started = pl.col("ASTDT") <= pl.col("PLAND1DT")
-    ongoing = pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT"))
+    ongoing = (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT"))) & ~not_held
     held = acn & (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT") - pl.duration(days=cycle_length_days)))
     cand = (
         adae.with_row_index("_I")

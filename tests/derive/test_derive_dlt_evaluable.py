@@ -41,6 +41,25 @@ def test_a_death_inside_the_window_without_a_dlt_is_not_evaluable(tmp_path, prot
     assert (adsl["DIED-G5"]["DLTEVLFL"], adsl["DIED-G5"]["DLTEVLRSN"]) == ("Y", "DLT in window")
 
 
+def test_a_partial_death_date_counts_inside_the_window_only_when_its_whole_period_does(tmp_path, protocol: Protocol) -> None:
+    # the window runs 2026-01-05..2026-02-15. '2026-02' (DTHDT imputed to the 1st, study day 28) may fall after the
+    # window's last day: the patient, with every dose through day 42, completed it (as a partial DS exit date is
+    # read); '2026-01' ended inside the window: died by day 27 (the month's last day), not evaluable without a DLT
+    subjects = [Subject("DIED-FEB", apatinib=[(0, 60, 250.0)]), Subject("DIED-JAN", apatinib=[(0, 25, 250.0)],
+                                                                        infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15")])]
+    folder = write_trial(tmp_path / "export", subjects)
+    lines = (folder / "dm.csv").read_text().splitlines()
+    lines[0] += ",DTHDTC"
+    lines[1:] = [line + "," + {"DIED-FEB": "2026-02", "DIED-JAN": "2026-01"}[line.split(",")[1]] for line in lines[1:]]
+    (folder / "dm.csv").write_text("\n".join(lines) + "\n")
+    raw = read_export(folder, ColumnMapping())[1]
+    adsl = _adsl(build_adam(raw, protocol, cut_date=dt.date(2026, 3, 31))["adsl"])
+    feb, jan = adsl["DIED-FEB"], adsl["DIED-JAN"]
+    assert (feb["DTHDT"], feb["DTHDTF"], feb["DTHFL"]) == (dt.date(2026, 2, 1), "D", "Y")  # admiral: first of the month
+    assert (feb["DLTEVLFL"], feb["DLTEVLRSN"]) == ("Y", "window completed with enough doses")
+    assert (jan["DLTEVLFL"], jan["DLTEVLRSN"]) == ("N", "died by day 27 of the window without a DLT (partial death date)")
+
+
 def test_the_investigator_flag_on_an_event_of_unknown_onset_counts(tmp_path, protocol: Protocol) -> None:
     # SUPPAE AEDLT = 'Y' on an AE whose start date is missing: the investigator adjudicated a DLT (an
     # event of the window by definition); before, the subject counted as DLT-free

@@ -70,6 +70,15 @@ def adam(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> dict[s
         # a toxicity that started before dosing and was still ongoing at the delayed C2D1 counts too
         Subject("DELAY-PREEXIST", aes=[("DIARRHOEA", "2", -5, 30)],
                 infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (37, 50, "C2D1")]),
+        # the C2D1 infusion held (dose 0) with a grade 3 neutropenia ongoing, apatinib and the C2D8 infusion on
+        # time: nal-IRI held 7 days, no delay of more than 14 (it read as a delay running to the cut date)
+        Subject("DELAY-HELD-7", aes=[(NEUT, "3", 18, 25)], apatinib=[(0, 60, 250.0)],
+                infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (21, 0, "C2D1"), (28, 50, "C2D8"),
+                           (35, 50, "C2D15")]),
+        # ... and held until offset 37 (C2D15): 16 days, a delay of more than 14 with the neutropenia ongoing
+        Subject("DELAY-HELD-16", aes=[(NEUT, "3", 18, 40)], apatinib=[(0, 60, 250.0)],
+                infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15"), (21, 0, "C2D1"), (28, 0, "C2D8"),
+                           (37, 50, "C2D15")]),
         # treatment stopped in cycle 1 by a toxicity still ongoing: C2D1 (due at offset 21) never came
         Subject("DELAY-STOPPED", apatinib=[(0, 16, 250.0)], aes=[(NEUT, "3", 15, None)],
                 infusions=[(0, 50, "C1D1"), (7, 50, "C1D8"), (14, 50, "C1D15")]),
@@ -109,6 +118,8 @@ def test_treatment_delay_over_14_days(adam: dict[str, pl.DataFrame]) -> None:
     assert adsl.select("USUBJID", "DLTCFL", "DLTRULES", "DLTDLYFL").rows() == [
         ("DELAY-14", "N", None, None),
         ("DELAY-15", "Y", "DELAY_GT14D", "Y"),
+        ("DELAY-HELD-16", "Y", "DELAY_GT14D", "Y"),
+        ("DELAY-HELD-7", "N", None, None),
         ("DELAY-NOAE", "N", None, "Y"),
         ("DELAY-PREEXIST", "Y", "DELAY_GT14D", "Y"),
         ("DELAY-STOPPED", "Y", "DELAY_GT14D", "Y"),
@@ -219,6 +230,10 @@ def test_delay_is_attributed_to_the_ae_that_held_treatment() -> None:
     # without an action taken, the AE ongoing at the planned day 1 is the cause (as before)
     out = add_delay_rule(adae.drop("AEACN"), delays, 21)
     assert out["DLTRULE"].to_list() == ["NONHEME_G3", "DELAY_GT14D", "DELAY_GT14D"]
+    # an ongoing AE whose action taken says treatment went on unchanged did not delay it (a grade 1 fatigue
+    # present since before the first dose): no cause among the AEs, the delay stays for adjudication (DLTDLYFL)
+    unchanged = adae.filter(pl.col("USUBJID") == "S2").with_columns(pl.lit("DOSE NOT CHANGED").alias("AEACN"))
+    assert add_delay_rule(unchanged, delays, 21)["DLTRULE"].to_list() == [None]
 
 
 LIPASE = "LIPASE INCREASED"
