@@ -23,9 +23,9 @@ import polars as pl
 
 from etl.derive.lab_units import CRITERIA_DIR, SOURCE_FACTOR, SOURCE_UNIT, norm_unit
 
-# comparisons are made on values rounded to this many decimals, so that 3 x 40 = 120.00000000000001
-# does not cross a boundary (admiral rounds with signif(); 9 decimals is below any lab's precision)
-_DECIMALS = 9
+# value and cut-off are compared rounded to this many significant digits, as admiral does (signif(x, signif_dig),
+# admiral option signif_digits, default 15), so that 3 x 40 = 120.00000000000001 does not cross a boundary
+SIGNIF_DIGITS = 15
 
 
 @cache
@@ -142,7 +142,7 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
     wide, slots = _wide_criteria(direction)
     rows = rows.with_columns(_criteria_set(df, wide))
     rows = rows.join(wide, on=["PARAMCD", "_CLASS", "_CSET"], how="left", maintain_order="left").with_columns(
-        pl.col("AVAL").round(_DECIMALS).alias("_V"))
+        pl.col("AVAL").round_sig_figs(SIGNIF_DIGITS).alias("_V"))
     value = pl.col("_V")  # a column: every criterion compares it
     tests = [(g, j) for g, j, _ in slots]  # highest grade first
     conds = []
@@ -151,7 +151,7 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
         threshold = _reference(code) * pl.col(f"_factor{g}_{j}")
         if "offset" in used:
             threshold = threshold + pl.col(f"_offset{g}_{j}").fill_null(0.0) * pl.col("_SCALE")
-        margin = sign * (value - threshold.round(_DECIMALS))
+        margin = sign * (value - threshold.round_sig_figs(SIGNIF_DIGITS))
         cond = pl.when(pl.col(f"_strict{g}_{j}")).then(margin > 0).otherwise(margin >= 0)
         if "falsy" in used:  # a missing reference: not held (admiral's !is.na() guard), else unknown
             cond = pl.when(cond.is_null() & pl.col(f"_falsy{g}_{j}").fill_null(False)).then(pl.lit(False)).otherwise(cond)
