@@ -205,6 +205,10 @@ def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
         pl.when(~gradable).then(pl.format("no CTCAE v5 criterion for {}", pl.col("PARAMCD")))
         .when(unit_problem.is_not_null()).then(unit_problem)
         .when(pl.col("AVAL").is_null()).then(pl.lit("no result"))
-        .otherwise(pl.coalesce("_RL", "_RH"))
+        .when(pl.col("_RL").is_null() & pl.col("_RH").is_null()).then(None)
+        # each direction's reason under its term: a Hgb of 70 g/L without a range is grade 3 anemia (ATOXGRL),
+        # while "no reference range (ULN)" is why Hemoglobin increased (ATOXGRH) is not graded
+        .otherwise(pl.concat_str([pl.format("{}: {}", "ATOXDSCL", "_RL"), pl.format("{}: {}", "ATOXDSCH", "_RH")],
+                                 separator="; ", ignore_nulls=True))
         .alias("GRADE_REASON"),
     ).drop("_GL", "_GH", "_RL", "_RH")

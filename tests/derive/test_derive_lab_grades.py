@@ -92,8 +92,19 @@ def test_missing_range_blocks_grade_1_but_absolute_grades_still_apply() -> None:
         lab("ALT", 100, "U/L"),       # every ALT grade needs the ULN
     ])
     assert out["ATOXGRL"].to_list()[:3] == [4, 2, None]
-    assert out["GRADE_REASON"].to_list()[:3] == [None, None, "no reference range (LLN)"]
-    assert out["ATOXGRH"][3] is None and out["GRADE_REASON"][3] == "no reference range (ULN)"
+    assert out["GRADE_REASON"].to_list()[:3] == [None, None, "Neutrophil count decreased: no reference range (LLN)"]
+    assert out["ATOXGRH"][3] is None
+    assert out["GRADE_REASON"][3] == "Alanine aminotransferase increased: no reference range (ULN)"
+
+
+def test_the_reason_names_the_direction_left_ungraded() -> None:
+    # Hgb 70 g/L without a range: grade 3 anemia by the absolute cut-off; Hemoglobin increased needs the ULN
+    out = graded([lab("HGB", 70, "g/L"), lab("HGB", 110, "g/L")])
+    assert out["ATOXGRL"].to_list() == [3, None] and out["ATOXGRH"].to_list() == [None, None]
+    assert out["GRADE_REASON"].to_list() == [
+        "Hemoglobin increased: no reference range (ULN)",
+        "Anemia: no reference range (LLN); Hemoglobin increased: no reference range (ULN)",
+    ]
 
 
 def test_units_per_mm3_and_conventional_chemistry() -> None:
@@ -204,13 +215,13 @@ def test_abnormal_baseline_transaminase_still_needs_the_uln() -> None:
     # admiral GRADE_NA_CODE "is.na(AVAL) | is.na(ANRHI) ~ NA" holds whatever the baseline class
     out = grade_labs(frame([("ALT", "H", None, None, 60, "HIGH", 400, None), ("ALT", "H", None, 40, 60, "HIGH", 400, None)]))
     assert out["ATOXGRH"].to_list() == [None, 3]
-    assert out["GRADE_REASON"][0] == "no reference range (ULN)"
+    assert out["GRADE_REASON"][0] == "Alanine aminotransferase increased: no reference range (ULN)"
 
 
 def test_inr_without_baseline_grades_only_above_the_absolute_cut_offs() -> None:
     out = grade_labs(frame([("INR", "H", None, None, None, None, v, None) for v in (1.1, 1.3, 2.6)]))
     assert out["ATOXGRH"].to_list() == [None, 1, 3]
-    assert out["GRADE_REASON"][0] == "no baseline value"
+    assert out["GRADE_REASON"][0] == "INR increased: no baseline value"
 
 
 def test_conventional_units_of_the_added_chemistry() -> None:
