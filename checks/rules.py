@@ -378,15 +378,21 @@ def screening_bp_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, 
     each of the 6-18 readings a screening visit takes: positions, repeats, screening 1 and 2). The finding
     points at the first reading that meets the exclusion (date, then VSSEQ) and names the highest SBP and DBP.
     The limits are mmHg: VSSTRESN is converted by the BP units of etl/derive/bp_category.BP_UNIT_FACTORS (kPa),
-    a missing unit is taken as mmHg, an unknown unit is not compared (as adam.advs BPCAT)."""
+    a missing unit is taken as mmHg, an unknown unit is not compared (as adam.advs BPCAT).
+    A reading dated on or after the first dose (adam.adsl TRTSDT) is no screening reading, whatever its visit name
+    (the CDISC pilot's BASELINE visit is study day 1, the first-dose day)."""
+    before_dose = ("SELECT b.* FROM named b LEFT JOIN adam.adsl s USING (USUBJID) "
+                   "WHERE b.DT IS NULL OR s.TRTSDT IS NULL OR b.DT < s.TRTSDT"
+                   if "TRTSDT" in tables.get("adam.adsl", []) else "SELECT * FROM named")
     sql = f"""
-    WITH bp AS (
+    WITH named AS (
         SELECT USUBJID, VSSEQ, _FILE, _ROW, upper(trim(VSTESTCD)) AS VSTESTCD,
                VSSTRESN * {_bp_mmhg_factor("VSSTRESU")} AS VSSTRESN, coalesce(VISIT, '?') AS VISIT, VSDTC_DT AS DT
         FROM raw.vs
         WHERE upper(trim(VSTESTCD)) IN ('SYSBP', 'DIABP')
           AND list_has_any([upper(VISIT), split_part(upper(VISIT), ' ', 1)], $screen)
           AND USUBJID IN ({enrolled_sql(cfg, tables)})),
+    bp AS ({before_dose}),
     bp_judged AS (
         SELECT *, coalesce((VSTESTCD = 'SYSBP' AND VSSTRESN >= $sbp) OR (VSTESTCD = 'DIABP' AND VSSTRESN >= $dbp),
                            false) AS bad
@@ -811,19 +817,28 @@ def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list
                  "so there is no infusion schedule to check")
 
 
-def lab_ae_frame(cfg: ChecksConfig) -> Frame:
+def lab_ae_frame(cfg: ChecksConfig, tables: dict[str, list[str]] | None = None) -> Frame:
     """A lab-derived CTCAE grade >= min_grade (adam.adlb ATOXGRL/ATOXGRH) needs an AE of a matching term
     (data/checks.toml [lab_ae_terms]) and grade >= min_grade within +-days; and the reverse for lab-type AEs.
 
     Lab side, per episode, not per result: results of one parameter and direction at grade >= min_grade
     that follow each other within `days` are one episode (one AE is expected for it, not one per draw); the
     finding points at the episode's first result. An AE of the matching term in the window whose grade is
-    unknown leaves the question undecided: no mismatch (ae_grade_missing lists that AE)."""
-    sql = """
+    unknown leaves the question undecided: no mismatch (ae_grade_missing lists that AE).
+
+    A grade that is admiral's worst case (adam.adlb ATOXWCL/ATOXWCH 'Y': urate > ULN as grade 3, sodium 125-129 as
+    grade 3, which CTCAE grades by symptoms the value cannot show) does not ask for an AE of that grade."""
+    have = set((tables or {}).get("adam.adlb", []))
+    certain = {d: f" AND ATOXWC{d} IS DISTINCT FROM 'Y'" if f"ATOXWC{d}" in have else "" for d in ("L", "H")}
+    value = "AVAL" if "AVAL" in have else "NULL::DOUBLE"
+    unit = "AVALU" if "AVALU" in have else "NULL::VARCHAR"
+    sql = f"""
     WITH labs AS (
-        SELECT USUBJID, LBSEQ, _FILE, _ROW, ADT, PARAMCD || '_L' AS k, ATOXGRL AS g FROM adam.adlb WHERE ATOXGRL >= $g
+        SELECT USUBJID, LBSEQ, _FILE, _ROW, ADT, PARAMCD || '_L' AS k, ATOXGRL AS g, {value} AS v, {unit} AS u
+        FROM adam.adlb WHERE ATOXGRL >= $g{certain["L"]}
         UNION ALL
-        SELECT USUBJID, LBSEQ, _FILE, _ROW, ADT, PARAMCD || '_H' AS k, ATOXGRH AS g FROM adam.adlb WHERE ATOXGRH >= $g),
+        SELECT USUBJID, LBSEQ, _FILE, _ROW, ADT, PARAMCD || '_H' AS k, ATOXGRH AS g, {value} AS v, {unit} AS u
+        FROM adam.adlb WHERE ATOXGRH >= $g{certain["H"]}),
     starts AS (
         SELECT *, CASE WHEN ADT - lag(ADT) OVER (PARTITION BY USUBJID, k ORDER BY ADT NULLS LAST, LBSEQ) <= $days
                        THEN 0 ELSE 1 END AS new_ep
@@ -848,7 +863,8 @@ def lab_ae_frame(cfg: ChecksConfig) -> Frame:
            bool_or(matched) AS ok_lab_ae_grade_mismatch,
            'lab grade ' || CASE WHEN min(g) = max(g) THEN CAST(max(g) AS VARCHAR) ELSE min(g) || '-' || max(g) END
                || ' (' || k || ') '
-               || CASE WHEN count(*) = 1 THEN 'on ' || coalesce(CAST(min(ADT) AS VARCHAR), '?')
+               || CASE WHEN count(*) = 1 THEN coalesce(CAST(round(first(v), 4) AS VARCHAR) || coalesce(' ' || first(u), '') || ' ', '')
+                                              || 'on ' || coalesce(CAST(min(ADT) AS VARCHAR), '?')
                        ELSE 'from ' || coalesce(CAST(min(ADT) AS VARCHAR), '?') || ' to ' || coalesce(CAST(max(ADT) AS VARCHAR), '?')
                             || ' (' || count(*) || ' results: ' || string_agg('LBSEQ=' || LBSEQ, ', ' ORDER BY ADT, LBSEQ) || ')' END
                || ' without a matching AE of grade >= ' || $g || ' within ' || $days || ' days' AS msg_lab_ae_grade_mismatch
@@ -1081,7 +1097,7 @@ def build_frames(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[s
     frames = [ae_frame(cfg, tables.get("raw.ae", [])), dlt_frame(), dm_frame(protocol, cfg, tables),
               dose_level_frame(protocol),
               screening_bp_frame(protocol, cfg, tables), vs_frame(protocol), lb_frame(), visit_frame(), missing_visit_frame(protocol), visit_number_frame(),
-              exposure_frame(protocol, cfg, tables), lab_ae_frame(cfg)]
+              exposure_frame(protocol, cfg, tables), lab_ae_frame(cfg, tables)]
     for d in cfg.param("record_duplicate", "domains"):
         frame = duplicate_frame(d, tables.get(f"raw.{d}", []))
         if frame:

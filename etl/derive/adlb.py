@@ -17,7 +17,7 @@ ADLB_INPUTS = [
 ADLB_COLUMNS = [
     "USUBJID", "LBSEQ", "PARAMCD", "PARAM", "LBCAT", "VISITNUM", "VISIT", "ADT", "ADY", "CYCLE", "CYCLEDY",
     "AVAL", "AVALU", "ANRLO", "ANRHI", "LBORRES", "LBSTRESU", "BASE", "BNRIND", "ABLFL",
-    "ATOXGRL", "ATOXGRH", "ATOXDSCL", "ATOXDSCH", "GRADE_REASON", "_FILE", "_ROW",
+    "ATOXGRL", "ATOXGRH", "ATOXDSCL", "ATOXDSCH", "ATOXWCL", "ATOXWCH", "GRADE_REASON", "_FILE", "_ROW",
 ]
 ADLB_TYPES = {"LBSEQ": pl.Int64, "VISITNUM": pl.Float64, "_ROW": pl.Int64}  # the other optional inputs are text
 

@@ -33,7 +33,7 @@ def lab_criteria() -> pl.DataFrame:
     crit = pl.read_csv(
         CRITERIA_DIR / "ctcae_v5_lab.csv",
         schema_overrides={"factor": pl.Float64, "grade": pl.Int8, "offset": pl.Float64, "if_missing": pl.String,
-                          "requires": pl.String},
+                          "requires": pl.String, "worst_case": pl.String},
     )
     # unit: empty for the parameter's criteria unit (lab_parameters.csv); else the reported unit whose own CTCAE
     # cut-offs the row gives (normalised as the values' units are)
@@ -75,6 +75,7 @@ def _wide_criteria(direction: str) -> tuple[pl.DataFrame, tuple[tuple[int, int, 
         pl.col("basis").replace_strict(_BASIS_CODES, return_dtype=pl.Int8).alias("code"),
         (pl.col("if_missing") == "false").fill_null(False).alias("falsy"),
         pl.col("requires").replace_strict(_BASIS_CODES, return_dtype=pl.Int8, default=None).alias("needs"),
+        (pl.col("worst_case") == "Y").fill_null(False).alias("worst"),
     )
     slots = []
     for g in _GRADES:
@@ -82,7 +83,7 @@ def _wide_criteria(direction: str) -> tuple[pl.DataFrame, tuple[tuple[int, int, 
             slot = rows.filter((pl.col("grade") == g) & (pl.col("_J") == j))
             if slot.height:
                 used = {"offset": bool((slot["offset"] != 0).any()), "falsy": bool(slot["falsy"].any()),
-                        "needs": bool(slot["needs"].is_not_null().any())}
+                        "needs": bool(slot["needs"].is_not_null().any()), "worst": bool(slot["worst"].any())}
                 slots.append((g, j, frozenset(k for k, v in used.items() if v)))
     wide = rows.group_by("paramcd", "_UNIT", "_CLASS").agg(
         pl.col("term").sort_by("_ORDER").first().alias("_TERM"),
@@ -162,6 +163,11 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
     # _C: 1 holds, 0 does not, null cannot be evaluated, -1 no such criterion (computed once each)
     rows = rows.with_columns(conds)
     held = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}") == 1).then(pl.lit(g, pl.Int8)) for g, j in tests)
+    # the highest grade held by a criterion that is not admiral's worst case (worst_case: the grade assumes a
+    # symptom or consequence the value cannot show: urate > ULN is grade 3 only "with physiologic consequences")
+    certain = pl.max_horizontal(
+        pl.when((pl.col(f"_C{g}_{j}") == 1) & (~pl.col(f"_worst{g}_{j}").fill_null(False) if "worst" in used else pl.lit(True)))
+        .then(pl.lit(g, pl.Int8)) for g, j, used in slots)
     unk = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(pl.lit(g, pl.Int8)) for g, j in tests)
     def _why(g: int, j: int, used: frozenset[str]) -> pl.Expr:
         if "needs" not in used:
@@ -172,7 +178,7 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
     why_code = pl.coalesce(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(_why(g, j, used)) for g, j, used in slots)
     has_criterion = pl.any_horizontal(pl.col(f"_C{g}_{j}") != -1 for g, j in tests).fill_null(True)
     # held, unk and has_criterion as columns first: an expression used twice in one select is computed twice
-    rows = rows.with_columns(held.alias("_HELD"), unk.alias("_UNK"), has_criterion.alias("_HAS"))
+    rows = rows.with_columns(held.alias("_HELD"), unk.alias("_UNK"), has_criterion.alias("_HAS"), certain.alias("_CERT"))
     held, unk, has_criterion = pl.col("_HELD"), pl.col("_UNK"), pl.col("_HAS")
     rows = rows.with_columns((unk.is_not_null() & (held.is_null() | (unk > held))).alias("_UNKHI"))
     unknown_higher = pl.col("_UNKHI")
@@ -181,11 +187,12 @@ def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
         .otherwise(held.fill_null(0)).cast(pl.Int8).alias("GRADE"),
         pl.when(has_criterion).then(pl.col("_TERM")).alias("TERM"),
         pl.when(has_criterion & unknown_higher).then(why_code.replace_strict(_CODE_REASONS, default="no value")).alias("REASON"),
+        (held.is_not_null() & (pl.col("_CERT").is_null() | (pl.col("_CERT") < held))).alias("WORST"),
     )
 
 
 def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
-    """Add ATOXGRL, ATOXGRH (0-4 or null), ATOXDSCL, ATOXDSCH and GRADE_REASON.
+    """Add ATOXGRL, ATOXGRH (0-4 or null), ATOXDSCL, ATOXDSCH, ATOXWCL, ATOXWCH (worst case) and GRADE_REASON.
 
     Needs PARAMCD, AVAL, ANRLO, ANRHI, BASE, BNRIND; an optional UNITRSN (from
     standardise_lab_units) makes a row ungradable with that reason.
@@ -193,8 +200,8 @@ def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
     crit = lab_criteria()
     low_params = crit.filter(pl.col("direction") == "L")["paramcd"].unique().to_list()
     high_params = crit.filter(pl.col("direction") == "H")["paramcd"].unique().to_list()
-    low = _grade_direction(df, "L").rename({"GRADE": "_GL", "TERM": "ATOXDSCL", "REASON": "_RL"})
-    high = _grade_direction(df, "H").rename({"GRADE": "_GH", "TERM": "ATOXDSCH", "REASON": "_RH"})
+    low = _grade_direction(df, "L").rename({"GRADE": "_GL", "TERM": "ATOXDSCL", "REASON": "_RL", "WORST": "_WL"})
+    high = _grade_direction(df, "H").rename({"GRADE": "_GH", "TERM": "ATOXDSCH", "REASON": "_RH", "WORST": "_WH"})
     out = pl.concat([df, low, high], how="horizontal")
     unit_problem = pl.col("UNITRSN") if "UNITRSN" in df.columns else pl.lit(None, pl.String)
     gradable = pl.col("PARAMCD").is_in(low_params + high_params)
@@ -211,4 +218,9 @@ def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.concat_str([pl.format("{}: {}", "ATOXDSCL", "_RL"), pl.format("{}: {}", "ATOXDSCH", "_RH")],
                                  separator="; ", ignore_nulls=True))
         .alias("GRADE_REASON"),
-    ).drop("_GL", "_GH", "_RL", "_RH")
+    ).with_columns(
+        # 'Y': the grade is admiral's worst case (data/criteria worst_case), e.g. urate > ULN as grade 3: the AE CRF
+        # decides; the check lab_ae_grade_mismatch does not ask for a grade 3 AE on it
+        pl.when(pl.col("ATOXGRL").is_not_null() & pl.col("_WL")).then(pl.lit("Y")).alias("ATOXWCL"),
+        pl.when(pl.col("ATOXGRH").is_not_null() & pl.col("_WH")).then(pl.lit("Y")).alias("ATOXWCH"),
+    ).drop("_GL", "_GH", "_RL", "_RH", "_WL", "_WH")

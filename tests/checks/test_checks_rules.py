@@ -309,3 +309,26 @@ def test_dlt_flag_without_a_verdict_is_said_so_not_called_a_disagreement(protoco
         "Neutropenia grade 4",
         "investigator DLT flag N but protocol rules say Y (non-hematologic grade >= 3): Fatigue grade 3",
     ]
+
+
+def test_a_worst_case_lab_grade_asks_for_no_ae(protocol) -> None:
+    """Urate > ULN is grade 3 only as admiral's worst case (CTCAE v5: grade 3 "with physiologic consequences", which
+    the value cannot show; adam.adlb ATOXWCH 'Y'): no grade 3 AE is expected for it. A certain grade 4 still is, and
+    its message gives the value."""
+    import datetime as dt
+
+    rows = base_rows("C1")
+    rows["adam.adae"] = []
+    rows["adam.adlb"] = [
+        {"USUBJID": "P-01", "LBSEQ": 1, "PARAMCD": "URATE", "ADT": dt.date(2026, 2, 1), "ATOXGRL": None, "ATOXGRH": 3,
+         "ATOXWCH": "Y", "AVAL": 446.1, "AVALU": "umol/L"},
+        {"USUBJID": "P-01", "LBSEQ": 2, "PARAMCD": "NEUT", "ADT": dt.date(2026, 2, 1), "ATOXGRL": 4, "ATOXGRH": None,
+         "AVAL": 0.42, "AVALU": "10^9/L"},
+    ]
+    con = duckdb.connect()
+    write_cut(con, rows)
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    got = run.findings.filter(pl.col("check_id") == "lab_ae_grade_mismatch")
+    assert got["record_key"].to_list() == ["LBSEQ=2"]
+    assert got["message"][0] == "lab grade 4 (NEUT_L) 0.42 10^9/L on 2026-02-01 without a matching AE of grade >= 3 within 7 days"

@@ -271,3 +271,15 @@ def test_urinalysis_is_not_graded_as_blood_even_without_lbspec() -> None:
     out = grade_labs(std)
     assert out["ATOXGRH"].to_list() == [None, 3]
     assert out["GRADE_REASON"][0] == "urine test: the CTCAE criteria grade blood values"
+
+
+def test_worst_case_grades_are_marked() -> None:
+    # admiral grades urate > ULN as 3, sodium 125-129 as 3, potassium < LLN as 2: CTCAE decides these by symptoms or
+    # consequences the value cannot show (ATOXWCL/ATOXWCH 'Y'); sodium 120-124 is grade 3 regardless of symptoms
+    out = graded([
+        lab("URATE", 450, "umol/L", 200, 420), lab("SODIUM", 127, "mmol/L", 135, 145), lab("SODIUM", 122, "mmol/L", 135, 145),
+        lab("K", 3.2, "mmol/L", 3.5, 5.1), lab("NEUT", 0.4, "10^9/L", 1.8, 7.5), lab("SODIUM", 119, "mmol/L", 135, 145),
+    ])
+    assert out["ATOXGRH"][0] == 3 and out["ATOXGRL"].to_list()[1:] == [3, 3, 2, 4, 4]
+    assert out["ATOXWCH"].to_list()[0] == "Y"
+    assert out["ATOXWCL"].to_list()[1:] == ["Y", None, "Y", None, None]
