@@ -37,8 +37,17 @@ def lanes(subjects: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
     ).sort("DOSELVL", "COHORTN", "TRTSDT", "USUBJID", nulls_last=True)
 
 
+def inside_window(lanes_df: pl.DataFrame) -> pl.DataFrame:
+    """Patients still inside the DLT window at the cut: days remain (DLTWREM > 0), a patient with a DLT included
+    (still observed; DLTWREM is 0 for one who died or left the study)."""
+    return lanes_df.filter(pl.col("DLTWREM") > 0)
+
+
 def cohort_status(lanes_df: pl.DataFrame) -> pl.DataFrame:
-    """Per dose level and cohort: patients, window complete (or DLT), evaluable, DLTs, days to go, ready."""
+    """Per dose level and cohort: patients, window complete (or DLT), evaluable, DLTs, days to go, ready.
+
+    Give it every patient of the cohorts (not a filtered selection): readiness is a fact about the whole cohort.
+    Days to go is the most any patient still needed for the review has left (a patient with a DLT is complete)."""
     done = (pl.col("DLTWCFL") == "Y") | (pl.col("DLTFL") == "Y")
     return (
         lanes_df.group_by("DOSELVL", "DOSELVLC", "COHORTN", "COHORT", maintain_order=True)
@@ -47,7 +56,7 @@ def cohort_status(lanes_df: pl.DataFrame) -> pl.DataFrame:
             done.sum().cast(pl.Int64).alias("window_complete"),
             (pl.col("DLTEVLFL") == "Y").sum().cast(pl.Int64).alias("evaluable"),
             (pl.col("DLTFL") == "Y").sum().cast(pl.Int64).alias("with_dlt"),
-            pl.col("DLTWREM").max().alias("max_days_remaining"),
+            pl.col("DLTWREM").filter(~done.fill_null(False)).max().fill_null(0).alias("max_days_remaining"),
         )
         .with_columns(
             ((pl.col("window_complete") == pl.col("patients")) & pl.col("DOSELVL").is_not_null()).alias("ready_for_review")

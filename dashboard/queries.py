@@ -59,10 +59,12 @@ def loads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def current_cut(con: duckdb.DuckDBPyConnection) -> dict:
     """The current cut's meta.loads row (the latest successful load) as a dict."""
+    # how the cut date was set: given with --cut-date, or derived from the data (cuts before the column: derived)
+    source = "cut_date_source" if "cut_date_source" in columns_of(con, "meta", "loads") else "'derived'"
     df = _frame(
         con,
-        "SELECT cut_id, loaded_at, cut_date, source, files, domains, code_version, status FROM meta.loads "
-        "WHERE status = 'ok' ORDER BY loaded_at DESC LIMIT 1",
+        f"SELECT cut_id, loaded_at, cut_date, {source} AS cut_date_source, source, files, domains, code_version, status "
+        "FROM meta.loads WHERE status = 'ok' ORDER BY loaded_at DESC LIMIT 1",
     )
     if df.is_empty():
         return {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 from etl.loader import LoadResult, load_export
+from safetyboard.errors import BadInputError
 from safetyboard.protocol import load_protocol
 
 
@@ -23,6 +25,12 @@ def _print_summary(result: LoadResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
+    cut_date = None
+    if args.cut_date:
+        try:
+            cut_date = dt.date.fromisoformat(args.cut_date)
+        except ValueError as exc:
+            raise BadInputError(f"--cut-date {args.cut_date!r} is not a date (YYYY-MM-DD)") from exc
     bar = None
     progress = None
     if sys.stderr.isatty() and not args.json:
@@ -37,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = load_export(
             Path(args.source), Path(args.db), protocol, mapping=args.mapping, encoding=args.encoding,
-            run_checks=not args.no_checks, progress=progress,
+            run_checks=not args.no_checks, progress=progress, cut_date=cut_date,
         )
     finally:
         if bar is not None:

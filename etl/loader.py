@@ -571,19 +571,41 @@ def _code_version() -> str:
     return f"{safetyboard.__version__}+{rev}" if rev else safetyboard.__version__
 
 
-def data_cut_date(raw: dict[str, pl.DataFrame], today: dt.date | None = None) -> dt.date | None:
-    """The latest complete date in the clinical domains (never later than today)."""
+def data_cut_date(raw: dict[str, pl.DataFrame], today: dt.date | None = None, notes: list[str] | None = None) -> dt.date | None:
+    """The latest complete date in the clinical domains, never later than today, and not taken from a record dated
+    after its subject's death (DM DTHDTC, a complete date; check record_after_death): one such record, a date typed
+    wrong, would move the cut date and with it every patient's days left in the DLT window. What was set aside
+    is appended to `notes`."""
     today = today or dt.date.today()
+    deaths = None
+    dm = raw.get("dm")
+    if dm is not None and {"USUBJID", "DTHDTC_DT", "DTHDTC_DTF"} <= set(dm.columns):
+        deaths = dm.filter(pl.col("DTHDTC_DTF").is_null() & pl.col("DTHDTC_DT").is_not_null()).select(
+            "USUBJID", pl.col("DTHDTC_DT").alias("_DEATH")).unique(subset="USUBJID")
     latest: dt.date | None = None
+    ignored: dt.date | None = None
     for domain in ("ae", "lb", "vs", "ex", "sv", "ds"):
         frame = raw.get(domain)
         if frame is None:
             continue
+        if deaths is not None and deaths.height and "USUBJID" in frame.columns:
+            frame = frame.join(deaths, on="USUBJID", how="left")
         for col in frame.columns:
             if col.endswith("DTC_DT") and f"{col}F" in frame.columns:
-                value = frame.filter(pl.col(f"{col}F").is_null() & (pl.col(col) <= today))[col].max()
+                dated = frame.filter(pl.col(f"{col}F").is_null() & (pl.col(col) <= today))
+                if "_DEATH" in frame.columns:
+                    after = (pl.col(col) > pl.col("_DEATH")).fill_null(False)
+                    late = dated.filter(after)[col].max()
+                    if late is not None and (ignored is None or late > ignored):
+                        ignored = late
+                    dated = dated.filter(~after)
+                value = dated[col].max()
                 if value is not None and (latest is None or value > latest):
                     latest = value
+    if ignored is not None and (latest is None or ignored > latest) and notes is not None:
+        notes.append(f"data cut date {latest}: a later date ({ignored}) is on a record dated after its subject's "
+                     "death and was not used (check record_after_death lists it); give the cut date with --cut-date "
+                     "if it is right")
     return latest
 
 
@@ -871,19 +893,35 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
         writer.flush("adam", name)
 
 
-def _cut_date_from(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+def _cut_date_from(con: duckdb.DuckDBPyConnection, notes: list[str] | None = None) -> dt.date | None:
     tables = set(_raw_tables(con))
     narrow = {}
+    for domain in ("dm", "ae", "lb", "vs", "ex", "sv", "ds"):
+        if domain not in tables:
+            continue
+        cols = _raw_columns(con, domain)
+        dates = [c for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols]
+        if dates:
+            subject = ['"USUBJID"'] if "USUBJID" in cols else []
+            narrow[domain] = con.sql(
+                "SELECT " + ", ".join([*subject, *(f'"{c}", "{c}F"' for c in dates)]) + f' FROM raw."{domain}"'
+            ).pl()
+    return data_cut_date(narrow, notes=notes)
+
+
+def _records_after(con: duckdb.DuckDBPyConnection, cut: dt.date) -> int:
+    """Records of the clinical domains with a complete date after `cut` (a cut date given with --cut-date)."""
+    tables = set(_raw_tables(con))
+    total = 0
     for domain in ("ae", "lb", "vs", "ex", "sv", "ds"):
         if domain not in tables:
             continue
         cols = _raw_columns(con, domain)
         dates = [c for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols]
         if dates:
-            narrow[domain] = con.sql(
-                "SELECT " + ", ".join(f'"{c}", "{c}F"' for c in dates) + f' FROM raw."{domain}"'
-            ).pl()
-    return data_cut_date(narrow)
+            cond = " OR ".join(f'("{c}F" IS NULL AND "{c}" > ?)' for c in dates)
+            total += con.execute(f'SELECT count(*) FROM raw."{domain}" WHERE {cond}', [cut] * len(dates)).fetchall()[0][0]
+    return total
 
 
 def load_export(
@@ -894,9 +932,15 @@ def load_export(
     encoding: str = "auto",
     run_checks: bool = True,
     progress: Progress | None = None,
+    cut_date: dt.date | None = None,
 ) -> LoadResult:
-    """Load `source` into a new cut and make it current at `db`. Raises BadInputError on bad input."""
+    """Load `source` into a new cut and make it current at `db`. Raises BadInputError on bad input.
+
+    `cut_date`: the data cut date as the data manager gives it (--cut-date); else derived (:func:`data_cut_date`)."""
     source, db = Path(source), Path(db)
+    if cut_date is not None and cut_date > dt.date.today():
+        raise BadInputError(f"--cut-date {cut_date} is after today ({dt.date.today()}): a data cut date is a day "
+                            "whose data the export holds")
     colmap = load_mapping(Path(mapping) if mapping else None)
     not_datasets: list[Path] = []
     # fails fast on a missing folder or required domain
@@ -921,7 +965,14 @@ def load_export(
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             _, quarantine, stats, rows_per_file = stream_export(source, colmap, con, encoding, progress, files, notes)
             notes += emptied_domain_notes(stats, quarantine)
-            cut_date = _cut_date_from(con)
+            given = cut_date is not None
+            if given:
+                after = _records_after(con, cut_date)
+                if after:
+                    notes.append(f"data cut date {cut_date} as given: {after} record(s) are dated after it (kept; the "
+                                 "derivations count days up to the cut date)")
+            else:
+                cut_date = _cut_date_from(con, notes)
             if progress:
                 progress("deriving analysis tables")
             _derive_into(con, protocol, cut_date, progress)
@@ -940,6 +991,7 @@ def load_export(
                     "cut_id": [cut_id],
                     "loaded_at": [loaded_at.replace(tzinfo=None)],
                     "cut_date": [cut_date],
+                    "cut_date_source": ["given" if given else "derived"],
                     "source": [str(source.resolve())],
                     "files": [json.dumps(file_rows)],
                     "domains": [json.dumps({k: v.to_json() for k, v in sorted(stats.items())})],

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", default=None, help="column-mapping TOML for non-SDTM exports")
     p.add_argument("--encoding", default="auto", help="CSV/XPT encoding: auto (default) or a codec name")
     p.add_argument("--no-checks", action="store_true", help="skip the data-quality checks")
+    p.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD",
+                   help="the data cut date (default: the latest complete date in the clinical data)")
 
     p = add("check", "Run the data-quality checks on the current cut.")
     p.add_argument("--db", required=True)

@@ -15,19 +15,23 @@ window = protocol.dlt_window_days
 
 subjects = ui.query("subjects", filters)
 lanes = dlt_window.lanes(subjects, cut.get("cut_date"))
-cohorts = dlt_window.cohort_status(lanes)
+inside = dlt_window.inside_window(lanes)
+# readiness counts every patient of a cohort whatever the filters; the filters choose which cohorts are listed
+every = dlt_window.lanes(ui.query("subjects", ui.Filters()), cut.get("cut_date"))
+cohorts = dlt_window.cohort_status(every).join(lanes.select("COHORT").unique(), on="COHORT", how="semi",
+                                                 maintain_order="left")
 c1, c2, c3 = st.columns(3)
 c1.metric("Treated patients", lanes.height)
-c2.metric("Inside the DLT window now", lanes.filter(pl.col("EVAL") == "in window").height)
+c2.metric("Inside the DLT window now", inside.height)
 in_design = cohorts.filter(pl.col("DOSELVLC") != dlt_window.UNASSIGNED)  # patients without a dose level are no cohort
 c3.metric("Cohorts ready for review", f"{in_design['ready_for_review'].sum()} / {in_design.height}")
 
 ui.table(cohorts, "cohort_status", f"Per cohort: complete (all patients through day {window} or with a DLT) "
-         "and ready for the escalation review")
+         "and ready for the escalation review; counted over every patient of the cohort, whatever the filters")
 
 show = st.radio("Patients", ["inside the window now", "all treated"], horizontal=True, key="dw_show",
-                index=1 if lanes.filter(pl.col("EVAL") == "in window").is_empty() else 0)
-shown = lanes if show == "all treated" else lanes.filter(pl.col("EVAL") == "in window")
+                index=1 if inside.is_empty() else 0)
+shown = lanes if show == "all treated" else inside
 ids = tuple(shown["USUBJID"].head(80).to_list())
 doses = ui.query("exposure_for", ids)
 events = ui.query("adverse_events_for", ids).with_columns(

@@ -16,7 +16,10 @@ listing = ui.query("quarantine", cut.get("cut_id", ""))
 st.markdown(f"Current cut **`{cut.get('cut_id', '?')}`** · source `{cut.get('source')}` · "
             f"code version {cut.get('code_version')}")
 c1, c2, c3 = st.columns(3)
-c1.metric("Cut date", str(cut.get("cut_date")))
+c1.metric("Cut date", str(cut.get("cut_date")),
+          help="given with --cut-date" if cut.get("cut_date_source") == "given"
+          else "derived: the latest complete date in AE, LB, VS, EX, SV and DS, not taken from a record dated after "
+               "its subject's death")
 c2.metric("Subjects", int(per_dose["subjects"].sum()))
 c3.metric("Quarantined rows", listing.height)
 

@@ -93,7 +93,18 @@ def test_dlt_window_lanes_and_cohort_readiness():
     assert lanes.filter(pl.col("USUBJID") == "D")["CUTDY"].item() == 12
     status = dlt_window.cohort_status(lanes)
     assert status["ready_for_review"].to_list() == [True, False]
-    assert status["max_days_remaining"].to_list() == [10, 30]
+    # C's DLT completes it for the review although 10 of its days remain: DL1 waits for nobody
+    assert status["max_days_remaining"].to_list() == [0, 30]
+    # inside the window now: every patient with days remaining, the one with a DLT included (still observed)
+    assert dlt_window.inside_window(lanes)["USUBJID"].to_list() == ["C", "D"]
+    # readiness is the whole cohort's: a selection of B alone (say, one site) does not make DL1 cohort 1 ready
+    subjects = subjects.with_columns(pl.when(pl.col("USUBJID") == "A").then(pl.lit("N")).otherwise(pl.col("DLTWCFL"))
+                                     .alias("DLTWCFL"), pl.when(pl.col("USUBJID") == "A").then(5).otherwise(pl.col("DLTWREM"))
+                                     .alias("DLTWREM"))
+    every = dlt_window.cohort_status(dlt_window.lanes(subjects, dt.date(2026, 3, 12)))
+    assert every.filter(pl.col("COHORT") == "DL1 cohort 1").select("ready_for_review", "max_days_remaining").row(0) == (False, 5)
+    only_b = dlt_window.cohort_status(dlt_window.lanes(subjects.filter(pl.col("USUBJID") == "B"), dt.date(2026, 3, 12)))
+    assert only_b["ready_for_review"].to_list() == [True]  # why the page computes it over every patient
 
 
 def test_adjudication_agree_disagree_pending():

@@ -263,3 +263,23 @@ def test_data_quality_says_when_there_is_no_previous_cut(dash_db: Path, two_cut_
     app_env(two_cut_db)
     labels = [m.label for m in _run(two_cut_db, "Data quality").metric]
     assert "New since previous cut" in labels and "Resolved since previous cut" in labels
+
+
+def test_dlt_window_cohort_readiness_counts_every_patient_of_the_cohort(dash_db: Path, app_env):
+    """With a sidebar filter (one sex), a cohort is listed when it holds a selected patient, and its readiness and
+    patient count are the whole cohort's, as the escalation review needs; the metric counts patients with days left."""
+    app_env(dash_db)
+    at = _run(dash_db, "DLT window", {"sex": "F"})
+    cohorts = next(d.value for d in at.dataframe if "ready_for_review" in d.value.columns)
+    con = duckdb.connect(str(dash_db), read_only=True)
+    try:
+        whole = dict(con.execute("SELECT COHORT, count(*) FROM adam.adsl WHERE TRTSDT IS NOT NULL AND COHORT IS NOT NULL "
+                                 "GROUP BY 1").fetchall())
+        listed = {r[0] for r in con.execute("SELECT DISTINCT COHORT FROM adam.adsl WHERE TRTSDT IS NOT NULL "
+                                            "AND SEX = 'F' AND COHORT IS NOT NULL").fetchall()}
+        inside = con.execute("SELECT count(*) FROM adam.adsl WHERE TRTSDT IS NOT NULL AND SEX = 'F' AND DLTWREM > 0").fetchall()[0][0]
+    finally:
+        con.close()
+    got = dict(zip(cohorts["COHORT"], cohorts["patients"], strict=True))
+    assert set(got) == listed and all(got[c] == whole[c] for c in listed)
+    assert {m.label: m.value for m in at.metric}["Inside the DLT window now"] == str(inside)

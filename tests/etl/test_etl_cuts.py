@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -222,3 +223,38 @@ def test_a_load_never_replaces_a_cut_another_load_made_current_meanwhile(make_ex
     assert current == meanwhile[0] and "Rash" in terms  # the other load's cut stays current
     assert (db.parent / "current.cuts" / f"{first}.duckdb").exists()  # the cut both started from is kept
     assert not list(db.parent.glob("current.duckdb.tmp-*"))  # the refused load left no temporary file
+
+
+def test_cut_date_is_not_taken_from_a_record_dated_after_death(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    """The derived cut date is the latest complete date of the clinical data; one record typed after its subject's
+    death (a 2026-03-30 VS of a patient who died on 2026-02-25) would move it, and every patient's days left in the
+    DLT window with it: it is not used, and the load says so."""
+    from etl_sample_export import DM, VS
+
+    dm = [{**r, "DTHDTC": "2026-02-25" if r["USUBJID"] == "S-002" else ""} for r in DM]
+    vs = [*VS, {**VS[2], "VSSEQ": "2", "VSDTC": "2026-03-30"}]
+    result = load_export(make_export(dm=dm, vs=vs), tmp_path / "c.duckdb", protocol, run_checks=False)
+    assert result.cut_date == dt.date(2026, 2, 20)  # S-002's last apatinib day (EXENDTC)
+    assert any("a later date (2026-03-30) is on a record dated after its subject's death" in w for w in result.warnings)
+    # a death date that is partial proves nothing: the record counts
+    dm = [{**r, "DTHDTC": "2026-02" if r["USUBJID"] == "S-002" else ""} for r in DM]
+    assert load_export(make_export("p", dm=dm, vs=vs), tmp_path / "p.duckdb", protocol, run_checks=False).cut_date \
+        == dt.date(2026, 3, 30)
+
+
+def test_cli_cut_date_given_is_kept_and_recorded(make_export, tmp_path: Path) -> None:
+    db = tmp_path / "cuts" / "current.duckdb"
+    proc = subprocess.run([str(SAFETYBOARD), "load", str(make_export()), "--db", str(db), "--json", "--no-checks",
+                           "--cut-date", "2026-02-01"], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["cut_date"] == "2026-02-01"
+    assert out["warnings"] == ["data cut date 2026-02-01 as given: 2 record(s) are dated after it (kept; the "
+                               "derivations count days up to the cut date)"]
+    row = tables(db, "meta")["loads"].row(0, named=True)
+    assert (row["cut_date"], row["cut_date_source"]) == (dt.date(2026, 2, 1), "given")
+    for bad, message in (("2026-13-01", "is not a date (YYYY-MM-DD)"), ("2999-01-01", "is after today")):
+        proc = subprocess.run([str(SAFETYBOARD), "load", str(make_export()), "--db", str(db), "--no-checks",
+                               "--cut-date", bad], capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 2 and message in proc.stderr
+        assert tables(db, "meta")["loads"].height == 1  # nothing changed
