@@ -762,6 +762,8 @@ def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list
     # window end, the cut date and the last dose must have an EX record (adam.adex IRIINF per cycle).
     # The last dose is the later of ADSL TRTEDT and the last nal-IRI record (a TRTEDT before the last
     # infusion would otherwise hide a gap before it). greatest/least ignore NULLs in DuckDB.
+    # An infusion is due at the cut once its window's late days have passed (protocol [schedule.windows]: C2D15
+    # planned on the cut date may still be given two days later, as visit_missing allows).
     # An infusion planned while an AE held the drug is not expected (the dose was withheld; EX records only
     # doses given): AEACN in data/checks.toml interrupted_actions, from the AE's onset to its end (ongoing:
     # open) and, when it began in this cycle, to the cycle's end (an infusion missed within a cycle is not
@@ -782,7 +784,9 @@ def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list
     cyc AS (
         SELECT x.USUBJID, x.CYCLE, x.CYSTDT, coalesce(x.IRIINF, 0) AS given,
                least(s.DLTWEND, coalesce(greatest(s.TRTEDT, i.last_iri), s.DLTWEND),
-                     coalesce((SELECT cut_date FROM cut), s.DLTWEND)) AS upto
+                     coalesce((SELECT cut_date FROM cut), s.DLTWEND)) AS upto,
+               least(s.DLTWEND, coalesce(greatest(s.TRTEDT, i.last_iri), s.DLTWEND)) AS dosed_upto,
+               coalesce((SELECT cut_date FROM cut), s.DLTWEND) AS cut_date
         FROM adam.adex x JOIN adam.adsl s USING (USUBJID) LEFT JOIN iri i USING (USUBJID)
         WHERE s.DLTWEND IS NOT NULL AND x.CYSTDT IS NOT NULL AND x.CYSTDT <= s.DLTWEND),
     planned AS (
@@ -790,8 +794,9 @@ def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list
                (SELECT min(h.AESEQ) FROM holds h WHERE h.USUBJID = c.USUBJID
                   AND h.hs <= c.CYSTDT + CAST(t.day - 1 AS INTEGER)
                   AND (h.he >= c.CYSTDT + CAST(t.day - 1 AS INTEGER) OR h.hs >= c.CYSTDT)) AS held_by
-        FROM cyc c CROSS JOIN (SELECT unnest($days) AS day) t
-        WHERE c.CYSTDT + CAST(t.day - 1 AS INTEGER) <= c.upto),
+        FROM cyc c CROSS JOIN (SELECT unnest($days) AS day, unnest($late) AS late) t
+        WHERE c.CYSTDT + CAST(t.day - 1 AS INTEGER) <= c.dosed_upto
+          AND c.CYSTDT + CAST(t.day - 1 + t.late AS INTEGER) <= c.cut_date),
     counted AS (
         SELECT c.*, count(p.pdt) FILTER (WHERE p.held_by IS NULL) AS expected,
                count(p.pdt) FILTER (WHERE p.held_by IS NOT NULL) AS held,
@@ -805,11 +810,12 @@ def exposure_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list
                        ELSE '' END AS msg_exposure_gap_in_dlt_window
     FROM counted"""
     days = list(protocol.raw["schedule"]["irinotecan_days"])
+    late = [int(protocol.windows.get(d, (0, 0))[1]) for d in days]
     iri = [d.upper() for d in protocol.drugs.get("irinotecan", ())]
     # a study without any nal-IRI record (other drugs) has no infusion schedule to miss
     applies = "SELECT EXISTS (SELECT 1 FROM raw.ex WHERE list_contains($iri, upper(trim(EXTRT))))"
     return Frame("exposure", "EX", sql, "adam.adex", (Check("exposure_gap_in_dlt_window", "flag"),),
-                 {"days": days, "cut_id": None, "iri": iri,
+                 {"days": days, "late": late, "cut_id": None, "iri": iri,
                   "interrupted": [str(a).upper() for a in cfg.param("exposure_gap_in_dlt_window", "interrupted_actions")] or [""],
                   "withdrawn": [str(a).upper() for a in cfg.param("exposure_gap_in_dlt_window", "withdrawn_actions")] or [""]},
                  ("adam.adex", "adam.adsl", "meta.loads", "raw.ex"), applies,

@@ -21,7 +21,8 @@ c1.metric("Cut date", str(cut.get("cut_date")),
           else "derived: the latest complete date in AE, LB, VS, EX, SV and DS, not taken from a record dated after "
                "its subject's death")
 c2.metric("Subjects", int(per_dose["subjects"].sum()))
-c3.metric("Quarantined rows", listing.height)
+c3.metric("Quarantined rows", listing.height, help="every quarantined row of the cut, whatever the filters (a row may "
+          "have no known subject)")
 
 left, right = st.columns([3, 2])
 with left:

@@ -122,6 +122,28 @@ def test_exposure_gap_counts_up_to_the_last_infusion_even_after_trtedt(protocol)
     con.close()
 
 
+@pytest.mark.parametrize(("cut", "expected"), [(18, 2), (19, 2), (20, 2), (21, 3)])
+def test_an_infusion_is_due_at_the_cut_only_once_its_window_has_passed(protocol, cut: int, expected: int) -> None:
+    """C1D15 is planned on 2026-01-19 with a window of +2 days (protocol [schedule.windows] d15): at a cut on 01-19
+    or 01-20 it may still be given, so only C1D1 and C1D8 are due; on 01-21 all three are."""
+    import datetime as dt
+
+    rows = base_rows("C1")
+    c1 = dt.date(2026, 1, 5)
+    rows["adam.adsl"] = [{"USUBJID": "P-01", "SITEID": "01", "TRTSDT": c1, "TRTEDT": dt.date(2026, 2, 28), "DLTWEND": dt.date(2026, 2, 15),
+                          "SAFFL": "Y", "DOSELVL": 2}]
+    rows["adam.adex"] = [{"USUBJID": "P-01", "CYCLE": 1, "CYSTDT": c1, "IRIINF": 1}]
+    rows["raw.ex"] = [{"USUBJID": "P-01", "EXSEQ": 1, "EXTRT": "IRINOTECAN LIPOSOME", "EXSTDTC_DT": c1}]
+    rows["meta.loads"][0]["cut_date"] = dt.date(2026, 1, cut)
+    con = duckdb.connect()
+    write_cut(con, rows)
+    run = run_checks(con, protocol, "C1")
+    con.close()
+    got = run.findings.filter((pl.col("check_id") == "exposure_gap_in_dlt_window") & (pl.col("usubjid") == "P-01"))
+    assert got["message"].to_list() == [
+        f"cycle 1: 1 nal-IRI infusion(s) recorded, {expected} planned by 2026-01-{cut} (DLT window)"]
+
+
 def test_lab_predose_window_edges_follow_the_protocol_hours(protocol) -> None:
     """DOMAIN.md 6: labs within 72 h before dosing. By date: 3 days before counts, 4 days before does not, a draw
     after the infusion does not; a record of dose 0 is no infusion. With 48 h in the protocol, 3 days is too early."""
