@@ -208,11 +208,14 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
            NOT coalesce(AEENDTC_DT < AESTDTC_DT, false) AS ok_ae_dates_inverted,
            NOT (coalesce(AESTDTC_DTF, '') IN ('D', 'M') OR coalesce(AEENDTC_DTF, '') IN ('D', 'M')) AS ok_ae_date_partial,
            NOT (coalesce(AESTDTC_DTF, '') = 'X' OR coalesce(AEENDTC_DTF, '') = 'X') AS ok_ae_date_invalid,
-           'date not valid ISO 8601, kept with the date unknown (DLT window undecided): AESTDTC '''
-               || coalesce(AESTDTC, '') || ''', AEENDTC ''' || coalesce(AEENDTC, '') || ''''
-               -- why, for a form dates are often exported in (a SAS day count, 2026/01/05: etl/dates.DATE_FORM_HINTS)
-               || coalesce('; AESTDTC: ' || CASE WHEN AESTDTC_DTF = 'X' THEN {hint_start} END, '')
-               || coalesce('; AEENDTC: ' || CASE WHEN AEENDTC_DTF = 'X' THEN {hint_end} END, '') AS msg_ae_date_invalid,
+           -- the date that is invalid named (as date_invalid words it), with why for a form dates are often exported
+           -- in (a SAS day count, 2026/01/05: etl/dates.DATE_FORM_HINTS)
+           concat_ws('; ',
+               CASE WHEN AESTDTC_DTF = 'X' THEN 'AESTDTC ''' || coalesce(AESTDTC, '') || ''' is not a valid ISO 8601 date'
+                    || coalesce(' (' || {hint_start} || ')', '') END,
+               CASE WHEN AEENDTC_DTF = 'X' THEN 'AEENDTC ''' || coalesce(AEENDTC, '') || ''' is not a valid ISO 8601 date'
+                    || coalesce(' (' || {hint_end} || ')', '') END)
+               || ': kept as text, the date is unknown (the DLT window cannot place the AE)' AS msg_ae_date_invalid,
            'AETOXGR missing for ' || coalesce(AETERM, AEDECOD, '?') || coalesce(' (AESEV ' || AESEV || ')', '')
                || {no_grade_column} AS msg_ae_grade_missing,
            -- an AETOXGR adae cannot read leaves the AE ungraded (error); one it reads in another form than
@@ -241,7 +244,7 @@ def ae_frame(cfg: ChecksConfig, cols: list[str]) -> Frame:
            'partial date: ' || concat_ws(', ',
                CASE WHEN AESTDTC_DTF IN ('D', 'M') THEN 'AESTDTC ''' || coalesce(AESTDTC, '') || '''' END,
                CASE WHEN AEENDTC_DTF IN ('D', 'M') THEN 'AEENDTC ''' || coalesce(AEENDTC, '') || '''' END)
-               || ' (imputed; confirm with the site)' AS msg_ae_date_partial
+               || ' (the analysis imputes it within its period, ADAE ASTDTF/AENDTF; confirm with the site)' AS msg_ae_date_partial
     FROM ae"""
     return Frame("ae", "AE", sql, "raw.ae", (
         Check("ae_grade_missing", "not_null", "AETOXGR"),
@@ -331,7 +334,9 @@ def dm_frame(protocol: Protocol, cfg: ChecksConfig, tables: dict[str, list[str]]
     SELECT 'DM' AS domain, USUBJID, 'USUBJID=' || USUBJID AS record_key, _FILE, _ROW,
            coalesce(AGE BETWEEN $age_min AND $age_max, false) AS ok_eligibility_age,
            CASE WHEN AGE IS NULL THEN 'AGE missing (eligibility ' || $age_min || '-' || $age_max || ' not verifiable)'
-                ELSE 'AGE ' || AGE || ' outside the eligible ' || $age_min || '-' || $age_max END AS msg_eligibility_age
+                -- 71 rather than 71.0 (AGE is a number; a whole one is written without decimals)
+                ELSE 'AGE ' || CASE WHEN AGE = round(AGE) THEN CAST(CAST(AGE AS BIGINT) AS VARCHAR) ELSE CAST(AGE AS VARCHAR) END
+                     || ' outside the eligible ' || $age_min || '-' || $age_max END AS msg_eligibility_age
     FROM raw.dm WHERE USUBJID IN ({enrolled_sql(cfg, tables)})"""
     el = protocol.raw["eligibility"]
     return Frame("dm", "DM", sql, "raw.dm", (Check("eligibility_age", "flag"),),
@@ -520,7 +525,9 @@ def after_death_frame(domains: list[str], tables: dict[str, list[str]]) -> Frame
         if not cols or date not in cols or "USUBJID" not in cols:
             continue
         parts.append(f"""SELECT '{d.upper()}' AS domain, t.USUBJID, {_record_key(d, cols, 't')} AS record_key,
-                     t._FILE, t._ROW, t."{date}" AS rec_dt FROM raw.{d} t WHERE t."{date}" IS NOT NULL""")
+                     t._FILE, t._ROW, t."{date}" AS rec_dt, '{date.removesuffix("_DT")}' AS var,
+                     {'t."VISIT"' if "VISIT" in cols else "NULL::VARCHAR"} AS visit
+                     FROM raw.{d} t WHERE t."{date}" IS NOT NULL""")
     dm = tables.get("raw.dm", [])
     if not parts or "DTHDTC_DT" not in dm:
         return None
@@ -533,7 +540,8 @@ def after_death_frame(domains: list[str], tables: dict[str, list[str]]) -> Frame
         FROM raw.dm WHERE DTHDTC_DT IS NOT NULL)
     SELECT r.domain, r.USUBJID, r.record_key, r._FILE, r._ROW,
            NOT (r.rec_dt > d.death_dt) AS ok_record_after_death,
-           'dated ' || r.rec_dt || ', after death on ' || d.DTHDTC AS msg_record_after_death
+           r.var || ' ' || r.rec_dt || coalesce(' (' || r.visit || ')', '') || ' is after the death on ' || d.DTHDTC
+               AS msg_record_after_death
     FROM ({" UNION ALL ".join(parts)}) r JOIN death d USING (USUBJID)"""
     sources = tuple(f"raw.{d}" for d in domains if f"raw.{d}" in tables)
     return Frame("after_death", "ALL", sql, sources, (Check("record_after_death", "flag"),), requires=("raw.dm",))

@@ -354,3 +354,12 @@ def test_a_worst_case_lab_grade_asks_for_no_ae(protocol) -> None:
     got = run.findings.filter(pl.col("check_id") == "lab_ae_grade_mismatch")
     assert got["record_key"].to_list() == ["LBSEQ=2"]
     assert got["message"][0] == "lab grade 4 (NEUT_L) 0.42 10^9/L on 2026-02-01 without a matching AE of grade >= 3 within 7 days"
+
+
+def test_messages_name_the_variable_and_write_whole_ages_without_decimals(handmade_run) -> None:
+    """A data manager reads the message, not the SQL: record_after_death names the date variable (and the visit when
+    the domain has one); eligibility_age writes AGE 71, not 71.0."""
+    run, _ = handmade_run
+    msg = dict(zip(run.findings["check_id"], run.findings["message"], strict=False))
+    assert msg["record_after_death"].startswith("AESTDTC 2026-") and "is after the death on 2026-05-10" in msg["record_after_death"]
+    assert msg["eligibility_age"].startswith("AGE ") and ".0 " not in msg["eligibility_age"]

@@ -62,8 +62,9 @@ def test_invalid_optional_dates_of_other_domains_are_reported(make_export, tmp_p
     # the death with an invalid date is still a death (its date unknown)
     assert [d for d in deaths if d[0] in ("S-001", "S-002")] == [("S-001", None, None), ("S-002", "Y", None)]
     # AE's own check (ae_date_invalid) names the likely SAS date too, and AE is not reported twice
-    assert len(ae_msg) == 1 and ae_msg[0][0].startswith("date not valid ISO 8601")
-    assert ae_msg[0][0].endswith("; AESTDTC: " + hint.removeprefix("; "))  # the date that is a number is named
+    assert len(ae_msg) == 1  # the date that is invalid is named, and why
+    assert ae_msg[0][0] == ("AESTDTC '23432' is not a valid ISO 8601 date (" + hint.removeprefix("; ") + "): kept as "
+                            "text, the date is unknown (the DLT window cannot place the AE)")
 
 
 def test_an_ae_with_an_unknown_onset_counts_as_treatment_emergent(make_export, tmp_path: Path, protocol: Protocol) -> None:
@@ -215,10 +216,11 @@ def test_an_invalid_date_says_which_form_it_is_in(make_export, tmp_path: Path, p
         ae_msg = con.sql("SELECT message FROM meta.findings WHERE check_id = 'ae_date_invalid'").fetchall()[0][0]
     assert detail.startswith(f"LBDTC '{text}' is not a valid ISO 8601 date")
     if why is None:
-        assert detail == f"LBDTC '{text}' is not a valid ISO 8601 date" and "; AESTDTC:" not in ae_msg
+        assert detail == f"LBDTC '{text}' is not a valid ISO 8601 date"
+        assert ae_msg.startswith(f"AESTDTC '{text}' is not a valid ISO 8601 date: kept as text")
     else:
         assert detail.startswith(f"LBDTC '{text}' is not a valid ISO 8601 date: {why}")
-        assert f"; AESTDTC: {why}" in ae_msg
+        assert ae_msg.startswith(f"AESTDTC '{text}' is not a valid ISO 8601 date ({why}") and "): kept as text" in ae_msg
 
 
 def test_a_dose_in_another_unit_than_the_protocol_levels_is_reported(make_export, tmp_path: Path,
