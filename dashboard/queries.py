@@ -14,6 +14,7 @@ import json
 import duckdb
 import polars as pl
 
+from dashboard.figures.heatmap import SEVERE_GRADE
 from dashboard.filters import Filters, subject_predicate
 
 
@@ -405,7 +406,8 @@ def worst_grade(con: duckdb.DuckDBPyConnection, filters: Filters, row: str, leve
         f"WITH e AS (SELECT {col} AS r, e.CYCLE, e.AETOXGRN, e.USUBJID FROM adam.adae e "
         f"JOIN adam.adsl s USING (USUBJID) WHERE {where} AND e.CYCLE IS NOT NULL AND {col} IS NOT NULL), "
         "f AS (SELECT r, count(DISTINCT USUBJID) AS subj, count(*) AS n FROM e GROUP BY r) "
-        f"SELECT e.r AS {row}, e.CYCLE, max(e.AETOXGRN) AS worst, count(*) AS events "
+        f"SELECT e.r AS {row}, e.CYCLE, max(e.AETOXGRN) AS worst, count(*) AS events, "
+        f"CAST(count(*) FILTER (WHERE e.AETOXGRN >= {SEVERE_GRADE}) AS UINTEGER) AS severe "
         "FROM e JOIN f USING (r) GROUP BY e.r, e.CYCLE, f.subj, f.n "
         "ORDER BY f.subj DESC, f.n DESC, e.r, e.CYCLE",
         params,

@@ -7,9 +7,11 @@ import polars as pl
 
 from dashboard.figures.grades import discrete_grade_colorscale
 
+SEVERE_GRADE = 3  # "grade >= 3" events, the count a DMC reads beside all grades (CTCAE v5: severe or worse)
+
 
 def worst_grade_matrix(events: pl.DataFrame, row: str) -> pl.DataFrame:
-    """Worst grade and number of events per `row` (AEDECOD or USUBJID) and CYCLE.
+    """Worst grade, number of events (all grades) and of grade >= 3 events per `row` (AEDECOD or USUBJID) and CYCLE.
 
     Events without a cycle are left out (they are listed on the page); events with an unknown grade
     count in `events` but not in the worst grade. Rows ordered by frequency (subjects with the term,
@@ -17,7 +19,8 @@ def worst_grade_matrix(events: pl.DataFrame, row: str) -> pl.DataFrame:
     """
     e = events.filter(pl.col("CYCLE").is_not_null() & pl.col(row).is_not_null())
     cells = e.group_by(row, "CYCLE").agg(
-        pl.col("AETOXGRN").max().alias("worst"), pl.len().alias("events")
+        pl.col("AETOXGRN").max().alias("worst"), pl.len().alias("events"),
+        (pl.col("AETOXGRN") >= SEVERE_GRADE).sum().cast(pl.UInt32).alias("severe"),
     )
     freq = e.group_by(row).agg(pl.col("USUBJID").n_unique().alias("_subj"), pl.len().alias("_n"))
     return (
@@ -43,19 +46,22 @@ def grade_heatmap(matrix: pl.DataFrame, row: str, title: str, max_rows: int = MA
         what = "terms" if row == "AEDECOD" else "patients"
         title = f"{title}: the first {len(rows)} of {len(all_rows)} {what} drawn (pick any below)"
     cycles = sorted(matrix["CYCLE"].unique().to_list())
-    lookup = {(r, c): (w, n) for r, c, w, n in matrix.select(row, "CYCLE", "worst", "events").iter_rows()}
+    severe = matrix["severe"] if "severe" in matrix.columns else pl.Series([None] * matrix.height)
+    lookup = {(r, c): (w, n, s) for (r, c, w, n), s in
+              zip(matrix.select(row, "CYCLE", "worst", "events").iter_rows(), severe, strict=True)}
     z, text = [], []
     px, py, ptext = [], [], []
     for r in rows:
         zr, tr = [], []
         for c in cycles:
-            w, n = lookup.get((r, c), (None, 0))
+            w, n, s = lookup.get((r, c), (None, 0, None))
             zr.append(w if w is not None else (None if n == 0 else 0))
             tr.append("" if n == 0 else (str(w) if w is not None else "?"))
             if n:
                 px.append(f"C{c}")
                 py.append(r)
-                ptext.append(f"worst grade {w if w is not None else '?'}, {n} event{'s' if n != 1 else ''}")
+                ptext.append(f"worst grade {w if w is not None else '?'}; {n} event{'s' if n != 1 else ''} (all grades)"
+                             + (f", {s} of grade >= {SEVERE_GRADE}" if s is not None else ""))
         z.append(zr)
         text.append(tr)
     # one figure from dicts (one validation pass; update_* calls validate again each: 2x slower)

@@ -47,6 +47,9 @@ def test_heatmap_writes_the_grade_in_each_cell():
     assert list(heat.y) == ["NAUSEA", "HYPERTENSION"] and list(heat.x) == ["C1", "C2"]
     assert [list(r) for r in heat.text] == [["3", "2"], ["2", ""]]
     assert cell_events(AES, "AEDECOD", "NAUSEA", 1).height == 2
+    # the hover counts events of all grades and says how many are grade >= 3 (a DMC reads the second)
+    hover = dict(zip(zip(fig.data[1].y, fig.data[1].x, strict=True), fig.data[1].customdata, strict=True))
+    assert hover[("NAUSEA", "C1")] == "worst grade 3; 2 events (all grades), 1 of grade >= 3"
 
 
 def test_dlt_rate_figure_draws_boundaries_and_skips_untreated_levels():

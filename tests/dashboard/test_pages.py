@@ -246,8 +246,8 @@ def test_heatmap_sql_matches_the_polars_definition(dash_db: Path):
                 sql = queries.worst_grade(con, Filters(), row, level, teae)
                 assert sql[row].unique(maintain_order=True).to_list() == ref[row].unique(maintain_order=True).to_list()
                 key = [row, "CYCLE"]
-                assert sql.sort(key).select(*key, "worst", "events").rows() == ref.sort(key).select(
-                    *key, "worst", "events").rows()
+                assert sql.sort(key).select(*key, "worst", "events", "severe").rows() == ref.sort(key).select(
+                    *key, "worst", "events", "severe").rows()
         term, cycle = ref.row(0)[0], ref.row(0)[1]
         assert queries.ae_events(con, Filters(), "DL2", True, "USUBJID", term, cycle).height == cell_events(
             e, "USUBJID", term, cycle).height
