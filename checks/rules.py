@@ -1019,7 +1019,8 @@ def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
         SELECT t.USUBJID, upper(trim(t.EXTRT)) AS drug, t.EXTRT, {_record_key("ex", cols, "t")} AS record_key,
                t._FILE, t._ROW, {start} AS s, coalesce({end}, {start}) AS e,
                t.EXENDTC AS end_txt, t.EXSTDTC AS start_txt,
-               (t.EXDOSE IS NULL OR t.EXDOSE > 0) AND coalesce({end} >= {start}, true) AS covers
+               (t.EXDOSE IS NULL OR t.EXDOSE > 0) AND coalesce({end} >= {start}, true) AS covers,
+               coalesce(t.EXDOSE = 0 AND coalesce({end} >= {start}, true), false) AS not_taken
         FROM raw.ex t WHERE {start} IS NOT NULL AND t.EXTRT IS NOT NULL),
     seen AS (
         SELECT *,
@@ -1032,11 +1033,20 @@ def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
            EXTRT || ': EXENDTC ' || coalesce(end_txt, '') || ' is before EXSTDTC ' || coalesce(start_txt, '')
                || ', so the record counts as no day of dosing (days on drug, DLT evaluability, dose intensity)'
                AS msg_ex_dates_inverted,
-           NOT covers OR covered_to IS NULL OR s > covered_to AS ok_ex_overlap,
+           NOT (covers OR not_taken) OR covered_to IS NULL OR s > covered_to AS ok_ex_overlap,
            EXTRT || ' ' || CAST(s AS VARCHAR) || CASE WHEN e > s THEN ' to ' || CAST(e AS VARCHAR) ELSE '' END
-               || ' overlaps ' || coalesce(by_key, '?') || ' (dosed to ' || CAST(covered_to AS VARCHAR) || '): '
-               || CAST(datediff('day', s, least(e, covered_to)) + 1 AS VARCHAR)
-               || ' day(s) on two records; each day counts once for days on drug, DLT evaluability and dose intensity'
+               || CASE WHEN not_taken
+                       -- a dose of 0 (not taken) inside a dosing record: the days count as dosed (the dosing record
+                       -- covers them), so an interruption written this way is not seen by days on drug
+                       THEN ' with EXDOSE 0 (not taken) lies inside ' || coalesce(by_key, '?') || ' (dosed to '
+                            || CAST(covered_to AS VARCHAR) || '): '
+                            || CAST(datediff('day', s, least(e, covered_to)) + 1 AS VARCHAR)
+                            || ' day(s) recorded both as taken and as not taken; they count as taken for days on '
+                            || 'drug, DLT evaluability and dose intensity'
+                       ELSE ' overlaps ' || coalesce(by_key, '?') || ' (dosed to ' || CAST(covered_to AS VARCHAR) || '): '
+                            || CAST(datediff('day', s, least(e, covered_to)) + 1 AS VARCHAR)
+                            || ' day(s) on two records; each day counts once for days on drug, DLT evaluability and '
+                            || 'dose intensity' END
                AS msg_ex_overlap
     FROM seen"""
     return Frame("ex_dosing", "EX", sql, "raw.ex",

@@ -217,7 +217,8 @@ def test_ex_end_missing_for_daily_drug_records_only(protocol) -> None:
 def test_ex_overlap_lists_records_whose_dosing_days_overlap(protocol) -> None:
     """Days on drug, DLT evaluability and dose intensity count a day on two EX records once
     (etl/derive/exposure.new_days): the data manager is told which records overlap. Adjacent records
-    (a dose change on the next day) and a record of a dose not taken (0) are not findings."""
+    (a dose change on the next day) are not findings; a record of a dose not taken (0) inside a dosing record is
+    (its days count as taken, so an interruption written that way is not seen)."""
     con = duckdb.connect()
     try:
         write_cut(con, base_rows())
@@ -232,10 +233,13 @@ def test_ex_overlap_lists_records_whose_dosing_days_overlap(protocol) -> None:
     finally:
         con.close()
     got = _hits(run, "ex_overlap")
-    assert got["record_key"].to_list() == ["EXSEQ=91", "EXSEQ=95"]
+    assert got["record_key"].to_list() == ["EXSEQ=91", "EXSEQ=93", "EXSEQ=95"]
+    assert got["message"][1] == ("APATINIB 2026-03-25 to 2026-03-26 with EXDOSE 0 (not taken) lies inside EXSEQ=92 (dosed "
+                                 "to 2026-03-30): 2 day(s) recorded both as taken and as not taken; they count as taken "
+                                 "for days on drug, DLT evaluability and dose intensity")
     assert got["message"][0] == ("APATINIB 2026-03-10 to 2026-03-20 overlaps EXSEQ=90 (dosed to 2026-03-10): 1 day(s) on two "
                                  "records; each day counts once for days on drug, DLT evaluability and dose intensity")
-    assert got["message"][1].startswith("IRINOTECAN LIPOSOME 2026-03-02 overlaps EXSEQ=94 (dosed to 2026-03-02): 1 day(s)")
+    assert got["message"][2].startswith("IRINOTECAN LIPOSOME 2026-03-02 overlaps EXSEQ=94 (dosed to 2026-03-02): 1 day(s)")
     assert got["severity"].unique().to_list() == ["warning"]
 
 

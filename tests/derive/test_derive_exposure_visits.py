@@ -170,3 +170,57 @@ def test_an_ungraded_ae_in_the_window_leaves_the_dlt_status_undecided(tmp_path, 
     assert row["DLTUNDRSN"] == "DLT status undecided: AESEQ=2 FEBRILE NEUTROPENIA (grade missing)"
     assert (adsl["UNGRADED-AFTER"]["DLTUNDFL"], adsl["UNGRADED-AFTER"]["DLTUNDRSN"]) == ("N", None)
     assert (adsl["DLT-AND-UNGRADED"]["DLTFL"], adsl["DLT-AND-UNGRADED"]["DLTUNDFL"]) == ("Y", "N")
+
+
+def test_adex_overlap_across_a_cycle_boundary_keeps_the_record_that_began_first(tmp_path, protocol: Protocol) -> None:
+    # DL2 (375 mg): a 250 mg record for days 0-41 and a 375 mg record begun on day 15 and running into cycle 2. The
+    # 250 mg record began first, in cycle 2 too (both are cut to its day 1 there, which made the higher dose win)
+    subject = Subject("CROSS", arm="DL2", apatinib=[(0, 41, 250.0), (15, 31, 375.0)])
+    rows = derive(tmp_path, [subject], protocol)["adex"].sort("CYCLE").to_dicts()
+    assert [(r["CYCLE"], r["APADAYS"], r["APAGIVEN"]) for r in rows[:2]] == [(1, 21, 250 * 21), (2, 21, 250 * 21)]
+
+
+def test_adex_a_record_without_a_dose_counts_its_days_with_the_amount_unknown(tmp_path, protocol: Protocol) -> None:
+    # EXDOSE missing: the day and the infusion count, as ADSL counts them for DLT evaluability; the amount given is
+    # unknown (null), not 0 mg, so the cycle's dose intensity is unknown rather than 0
+    subject = Subject("NODOSE", apatinib=[(0, 20, None), (21, 41, 250.0)],
+                      infusions=[(0, 50.0, "C1D1"), (7, None, "C1D8"), (14, 50.0, "C1D15")])
+    adam = derive(tmp_path, [subject], protocol)
+    c1, c2 = adam["adex"].sort("CYCLE").to_dicts()[:2]
+    assert (c1["APADAYS"], c1["APAGIVEN"], c1["APARDI"]) == (21, None, None)
+    assert (c1["IRIINF"], c1["IRIGIVEN"], c1["IRIRDI"]) == (3, None, None)
+    assert (c2["APADAYS"], c2["APAGIVEN"], c2["APARDI"]) == (21, 250 * 21, pytest.approx(1.0))
+    assert adam["adsl"].row(0, named=True)["APADAYS"] == 42
+
+
+def test_adex_a_cycle_beginning_after_the_cut_date_has_nothing_planned(tmp_path, protocol: Protocol) -> None:
+    # C2D1 given on day 30 (9 days late), the cut date on day 25 (given before the export's end): cycle 2 has run no
+    # day at the cut, so nothing is planned and its dose intensity is unknown (it was -750 mg planned, RDI -0.0)
+    subject = Subject("LATE", apatinib=[(0, 20, 250.0), (30, 50, 250.0)], infusions=[*FULL_C1, (30, 50.0, "C2D1")])
+    rows = derive(tmp_path, [subject], protocol, cut_offset=25)["adex"].sort("CYCLE").to_dicts()
+    c2 = rows[1]
+    assert (c2["CYCLE"], c2["APAPLAN"], c2["APARDI"], c2["IRIPLAN"], c2["IRIRDI"]) == (2, 0.0, None, 0.0, None)
+
+
+def test_adex_the_open_last_apatinib_record_leaves_the_amount_unknown(tmp_path, protocol: Protocol) -> None:
+    # the last apatinib record has no EXENDTC (a patient still on apatinib at the cut): its days after the start are
+    # not known to be taken, so cycle 2's given amount is unknown, not 1 day of 16 (dose intensity 0.06)
+    from derive_sample_trial import write_trial
+
+    from etl.derive import build_adam
+    from etl.loader import read_export
+    from etl.mapping import ColumnMapping
+
+    folder = write_trial(tmp_path / "export", [Subject("OPEN", apatinib=[(0, 20, 250.0), (21, 40, 250.0)])])
+    lines = (folder / "ex.csv").read_text().splitlines()
+    last = max(i for i, line in enumerate(lines) if ",APATINIB," in line)
+    cells = lines[last].split(",")
+    cells[6] = ""  # EXENDTC
+    lines[last] = ",".join(cells)
+    (folder / "ex.csv").write_text("\n".join(lines) + "\n")
+    raw = read_export(folder, ColumnMapping())[1]
+    adam = build_adam(raw, protocol, cut_date=C1D1 + dt.timedelta(days=36))
+    c1, c2 = adam["adex"].sort("CYCLE").to_dicts()[:2]
+    assert (c1["APAGIVEN"], c1["APARDI"]) == (250 * 21, pytest.approx(1.0))
+    assert (c2["APADAYS"], c2["APAGIVEN"], c2["APARDI"]) == (1, None, None)
+    assert adam["adsl"].row(0, named=True)["TRTONGFL"] == "Y"
