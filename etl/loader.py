@@ -571,42 +571,53 @@ def _code_version() -> str:
     return f"{safetyboard.__version__}+{rev}" if rev else safetyboard.__version__
 
 
-def data_cut_date(raw: dict[str, pl.DataFrame], today: dt.date | None = None, notes: list[str] | None = None) -> dt.date | None:
-    """The latest complete date in the clinical domains, never later than today, and not taken from a record dated
-    after its subject's death (DM DTHDTC, a complete date; check record_after_death): one such record, a date typed
-    wrong, would move the cut date and with it every patient's days left in the DLT window. What was set aside
-    is appended to `notes`."""
+CUT_DATE_DOMAINS = ("ae", "lb", "vs", "ex", "sv", "ds")  # the clinical domains whose dates make the data cut date
+
+
+def cut_date_in(con: duckdb.DuckDBPyConnection, today: dt.date | None = None, notes: list[str] | None = None) -> dt.date | None:
+    """The latest complete date in the clinical domains (raw.* tables of `con`), never later than today, and not
+    taken from a record dated after its subject's death (DM DTHDTC, a complete date; check record_after_death): one
+    such record, a date typed wrong, would move the cut date and with it every patient's days left in the DLT
+    window. What was set aside is appended to `notes`. In DuckDB: the dates are not copied out (13 M lab rows)."""
     today = today or dt.date.today()
-    deaths = None
-    dm = raw.get("dm")
-    if dm is not None and {"USUBJID", "DTHDTC_DT", "DTHDTC_DTF"} <= set(dm.columns):
-        deaths = dm.filter(pl.col("DTHDTC_DTF").is_null() & pl.col("DTHDTC_DT").is_not_null()).select(
-            "USUBJID", pl.col("DTHDTC_DT").alias("_DEATH")).unique(subset="USUBJID")
+    tables = set(_raw_tables(con))
+    dm = set(_raw_columns(con, "dm")) if "dm" in tables else set()
+    deaths = ("SELECT USUBJID, min(DTHDTC_DT) AS death FROM raw.dm WHERE DTHDTC_DTF IS NULL AND DTHDTC_DT IS NOT NULL "
+              "GROUP BY USUBJID" if {"USUBJID", "DTHDTC_DT", "DTHDTC_DTF"} <= dm
+              else "SELECT NULL::VARCHAR AS USUBJID, NULL::DATE AS death WHERE false")
     latest: dt.date | None = None
     ignored: dt.date | None = None
-    for domain in ("ae", "lb", "vs", "ex", "sv", "ds"):
-        frame = raw.get(domain)
-        if frame is None:
+    for domain in CUT_DATE_DOMAINS:
+        if domain not in tables:
             continue
-        if deaths is not None and deaths.height and "USUBJID" in frame.columns:
-            frame = frame.join(deaths, on="USUBJID", how="left")
-        for col in frame.columns:
-            if col.endswith("DTC_DT") and f"{col}F" in frame.columns:
-                dated = frame.filter(pl.col(f"{col}F").is_null() & (pl.col(col) <= today))
-                if "_DEATH" in frame.columns:
-                    after = (pl.col(col) > pl.col("_DEATH")).fill_null(False)
-                    late = dated.filter(after)[col].max()
-                    if late is not None and (ignored is None or late > ignored):
-                        ignored = late
-                    dated = dated.filter(~after)
-                value = dated[col].max()
-                if value is not None and (latest is None or value > latest):
-                    latest = value
+        cols = _raw_columns(con, domain)
+        for col in (c for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols):
+            death = "x.death" if "USUBJID" in cols else "NULL::DATE"
+            join = "LEFT JOIN deaths x USING (USUBJID)" if "USUBJID" in cols else ""
+            kept, late = con.execute(
+                f'WITH deaths AS ({deaths}) SELECT max(d) FILTER (WHERE NOT after), max(d) FILTER (WHERE after) FROM '
+                f'(SELECT t."{col}" AS d, coalesce(t."{col}" > {death}, false) AS after FROM raw."{domain}" t {join} '
+                f'WHERE t."{col}F" IS NULL AND t."{col}" <= ?)', [today]).fetchall()[0]
+            if kept is not None and (latest is None or kept > latest):
+                latest = kept
+            if late is not None and (ignored is None or late > ignored):
+                ignored = late
     if ignored is not None and (latest is None or ignored > latest) and notes is not None:
         notes.append(f"data cut date {latest}: a later date ({ignored}) is on a record dated after its subject's "
                      "death and was not used (check record_after_death lists it); give the cut date with --cut-date "
                      "if it is right")
     return latest
+
+
+def data_cut_date(raw: dict[str, pl.DataFrame], today: dt.date | None = None, notes: list[str] | None = None) -> dt.date | None:
+    """:func:`cut_date_in` on raw frames held in memory (read_export)."""
+    with contextlib.closing(duckdb.connect(":memory:")) as con:
+        con.execute("CREATE SCHEMA raw")
+        for name, frame in raw.items():
+            if name == "dm" or name in CUT_DATE_DOMAINS:
+                con.register(f"_sb_{name}", frame)
+                con.execute(f'CREATE VIEW raw."{name}" AS SELECT * FROM _sb_{name}')
+        return cut_date_in(con, today, notes)
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, frame: pl.DataFrame) -> None:
@@ -894,19 +905,7 @@ def _derive_into(con: duckdb.DuckDBPyConnection, protocol: Protocol, cut_date: d
 
 
 def _cut_date_from(con: duckdb.DuckDBPyConnection, notes: list[str] | None = None) -> dt.date | None:
-    tables = set(_raw_tables(con))
-    narrow = {}
-    for domain in ("dm", "ae", "lb", "vs", "ex", "sv", "ds"):
-        if domain not in tables:
-            continue
-        cols = _raw_columns(con, domain)
-        dates = [c for c in cols if c.endswith("DTC_DT") and f"{c}F" in cols]
-        if dates:
-            subject = ['"USUBJID"'] if "USUBJID" in cols else []
-            narrow[domain] = con.sql(
-                "SELECT " + ", ".join([*subject, *(f'"{c}", "{c}F"' for c in dates)]) + f' FROM raw."{domain}"'
-            ).pl()
-    return data_cut_date(narrow, notes=notes)
+    return cut_date_in(con, notes=notes)
 
 
 def _records_after(con: duckdb.DuckDBPyConnection, cut: dt.date) -> int:
