@@ -1041,8 +1041,8 @@ def ex_dosing_frame(tables: dict[str, list[str]]) -> Frame | None:
                        THEN ' with EXDOSE 0 (not taken) lies inside ' || coalesce(by_key, '?') || ' (dosed to '
                             || CAST(covered_to AS VARCHAR) || '): '
                             || CAST(datediff('day', s, least(e, covered_to)) + 1 AS VARCHAR)
-                            || ' day(s) recorded both as taken and as not taken; they count as taken for days on '
-                            || 'drug, DLT evaluability and dose intensity'
+                            || ' day(s) recorded both as taken and as not taken; they count as not taken for days on '
+                            || 'drug, DLT evaluability and dose intensity (etl/derive/exposure.without_days_not_taken)'
                        ELSE ' overlaps ' || coalesce(by_key, '?') || ' (dosed to ' || CAST(covered_to AS VARCHAR) || '): '
                             || CAST(datediff('day', s, least(e, covered_to)) + 1 AS VARCHAR)
                             || ' day(s) on two records; each day counts once for days on drug, DLT evaluability and '

@@ -29,7 +29,7 @@ def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     no dose date; one with a partial end counts its start day alone (check ex_date_partial lists both)."""
     end = complete_date(ex, "EXENDTC") if "EXENDTC_DT" in ex.columns else pl.lit(None, pl.Date)
     start = complete_date(ex, "EXSTDTC")
-    return ex.select(
+    iv = ex.select(
         "USUBJID",
         drug_of(protocol).alias("DRUG"),
         pl.col("EXTRT"),
@@ -38,6 +38,43 @@ def exposure_intervals(ex: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
         (pl.col("EXENDTC_DT").is_null() if "EXENDTC_DT" in ex.columns else pl.lit(True)).alias("OPEN"),
         pl.col("EXDOSE").alias("DOSE") if "EXDOSE" in ex.columns else pl.lit(None, pl.Float64).alias("DOSE"),
     ).filter(pl.col("START").is_not_null())
+    return without_days_not_taken(iv)
+
+
+def without_days_not_taken(iv: pl.DataFrame) -> pl.DataFrame:
+    """Apatinib records with the days a record of dose 0 (not taken) covers cut out of them.
+
+    An interruption is often written as a record of EXDOSE 0 for its days inside a record that runs through them
+    (375 mg 01-05..01-25 and 0 mg 01-14..01-18): those days were not taken (an EXDOSE of 0 is a missed dose), so
+    days on drug, DLT evaluability (DOMAIN.md 4: >= 80% of the daily doses) and dose intensity must not count
+    them. The record is split around them (check ex_overlap lists the pair). Only records that meet such a dose-0
+    record are split; one-day infusions are left as they are (infusion_days: a day's given record wins).
+    """
+    daily = (pl.col("DRUG") == "APATINIB") & (pl.col("END") >= pl.col("START"))
+    zero = iv.filter(daily & (pl.col("DOSE") == 0)).select("USUBJID", pl.col("START").alias("_ZS"), pl.col("END").alias("_ZE"))
+    if zero.is_empty():
+        return iv
+    indexed = iv.with_row_index("_T")
+    taken = indexed.filter(daily & (pl.col("DOSE").is_null() | (pl.col("DOSE") > 0)))
+    hit = taken.join(zero, on="USUBJID").filter((pl.col("_ZS") <= pl.col("END")) & (pl.col("_ZE") >= pl.col("START")))
+    if hit.is_empty():
+        return iv
+    affected = taken.filter(pl.col("_T").is_in(hit["_T"].unique().implode()))
+    off = (zero.join(affected.select("USUBJID").unique(), on="USUBJID")
+           .select("USUBJID", pl.date_ranges("_ZS", "_ZE").alias("_DAY")).explode("_DAY").unique())
+    days = (affected.with_columns(pl.date_ranges("START", "END").alias("_DAY")).explode("_DAY")
+            .join(off, on=["USUBJID", "_DAY"], how="anti").sort("_T", "_DAY"))
+    # consecutive days left of one record are one piece (day minus its rank is constant along a run)
+    pieces = (days.with_columns((pl.col("_DAY") - pl.duration(days=pl.int_range(pl.len()).over("_T"))).alias("_RUN"))
+              .group_by("_T", "_RUN", maintain_order=True)
+              .agg(pl.col("USUBJID", "DRUG", "EXTRT", "DOSE").first(), pl.col("_DAY").min().alias("START"),
+                   pl.col("_DAY").max().alias("END"), pl.col("OPEN").first(), pl.col("END").first().alias("_END0"))
+              # an open record stays open only in the piece that ends where it did
+              .with_columns((pl.col("OPEN") & (pl.col("END") == pl.col("_END0"))).alias("OPEN")))
+    return pl.concat([
+        indexed.filter(~pl.col("_T").is_in(affected["_T"].implode())),
+        pieces.select(indexed.columns),
+    ]).sort("_T", "START").drop("_T")
 
 
 def dose_given() -> pl.Expr:

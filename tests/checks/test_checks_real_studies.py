@@ -235,8 +235,9 @@ def test_ex_overlap_lists_records_whose_dosing_days_overlap(protocol) -> None:
     got = _hits(run, "ex_overlap")
     assert got["record_key"].to_list() == ["EXSEQ=91", "EXSEQ=93", "EXSEQ=95"]
     assert got["message"][1] == ("APATINIB 2026-03-25 to 2026-03-26 with EXDOSE 0 (not taken) lies inside EXSEQ=92 (dosed "
-                                 "to 2026-03-30): 2 day(s) recorded both as taken and as not taken; they count as taken "
-                                 "for days on drug, DLT evaluability and dose intensity")
+                                 "to 2026-03-30): 2 day(s) recorded both as taken and as not taken; they count as not "
+                                 "taken for days on drug, DLT evaluability and dose intensity "
+                                 "(etl/derive/exposure.without_days_not_taken)")
     assert got["message"][0] == ("APATINIB 2026-03-10 to 2026-03-20 overlaps EXSEQ=90 (dosed to 2026-03-10): 1 day(s) on two "
                                  "records; each day counts once for days on drug, DLT evaluability and dose intensity")
     assert got["message"][2].startswith("IRINOTECAN LIPOSOME 2026-03-02 overlaps EXSEQ=94 (dosed to 2026-03-02): 1 day(s)")

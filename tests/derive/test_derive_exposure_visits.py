@@ -224,3 +224,15 @@ def test_adex_the_open_last_apatinib_record_leaves_the_amount_unknown(tmp_path, 
     assert (c1["APAGIVEN"], c1["APARDI"]) == (250 * 21, pytest.approx(1.0))
     assert (c2["APADAYS"], c2["APAGIVEN"], c2["APARDI"]) == (1, None, None)
     assert adam["adsl"].row(0, named=True)["TRTONGFL"] == "Y"
+
+
+def test_days_of_a_dose_0_record_inside_a_dosing_record_are_not_taken(tmp_path, protocol: Protocol) -> None:
+    # 250 mg for days 0-41 and, inside it, 0 mg (not taken) for days 10-18: an interruption written as a record of
+    # dose 0. Its 9 days are not doses: 33 of 42 days, not evaluable (they counted as 42), and cycle 1 has 12 days
+    subject = Subject("ZERO-IN", apatinib=[(0, 41, 250.0), (10, 18, 0.0)])
+    adam = derive(tmp_path, [subject], protocol)
+    row = adam["adsl"].row(0, named=True)
+    assert (row["APADAYS"], row["DLTEVLFL"], row["DLTEVLRSN"]) == (33, "N", "apatinib 33/42 days (< 80%)")
+    c1 = adam["adex"].sort("CYCLE").row(0, named=True)
+    assert (c1["APADAYS"], c1["APAGIVEN"]) == (12, 250 * 12)
+    assert (row["TRTSDT"], row["TRTEDT"]) == (C1D1, C1D1 + dt.timedelta(days=41))
