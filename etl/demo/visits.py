@@ -76,7 +76,9 @@ def generate_exposure(subjects: pl.DataFrame, cycles: pl.DataFrame, visits: pl.D
         cyc.select("USUBJID", "CYCLE", "IRIDOSE", "D1DT", "NEXTD1", "DLTDT", "C1D1", reduced.alias("RED")), on=["USUBJID", "CYCLE"]
     ).sort("USUBJID", "DATE", "VISITNUM")
     skip = (pl.col("DAY") == 15) & pl.Series(rng.random(inf.height) < 0.08) & ((pl.col("DATE") - pl.col("C1D1")).dt.total_days() >= window)
-    after_dlt = pl.col("DLTDT").is_not_null() & (pl.col("DATE") > pl.col("DLTDT")) & (pl.col("DATE") < pl.coalesce("NEXTD1", pl.lit(dt.date(9999, 1, 1))))
+    # within the DLT's own cycle only (DLTDT on or after the cycle's day 1): later cycles resume (they were all skipped)
+    after_dlt = (pl.col("DLTDT").is_not_null() & (pl.col("DLTDT") >= pl.col("D1DT")) & (pl.col("DATE") > pl.col("DLTDT"))
+                 & (pl.col("DATE") < pl.coalesce("NEXTD1", pl.lit(dt.date(9999, 1, 1)))))
     inf = inf.filter(~skip & ~after_dlt)
     iri = inf.select(
         "USUBJID",
