@@ -46,8 +46,17 @@ def swimmer_figure(
         customdata=list(zip(lanes["DOSELVLC"].to_list(), lanes["DLTWREM"].to_list(), lanes["EVAL"].to_list(), strict=True)),
         hovertemplate="%{y} (%{customdata[0]})<br>days remaining: %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
     )
-    # dosing: one tick per dosing record start (and a thin line over its span)
+    # dosing: one tick per dosing record start (and a thin line over its span). A record of dose 0 is a dose not
+    # taken (held, missed: etl/derive/exposure.dose_given), drawn apart, not as a dose
     d = doses.filter(pl.col("STDY") <= window_days)
+    not_taken = (pl.col("EXDOSE") == 0).fill_null(False) if "EXDOSE" in d.columns else pl.lit(False)
+    held, d = d.filter(not_taken), d.filter(~not_taken)
+    if held.height:
+        fig.add_scatter(
+            y=held["USUBJID"].to_list(), x=held["STDY"].to_list(), mode="markers", name="Dose not taken (EXDOSE 0)",
+            marker={"symbol": "x-thin-open", "size": 10, "color": "#737373", "line": {"width": 2, "color": "#737373"}},
+            customdata=held["EXTRT"].to_list(), hovertemplate="%{y} day %{x}: %{customdata} not taken<extra></extra>",
+        )
     for i, trt in enumerate(sorted(d["EXTRT"].drop_nulls().unique().to_list())):
         part = d.filter(pl.col("EXTRT") == trt)
         style = DOSE_MARKERS[i % len(DOSE_MARKERS)]  # one look per drug, told apart in the legend

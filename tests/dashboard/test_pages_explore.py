@@ -208,3 +208,20 @@ def test_tables_show_dates_as_dates_and_words_for_missing_values(dash_db: Path, 
         lanes = dlt_window.lanes(queries.subjects(con, Filters()), None)
     assert set(lanes["COHORT"]) == {dlt_window.NO_COHORT}
     assert dlt_window.cohort_status(lanes)["COHORT"].to_list() == [dlt_window.NO_COHORT]
+
+
+def test_swimmer_draws_a_dose_not_taken_apart_from_the_doses():
+    # a held C2D1 infusion (EXDOSE 0) was drawn as a dose: the PI read treatment given on a day it was not
+    import polars as pl
+
+    from dashboard.figures.swimmer import swimmer_figure
+
+    lanes = pl.DataFrame({"USUBJID": ["A"], "DOSELVLC": ["DL1"], "CUTDY": [40], "DLTWREM": [2], "EVAL": ["in window"]})
+    doses = pl.DataFrame({"USUBJID": ["A"] * 3, "EXTRT": ["IRINOTECAN LIPOSOME"] * 3, "EXDOSE": [50.0, 0.0, None],
+                          "STDY": [1, 22, 29], "ENDY": [1, 22, 29]})
+    events = pl.DataFrame(schema={"USUBJID": pl.String, "AEDECOD": pl.String, "AETOXGRN": pl.Int64,
+                                  "ASTDY": pl.Int64, "DLT": pl.Boolean})
+    fig = swimmer_figure(lanes, doses, events, 42)
+    by_name = {t.name: t for t in fig.data if t.type == "scatter"}
+    assert list(by_name["Dose: IRINOTECAN LIPOSOME"].x) == [1, 29]  # a record without a dose counts as given
+    assert list(by_name["Dose not taken (EXDOSE 0)"].x) == [22]
