@@ -366,6 +366,9 @@ def _quarantine_rows(rows: pl.DataFrame, domain: str, reason: str, detail: pl.Ex
     ).cast(QUARANTINE_SCHEMA)
 
 
+QNAM_PATTERN = r"^[A-Z_][A-Z0-9_]*$"  # a SUPP-- QNAM (upper-cased) is a variable name (SDTMIG 8.4)
+
+
 @dataclass
 class _Supp:
     """SUPP-- records of one parent domain, attached to the parent batch by batch."""
@@ -391,6 +394,14 @@ class _Supp:
         incomplete = pl.col("USUBJID").is_null() | pl.col("QNAM").is_null()
         quarantine.append(_quarantine_rows(supp.filter(incomplete), name, "missing_required", pl.lit("USUBJID or QNAM is empty")))
         supp = supp.filter(~incomplete).sort(["_FILE", "_ROW"])
+        # a QNAM is a variable name (SDTMIG 8.4: letters, digits, underscore, not starting with a digit): 'AE DLT'
+        # became a column of its own, and the investigator's flag never reached AEDLT
+        bad_name = ~pl.col("QNAM").str.contains(QNAM_PATTERN)
+        quarantine.append(_quarantine_rows(
+            supp.filter(bad_name), name, "invalid_qnam",
+            pl.format("QNAM '{}' is not a variable name (letters, digits and _, not starting with a digit)",
+                      pl.col("QNAM"))))
+        supp = supp.filter(~bad_name)
         # one value per record and QNAM, the record identified as the join will find it: IDVARVAL '1' and
         # '1.0' are the same AESEQ, and a subject-level value (IDVAR empty) ignores IDVARVAL; a second value
         # was counted as loaded, but the pivot kept the first one only
@@ -487,7 +498,12 @@ class _Supp:
         rest = rest.filter(~shadowed)
         detail = pl.when(pl.lit(not parent_columns)).then(pl.lit(f"no {self.domain.upper()} file in the export")).when(
             (pl.col("IDVAR") != "") & ~pl.col("IDVAR").is_in(list(parent_columns))
-        ).then(pl.format("IDVAR {} is not a column of the parent domain", pl.col("IDVAR"))).otherwise(
+        ).then(pl.format("IDVAR {} is not a column of the parent domain", pl.col("IDVAR"))).when(
+            pl.col("IDVAR") == ""
+        ).then(pl.format(f"no {upper} record of subject {{}} (a subject-level qualifier)", pl.col("USUBJID"))).when(
+            pl.col("IDVARVAL").is_null()
+        ).then(pl.format("IDVARVAL is empty, so IDVAR {} names no record of subject {}", pl.col("IDVAR"),
+                         pl.col("USUBJID"))).otherwise(
             pl.format("no parent record {}={} for subject {}", pl.col("IDVAR"), pl.col("IDVARVAL"), pl.col("USUBJID"))
         )
         return pl.concat([clashes, _quarantine_rows(rest.drop("_sid"), name, "orphan_supp", detail)])

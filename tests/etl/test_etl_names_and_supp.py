@@ -194,3 +194,26 @@ def test_sdtm_durations_are_text(make_export, tmp_path: Path, protocol: Protocol
     raw = table(db, "raw.ae")
     assert raw.select("AEDUR", "AESTINT", "AEENINT").unique().rows() == [("P3D", "-P1D", "PT12H")]
     assert not any(c.endswith("_TEXT") for c in raw.columns)
+
+
+def test_a_supp_qnam_that_is_no_variable_name_is_quarantined(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # QNAM 'AE DLT' became a raw.ae column of its own: the investigator's Y never reached AEDLT, and nothing said so
+    folder = make_export()
+    write_csv(folder / "suppae.csv", supp_rows(("S-001", "AESEQ", "1", "AE DLT", "Y"), ("S-001", "AESEQ", "1", "AEDLT", "N")))
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {"invalid_qnam": 1}
+    assert table(db, "meta.quarantine")["detail"].to_list() == [
+        "QNAM 'AE DLT' is not a variable name (letters, digits and _, not starting with a digit)"]
+    assert "AE DLT" not in table(db, "raw.ae").columns
+
+
+def test_an_orphan_supp_row_says_why_even_without_idvarval(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # the detail was null for a subject-level orphan and for an empty IDVARVAL (format() of a null)
+    folder = make_export()
+    write_csv(folder / "suppae.csv", supp_rows(("S-001", "AESEQ", "", "AEDLT", "Y"), ("S-009", "", "", "AEDLT", "Y")))
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {"orphan_supp": 2}
+    assert sorted(table(db, "meta.quarantine")["detail"].to_list()) == [
+        "IDVARVAL is empty, so IDVAR AESEQ names no record of subject S-001",
+        "no AE record of subject S-009 (a subject-level qualifier)",
+    ]
