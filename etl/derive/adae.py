@@ -9,7 +9,7 @@ import polars as pl
 from etl.dates import parse_iso_datetime
 from etl.derive.cycles import assign_cycle
 from etl.derive.dlt_rules import add_delay_rule, derive_dlt_candidates
-from etl.derive.study_day import compute_study_day
+from etl.derive.study_day import compute_study_day, period_end
 from safetyboard.protocol import Protocol
 
 # "3", "3.0", "Grade 3", "G3" -> 3 (CTCAE grades 1-5 as the AE CRF records them in AETOXGR; SDTM's form is
@@ -54,12 +54,9 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
     # event in the first month of treatment would fall before dosing, outside the DLT window. The
     # onset cannot be after the end (AENDT, imputed to the last possible day): an event that ended
     # before the first dose keeps the 1st of its period (it was not treatment-emergent, nor a DLT).
-    period_end = (
-        pl.when(pl.col("ASTDTF") == "D").then(pl.col("ASTDT").dt.month_end())
-        .when(pl.col("ASTDTF") == "M").then(pl.date(pl.col("ASTDT").dt.year(), 12, 31))
-    )
     frame = frame.with_columns(
-        pl.when(pl.col("ASTDTF").is_not_null() & (pl.col("ASTDT") < pl.col("TRTSDT")) & (period_end >= pl.col("TRTSDT"))
+        pl.when(pl.col("ASTDTF").is_not_null() & (pl.col("ASTDT") < pl.col("TRTSDT"))
+                & (period_end(pl.col("ASTDT"), pl.col("ASTDTF")) >= pl.col("TRTSDT"))
                 & (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("TRTSDT"))))
         .then(pl.col("TRTSDT")).otherwise(pl.col("ASTDT")).alias("ASTDT")
     )
@@ -70,8 +67,7 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         (parse_iso_datetime(pl.col("AEENDTC"), pl.col("AENDT")) if "AEENDTC" in cols else no_time).alias("AENDTM"),
     )
     wend = pl.col("TRTSDT") + pl.duration(days=window - 1)
-    latest_onset = pl.min_horizontal(pl.when(pl.col("ASTDTF").is_not_null()).then(period_end).otherwise(pl.col("ASTDT")),
-                                     pl.col("AENDT"))
+    latest_onset = pl.min_horizontal(period_end(pl.col("ASTDT"), pl.col("ASTDTF")), pl.col("AENDT"))
     frame = frame.with_columns(
         compute_study_day(pl.col("ASTDT"), pl.col("RFSTDT")).alias("ASTDY"),
         compute_study_day(pl.col("AENDT"), pl.col("RFSTDT")).alias("AENDY"),

@@ -12,7 +12,7 @@ import datetime as dt
 import polars as pl
 
 from etl.derive.exposure import days_in_window, dose_given, exposure_intervals, infusions_in_window
-from etl.derive.study_day import complete_date
+from etl.derive.study_day import complete_date, period_end
 from safetyboard.protocol import Protocol
 
 
@@ -129,9 +129,7 @@ def disposition_ends(ds: pl.DataFrame | None) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     day = pl.col("DSSTDTC_DT") if "DSSTDTC_DT" in ds.columns else pl.lit(None, pl.Date)
     flag = pl.col("DSSTDTC_DTF") if "DSSTDTC_DTF" in ds.columns else pl.lit(None, pl.String)
-    latest = (pl.when(flag.is_null()).then(day)
-              .when(flag == "D").then(day.dt.month_end())
-              .when(flag == "M").then(pl.date(day.dt.year(), 12, 31)))
+    latest = period_end(day, flag)
     event = (pl.col("DSCAT").str.to_uppercase().str.contains("DISPOSITION").fill_null(True) if "DSCAT" in ds.columns
              else pl.lit(True))
     reason = pl.col("DSDECOD").str.to_uppercase().str.strip_chars()
@@ -231,9 +229,7 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     # A partial death date counts only when its whole period falls before that day (as a DS exit, EXITDT): DTHDT
     # is imputed to the period's first day, and '2026-02' for a window ending on 15 February does not say the
     # patient died inside it
-    death_latest = (pl.when(pl.col("DTHDTF").is_null()).then(pl.col("DTHDT"))
-                    .when(pl.col("DTHDTF") == "D").then(pl.col("DTHDT").dt.month_end())
-                    .when(pl.col("DTHDTF") == "M").then(pl.date(pl.col("DTHDT").dt.year(), 12, 31)))
+    death_latest = period_end(pl.col("DTHDT"), pl.col("DTHDTF"))
     died_early = (death_latest < pl.col("DLTWEND")).fill_null(False)
     # left the study (DS disposition: withdrawal, adverse event, progression ...) before the window's last
     # day: not observed through the window either (DOMAIN.md 4 "completed the window"), evaluable only

@@ -19,6 +19,7 @@ import datetime as dt
 
 import polars as pl
 
+from etl.derive.study_day import period_end, period_start
 from safetyboard.protocol import Protocol
 
 # rule id -> short description shown beside DLTRULE on the dashboard
@@ -69,17 +70,6 @@ def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(name) if name in frame.columns else pl.lit(None, dtype)
 
 
-def _period_start(date: pl.Expr, flag: pl.Expr) -> pl.Expr:
-    """First day of the period a partial date stands for (--DTF 'D': its month; 'M': its year)."""
-    return (pl.when(flag == "D").then(date.dt.month_start())
-            .when(flag == "M").then(pl.date(date.dt.year(), 1, 1)).otherwise(date))
-
-
-def _period_end(date: pl.Expr, flag: pl.Expr) -> pl.Expr:
-    return (pl.when(flag == "D").then(date.dt.month_end())
-            .when(flag == "M").then(pl.date(date.dt.year(), 12, 31)).otherwise(date))
-
-
 def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
     """Add _DURLO / _DURHI: the shortest and longest duration in days (both end days counted, as
     ADURN) that the dates allow; _DURHI null = no upper bound (the event is ongoing).
@@ -95,8 +85,8 @@ def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFra
     end_text = _column(frame, "AEENDTC", pl.String()).cast(pl.String).str.strip_chars()
     no_end = pl.col("AENDT").is_null() & (end_text.is_null() | (end_text == ""))
     start_lo = pl.col("ASTDT")
-    start_hi = pl.min_horizontal(_period_end(pl.col("ASTDT"), stf), pl.col("AENDT"))
-    end_lo = pl.max_horizontal(pl.when(no_end).then(pl.lit(cut)).otherwise(_period_start(pl.col("AENDT"), enf)), start_lo)
+    start_hi = pl.min_horizontal(period_end(pl.col("ASTDT"), stf), pl.col("AENDT"))
+    end_lo = pl.max_horizontal(pl.when(no_end).then(pl.lit(cut)).otherwise(period_start(pl.col("AENDT"), enf)), start_lo)
     lo = ((end_lo - start_hi).dt.total_days() + 1).clip(lower_bound=1)
     hi = (pl.col("AENDT") - start_lo).dt.total_days() + 1
     unreadable = pl.col("AENDT").is_null() & ~no_end

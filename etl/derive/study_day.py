@@ -15,6 +15,20 @@ def compute_study_day(date: pl.Expr, reference: pl.Expr) -> pl.Expr:
     return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int32)
 
 
+def period_start(date: pl.Expr, flag: pl.Expr) -> pl.Expr:
+    """First day of the period a partial date stands for (its --DTF 'D': the month; 'M': the year); a complete
+    date is itself. `date` is the imputed first day (etl/dates.parse_iso_date)."""
+    return (pl.when(flag == "D").then(date.dt.month_start())
+            .when(flag == "M").then(pl.date(date.dt.year(), 1, 1)).otherwise(date))
+
+
+def period_end(date: pl.Expr, flag: pl.Expr) -> pl.Expr:
+    """Last day of the period a partial date stands for: the latest day it can be (a DS exit or a death is inside
+    the DLT window only when this day is)."""
+    return (pl.when(flag == "D").then(date.dt.month_end())
+            .when(flag == "M").then(pl.date(date.dt.year(), 12, 31)).otherwise(date))
+
+
 def complete_date(frame: pl.DataFrame, col: str) -> pl.Expr:
     """The date of `col`_DT when it is complete (no imputation flag), else null: the analysis date of a dose,
     a lab draw or a vital sign (admiral derives ADT / EXSTDTM with `derive_vars_dt(m)` and no date imputation,
