@@ -244,8 +244,15 @@ def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
 
+def _header_of(sf: SourceFile, mapping: ColumnMapping, columns: list[str]) -> tuple[str, str, str, list[str]]:
+    """(file name, mapping table key, dataset, columns as read): what ColumnMapping.unused_notes takes."""
+    dataset = (mapping.domain_for_stem(sf.path.stem) or sf.path.stem).lower()
+    return sf.path.name, "supp" + sf.domain if sf.supp else sf.domain, dataset, columns
+
+
 def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
-             dialect: dict[str, str] | None = None, notes: list[str] | None = None) -> Iterator[pl.DataFrame]:
+             dialect: dict[str, str] | None = None, notes: list[str] | None = None,
+             headers: list[tuple[str, str, str, list[str]]] | None = None) -> Iterator[pl.DataFrame]:
     """The file's records (mapped, with _FILE and _ROW) in batches; the first is checked for columns.
 
     CSV rows with the wrong number of fields are left out of the batches and put in `ragged`; a CSV file's
@@ -256,6 +263,8 @@ def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list
                                            notes=notes)):
         if sas_numeric:
             _refuse_sas_numeric_dates(batch, sf, mapping, sas_numeric)
+        if i == 0 and headers is not None:
+            headers.append(_header_of(sf, mapping, [c for c in batch.columns if c != "_ROW"]))
         frame = _renamed(batch, sf, mapping)
         if i == 0:
             _require_columns(frame, sf)
@@ -302,8 +311,8 @@ def _refuse_sas_numeric_dates(batch: pl.DataFrame, sf: SourceFile, mapping: Colu
 
 
 def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
-          notes: list[str] | None = None) -> pl.DataFrame:
-    return pl.concat(list(_batches(sf, mapping, encoding, ragged, notes=notes)), how="diagonal_relaxed")
+          notes: list[str] | None = None, headers: list[tuple[str, str, str, list[str]]] | None = None) -> pl.DataFrame:
+    return pl.concat(list(_batches(sf, mapping, encoding, ragged, notes=notes, headers=headers)), how="diagonal_relaxed")
 
 
 def study_level_note(file: str) -> str:
@@ -765,6 +774,7 @@ def stream_export(
     stats: dict[str, DomainStats] = {}
     rows_per_file: dict[str, int] = {}
     quarantined: list[pl.DataFrame] = []
+    headers: list[tuple[str, str, str, list[str]]] = []  # each file's columns as read, for the mapping's notes
     writer = TableWriter(con)
     by_domain: dict[str, list[SourceFile]] = {}
     supp_files: dict[str, list[SourceFile]] = {}
@@ -780,7 +790,7 @@ def stream_export(
             if progress:
                 progress(f"reading {sf.path.name}")
             ragged: list[RaggedRow] = []
-            frame = _read(sf, mapping, encoding, ragged, notes)
+            frame = _read(sf, mapping, encoding, ragged, notes, headers)
             rows_per_file[sf.path.name] = frame.height + len(ragged)
             stats["supp" + domain].rows_read += frame.height + len(ragged)
             if ragged:
@@ -804,7 +814,7 @@ def stream_export(
             # the reader's own delimiter, known before the first batch
             dialect: dict[str, str] = {}
             commas: dict[str, int] | None = None
-            for batch in _batches(sf, mapping, encoding, ragged, dialect, notes):
+            for batch in _batches(sf, mapping, encoding, ragged, dialect, notes, headers):
                 if commas is None and dialect.get("delimiter", ",") != ",":
                     commas = {}
                 rows_per_file[sf.path.name] += batch.height
@@ -855,6 +865,8 @@ def stream_export(
     for name, st in stats.items():
         if st.rows_read != st.rows_loaded + st.rows_quarantined:
             raise RuntimeError(f"row accounting broken for {name}: {st}")
+    if notes is not None:
+        notes.extend(mapping.unused_notes(headers))
     return files, quarantine, stats, rows_per_file
 
 

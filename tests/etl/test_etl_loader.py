@@ -102,6 +102,33 @@ def test_column_mapping_for_non_sdtm_export(tmp_path: Path, protocol: Protocol, 
     assert adsl["DOSELVLC"].to_list() == ["DL1", "DL1"] and adsl["AGE"].to_list() == [34.0, 15.0]
     loads = table(db, "meta.loads")
     assert loads["mapping_sha256"][0] is not None
+    # what the example mapping names and this export lacks is said, not passed over
+    mapping_notes = [n for n in result.warnings if n.startswith("column mapping:")]
+    assert "column mapping: [files] labs = 'lb' names no file of the export (no labs.*)" in mapping_notes
+    assert ("column mapping: [columns.ae] renamed nothing for 'System Organ Class', 'Serious', 'DLT (investigator)': "
+            "no such column in adverse_events.csv (a misspelt name leaves its variable out of the cut)") in mapping_notes
+    assert not any(used in n for n in mapping_notes for used in ("'Subject ID'", "'Verbatim'", "'Dose Level'"))
+    assert json.loads(loads["notes"][0]) == result.warnings
+
+
+def test_a_misspelt_mapping_column_is_named_in_the_load_notes(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    # "Grde" renamed nothing: AETOXGR was missing from the cut and every AE ungraded, with no word of why
+    folder = make_export(skip=("ae",))
+    write_csv(folder / "ae.csv", [{**{k: v for k, v in r.items() if k != "AETOXGR"}, "Grade": r["AETOXGR"]} for r in AE])
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns.ae]\n"Grde" = "AETOXGR"\n\n[columns.suppae]\n"QNAM" = "QNAM"\n', encoding="utf-8")
+    result, db = load(folder, tmp_path, protocol, mapping=mapping)
+    assert "AETOXGR" not in table(db, "raw.ae").columns
+    assert [n for n in result.warnings if n.startswith("column mapping:")] == [
+        "column mapping: [columns.ae] renamed nothing for 'Grde': no such column in ae.csv (a misspelt name leaves "
+        "its variable out of the cut)",
+        "column mapping: [columns.suppae] applies to no file of the export: its 1 rename(s) were not made",
+    ]
+    # the right name: no note
+    mapping.write_text('[columns.ae]\n"grade" = "AETOXGR"\n', encoding="utf-8")
+    result, db = load(folder, tmp_path, protocol, mapping=mapping)
+    assert table(db, "raw.ae")["AETOXGR"].to_list() == [r["AETOXGR"] for r in AE]
+    assert not [n for n in result.warnings if n.startswith("column mapping:")]
 
 
 def test_quarantine_reasons_and_records(tmp_path: Path, protocol: Protocol, make_export) -> None:
