@@ -218,9 +218,15 @@ def _adam_hint(datasets: set[str]) -> str:
             "study's SDTM export instead (SafetyBoard derives its own analysis tables from DM, EX, AE, LB and VS)")
 
 
-def _renames(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> dict[str, str]:
+def _mapping_tables(sf: SourceFile, mapping: ColumnMapping) -> tuple[str, str]:
+    """The mapping tables that apply to a file besides "*": its domain's (ae, suppae) and its dataset's (lbch)."""
     dataset = (mapping.domain_for_stem(sf.path.stem) or sf.path.stem).lower()  # lbch: [columns.lbch] applies too
-    return mapping.renames("supp" + sf.domain if sf.supp else sf.domain, frame.columns, dataset)
+    return "supp" + sf.domain if sf.supp else sf.domain, dataset
+
+
+def _renames(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> dict[str, str]:
+    domain, dataset = _mapping_tables(sf, mapping)
+    return mapping.renames(domain, frame.columns, dataset)
 
 
 def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.DataFrame:
@@ -244,12 +250,6 @@ def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
 
-def _header_of(sf: SourceFile, mapping: ColumnMapping, columns: list[str]) -> tuple[str, str, str, list[str]]:
-    """(file name, mapping table key, dataset, columns as read): what ColumnMapping.unused_notes takes."""
-    dataset = (mapping.domain_for_stem(sf.path.stem) or sf.path.stem).lower()
-    return sf.path.name, "supp" + sf.domain if sf.supp else sf.domain, dataset, columns
-
-
 def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
              dialect: dict[str, str] | None = None, notes: list[str] | None = None,
              headers: list[tuple[str, str, str, list[str]]] | None = None) -> Iterator[pl.DataFrame]:
@@ -264,7 +264,7 @@ def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list
         if sas_numeric:
             _refuse_sas_numeric_dates(batch, sf, mapping, sas_numeric)
         if i == 0 and headers is not None:
-            headers.append(_header_of(sf, mapping, [c for c in batch.columns if c != "_ROW"]))
+            headers.append((sf.path.name, *_mapping_tables(sf, mapping), [c for c in batch.columns if c != "_ROW"]))
         frame = _renamed(batch, sf, mapping)
         if i == 0:
             _require_columns(frame, sf)
@@ -866,7 +866,7 @@ def stream_export(
         if st.rows_read != st.rows_loaded + st.rows_quarantined:
             raise RuntimeError(f"row accounting broken for {name}: {st}")
     if notes is not None:
-        notes.extend(mapping.unused_notes(headers))
+        notes.extend(mapping.unused_notes(headers, [sf.path.name for sf in files]))
     return files, quarantine, stats, rows_per_file
 
 

@@ -38,29 +38,30 @@ class ColumnMapping:
             table.update({k.upper(): v.upper() for k, v in self.columns.get(key, {}).items()})
         return {c: table[c.upper()] for c in columns if c.upper() in table}
 
-    def unused_notes(self, headers: list[tuple[str, str, str, list[str]]]) -> list[str]:
+    def unused_notes(self, headers: list[tuple[str, str, str, list[str]]], file_names: list[str]) -> list[str]:
         """What the mapping named that the export does not have, one note per table: a misspelt source column
         ("Grde" = "AETOXGR") renames nothing, and the variable is then missing from the cut without a word.
 
         `headers`: (file name, table key as in :meth:`renames` (ae, suppae), dataset (lbch), its columns as read),
-        one per file the load read; the file stems of [files] are matched against the file names.
+        one per file the load read; the stems of [files] are matched against `file_names`, every file found.
         """
         notes = []
-        stems = {Path(name).stem.lower() for name, *_ in headers}
+        stems = {Path(name).stem.lower() for name in file_names}
         for stem, domain in sorted(self.files.items()):
             if stem not in stems:
                 notes.append(f"column mapping: [files] {stem} = {domain!r} names no file of the export (no {stem}.*)")
         for key, table in sorted(self.columns.items()):
             applies = [(name, cols) for name, domain, dataset, cols in headers if key in ("*", domain, dataset)]
+            table_name = '"*"' if key == "*" else key  # as the file spells it: [columns."*"]
             if not applies:
-                notes.append(f"column mapping: [columns.{key}] applies to no file of the export: its {len(table)} "
+                notes.append(f"column mapping: [columns.{table_name}] applies to no file of the export: its {len(table)} "
                              "rename(s) were not made")
                 continue
             present = {c.upper() for _, cols in applies for c in cols}
             missing = [s for s in table if s.upper() not in present]
             if missing:
                 files = ", ".join(sorted({name for name, _ in applies}))
-                notes.append(f"column mapping: [columns.{key}] renamed nothing for {', '.join(map(repr, missing))}: "
+                notes.append(f"column mapping: [columns.{table_name}] renamed nothing for {', '.join(map(repr, missing))}: "
                              f"no such column in {files} (a misspelt name leaves its variable out of the cut)")
         return notes
 
