@@ -17,6 +17,7 @@ Columns of a criterion row beyond op/factor/basis, each as admiral writes the te
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import polars as pl
@@ -95,15 +96,46 @@ def _wide_criteria(direction: str) -> tuple[pl.DataFrame, tuple[tuple[int, int, 
     return wide.rename({"paramcd": "PARAMCD", "_UNIT": "_CSET"}), tuple(slots)
 
 
-def _reference(code: pl.Expr) -> pl.Expr:
+@dataclass(frozen=True)
+class _Slot:
+    """One criterion of a grade, as literals: value `op` reference x factor (+ offset)."""
+
+    grade: int
+    sign: float  # +1: value above the threshold; -1: below
+    strict: bool
+    code: int  # the reference: _BASIS_CODES
+    factor: float
+    offset: float
+    falsy: bool  # a missing reference: not held (admiral's !is.na() guard), else unknown
+    needs: int | None  # a reference that must be present for the criterion to be evaluated
+    worst: bool  # admiral's worst case (worst_case = Y)
+
+
+@cache
+def _criteria_by_key(direction: str) -> dict[tuple[str, str, str], tuple[str, tuple[_Slot, ...]]]:
+    """(PARAMCD, baseline class, criteria set) -> (term, its criteria highest grade first), from the wide table."""
+    wide, slots = _wide_criteria(direction)
+    out = {}
+    for row in wide.iter_rows(named=True):
+        present = tuple(
+            _Slot(grade=g, sign=row[f"_sign{g}_{j}"], strict=row[f"_strict{g}_{j}"], code=row[f"_code{g}_{j}"],
+                  factor=row[f"_factor{g}_{j}"], offset=(row[f"_offset{g}_{j}"] or 0.0) if "offset" in used else 0.0,
+                  falsy=bool(row[f"_falsy{g}_{j}"]) if "falsy" in used else False,
+                  needs=row[f"_needs{g}_{j}"] if "needs" in used else None,
+                  worst=bool(row[f"_worst{g}_{j}"]) if "worst" in used else False)
+            for g, j, used in slots if row[f"_sign{g}_{j}"] is not None
+        )
+        out[(row["PARAMCD"], row["_CLASS"], row["_CSET"])] = (row["_TERM"], present)
+    return out
+
+
+_REFERENCE_COLUMNS = {1: "ANRLO", 2: "ANRHI", 3: "BASE"}
+
+
+def _reference(code: int) -> pl.Expr:
     # an absolute cut-off is in the criteria unit, or in the reported unit of a unit's own criteria (_SCALE: that
     # unit's factor, so the converted value meets the cut-off converted the same way)
-    return (
-        pl.when(code == 0).then(pl.col("_SCALE"))
-        .when(code == 1).then(pl.col("ANRLO"))
-        .when(code == 2).then(pl.col("ANRHI"))
-        .otherwise(pl.col("BASE"))
-    )
+    return pl.col(_REFERENCE_COLUMNS.get(code, "_SCALE"))
 
 
 def _criteria_set(df: pl.DataFrame, wide: pl.DataFrame) -> list[pl.Expr]:
@@ -129,66 +161,84 @@ def _criteria_set(df: pl.DataFrame, wide: pl.DataFrame) -> list[pl.Expr]:
     ]
 
 
+def _grade_rows(part: pl.DataFrame, term: str, slots: tuple[_Slot, ...]) -> pl.DataFrame:
+    """GRADE, TERM, REASON, WORST for rows that share one set of criteria (literals, so each row's test is a
+    comparison, not a choice among references)."""
+    value = pl.col("_V")
+    conds = []
+    for k, slot in enumerate(slots):
+        threshold = _reference(slot.code) * slot.factor
+        if slot.offset:
+            threshold = threshold + slot.offset * pl.col("_SCALE")
+        # value > t  <=>  +1 * (value - t) > 0;  value < t  <=>  -1 * (value - t) > 0 (<= and >= not strict)
+        margin = slot.sign * (value - threshold.round_sig_figs(SIGNIF_DIGITS))
+        cond = (margin > 0) if slot.strict else (margin >= 0)
+        if slot.falsy:
+            cond = cond.fill_null(False)
+        if slot.needs is not None:
+            cond = pl.when(_reference(slot.needs).is_null()).then(pl.lit(None, pl.Boolean)).otherwise(cond)
+        conds.append(cond.alias(f"_C{k}"))
+    # _C: true holds, false does not, null cannot be evaluated (computed once each)
+    part = part.with_columns(conds)
+    held_by = [(pl.col(f"_C{k}"), slot) for k, slot in enumerate(slots)]
+    held = pl.max_horizontal(pl.when(c).then(pl.lit(s.grade, pl.Int8)) for c, s in held_by)
+    # the highest grade held by a criterion that is not admiral's worst case (worst_case: the grade assumes a
+    # symptom or consequence the value cannot show: urate > ULN is grade 3 only "with physiologic consequences")
+    certain = [pl.when(c).then(pl.lit(s.grade, pl.Int8)) for c, s in held_by if not s.worst]
+    unk = pl.max_horizontal(pl.when(c.is_null()).then(pl.lit(s.grade, pl.Int8)) for c, s in held_by)
+
+    def _why(s: _Slot) -> pl.Expr:
+        if s.needs is None:
+            return pl.lit(s.code, pl.Int8)
+        return pl.when(_reference(s.needs).is_null()).then(pl.lit(s.needs, pl.Int8)).otherwise(pl.lit(s.code, pl.Int8))
+
+    why_code = pl.coalesce(pl.when(c.is_null()).then(_why(s)) for c, s in held_by)
+    part = part.with_columns(
+        held.alias("_HELD"), unk.alias("_UNK"), why_code.alias("_WHY"),
+        (pl.max_horizontal(certain) if certain else pl.lit(None, pl.Int8)).alias("_CERT"),
+    )
+    held, unk = pl.col("_HELD"), pl.col("_UNK")
+    unknown_higher = unk.is_not_null() & (held.is_null() | (unk > held))
+    return part.select(
+        "_I",
+        pl.when(unknown_higher).then(None).otherwise(held.fill_null(0)).cast(pl.Int8).alias("GRADE"),
+        pl.lit(term, pl.String).alias("TERM"),
+        pl.when(unknown_higher).then(pl.col("_WHY").replace_strict(_CODE_REASONS, default="no value", return_dtype=pl.String))
+        .alias("REASON"),
+        (held.is_not_null() & (pl.col("_CERT").is_null() | (pl.col("_CERT") < held))).alias("WORST"),
+    )
+
+
 def _grade_direction(df: pl.DataFrame, direction: str) -> pl.DataFrame:
-    """GRADE, TERM and REASON for one direction, row for row with `df` (null where no criterion).
+    """GRADE, TERM, REASON and WORST for one direction, row for row with `df` (null where no criterion).
 
     Walking grades 4 -> 1 and stopping at the first that holds or cannot be evaluated is the same
     as: the highest grade that holds, unless a higher grade cannot be evaluated (then null).
+    The rows are graded in groups that share their criteria (parameter, baseline class, criteria set),
+    each group's criteria written into its expressions as literals; the groups are then put back in
+    row order. (Joining every row to its criteria as columns did the same work at twice the time:
+    0.83 s against 0.40 s for 661,000 demo lab rows, identical grades on 1.8 M random inputs.)
     """
     abnormal = (pl.col("BNRIND").str.to_uppercase() == "HIGH").fill_null(False)
     units = [c for c in (SOURCE_UNIT, SOURCE_FACTOR) if c in df.columns]
-    rows = df.select("PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND", *units).with_columns(
-        pl.when(abnormal).then(pl.lit("ABNORMAL")).otherwise(pl.lit("NORMAL")).alias("_CLASS")
+    wide, _ = _wide_criteria(direction)
+    rows = df.select("PARAMCD", "AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND", *units).with_row_index("_I").with_columns(
+        pl.when(abnormal).then(pl.lit("ABNORMAL")).otherwise(pl.lit("NORMAL")).alias("_CLASS"),
+        *_criteria_set(df, wide),
+        pl.col("AVAL").round_sig_figs(SIGNIF_DIGITS).alias("_V"),
     )
-    wide, slots = _wide_criteria(direction)
-    rows = rows.with_columns(_criteria_set(df, wide))
-    rows = rows.join(wide, on=["PARAMCD", "_CLASS", "_CSET"], how="left", maintain_order="left").with_columns(
-        pl.col("AVAL").round_sig_figs(SIGNIF_DIGITS).alias("_V"))
-    value = pl.col("_V")  # a column: every criterion compares it
-    tests = [(g, j) for g, j, _ in slots]  # highest grade first
-    conds = []
-    for g, j, used in slots:
-        sign, code = pl.col(f"_sign{g}_{j}"), pl.col(f"_code{g}_{j}")
-        threshold = _reference(code) * pl.col(f"_factor{g}_{j}")
-        if "offset" in used:
-            threshold = threshold + pl.col(f"_offset{g}_{j}").fill_null(0.0) * pl.col("_SCALE")
-        margin = sign * (value - threshold.round_sig_figs(SIGNIF_DIGITS))
-        cond = pl.when(pl.col(f"_strict{g}_{j}")).then(margin > 0).otherwise(margin >= 0)
-        if "falsy" in used:  # a missing reference: not held (admiral's !is.na() guard), else unknown
-            cond = pl.when(cond.is_null() & pl.col(f"_falsy{g}_{j}").fill_null(False)).then(pl.lit(False)).otherwise(cond)
-        if "needs" in used:
-            needs = pl.col(f"_needs{g}_{j}")
-            cond = pl.when(needs.is_not_null() & _reference(needs).is_null()).then(pl.lit(None, pl.Boolean)).otherwise(cond)
-        conds.append(pl.when(sign.is_not_null()).then(cond.cast(pl.Int8)).otherwise(pl.lit(-1, pl.Int8)).alias(f"_C{g}_{j}"))
-    # _C: 1 holds, 0 does not, null cannot be evaluated, -1 no such criterion (computed once each)
-    rows = rows.with_columns(conds)
-    held = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}") == 1).then(pl.lit(g, pl.Int8)) for g, j in tests)
-    # the highest grade held by a criterion that is not admiral's worst case (worst_case: the grade assumes a
-    # symptom or consequence the value cannot show: urate > ULN is grade 3 only "with physiologic consequences")
-    certain = pl.max_horizontal(
-        pl.when((pl.col(f"_C{g}_{j}") == 1) & (~pl.col(f"_worst{g}_{j}").fill_null(False) if "worst" in used else pl.lit(True)))
-        .then(pl.lit(g, pl.Int8)) for g, j, used in slots)
-    unk = pl.max_horizontal(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(pl.lit(g, pl.Int8)) for g, j in tests)
-    def _why(g: int, j: int, used: frozenset[str]) -> pl.Expr:
-        if "needs" not in used:
-            return pl.col(f"_code{g}_{j}")
-        needs = pl.col(f"_needs{g}_{j}")
-        return pl.when(needs.is_not_null() & _reference(needs).is_null()).then(needs).otherwise(pl.col(f"_code{g}_{j}"))
-
-    why_code = pl.coalesce(pl.when(pl.col(f"_C{g}_{j}").is_null()).then(_why(g, j, used)) for g, j, used in slots)
-    has_criterion = pl.any_horizontal(pl.col(f"_C{g}_{j}") != -1 for g, j in tests).fill_null(True)
-    # held, unk and has_criterion as columns first: an expression used twice in one select is computed twice
-    rows = rows.with_columns(held.alias("_HELD"), unk.alias("_UNK"), has_criterion.alias("_HAS"), certain.alias("_CERT"))
-    held, unk, has_criterion = pl.col("_HELD"), pl.col("_UNK"), pl.col("_HAS")
-    rows = rows.with_columns((unk.is_not_null() & (held.is_null() | (unk > held))).alias("_UNKHI"))
-    unknown_higher = pl.col("_UNKHI")
-    return rows.select(
-        pl.when(~has_criterion).then(None).when(unknown_higher).then(None)
-        .otherwise(held.fill_null(0)).cast(pl.Int8).alias("GRADE"),
-        pl.when(has_criterion).then(pl.col("_TERM")).alias("TERM"),
-        pl.when(has_criterion & unknown_higher).then(why_code.replace_strict(_CODE_REASONS, default="no value")).alias("REASON"),
-        (held.is_not_null() & (pl.col("_CERT").is_null() | (pl.col("_CERT") < held))).alias("WORST"),
-    )
+    criteria = _criteria_by_key(direction)
+    parts = []
+    for key, part in rows.partition_by("PARAMCD", "_CLASS", "_CSET", as_dict=True, maintain_order=False).items():
+        term, slots = criteria.get(key, ("", ()))
+        if slots:
+            parts.append(_grade_rows(part, term, slots))
+        else:  # no criterion for this parameter (or none in this direction)
+            parts.append(part.select("_I", pl.lit(None, pl.Int8).alias("GRADE"), pl.lit(None, pl.String).alias("TERM"),
+                                     pl.lit(None, pl.String).alias("REASON"), pl.lit(False).alias("WORST")))
+    if not parts:
+        return pl.DataFrame(schema={"GRADE": pl.Int8, "TERM": pl.String, "REASON": pl.String, "WORST": pl.Boolean})
+    return pl.concat(parts).sort("_I").drop("_I")
 
 
 def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
