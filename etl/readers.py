@@ -141,22 +141,63 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: int, name: str) -> None:
-    """A file whose last line ends without a newline and has too few fields was cut off.
+def _last_record(path: Path, delimiter: str) -> tuple[list[str], str]:
+    """The file's last record as the csv module reads it (a quoted value may span lines) and its text."""
+    text: list[str] = []
+    fields: list[str] = []
+    raw = ""
 
-    `path` is the file parsed (perhaps a transcoded copy), `name` the export file's name."""
+    def lines(fh: io.TextIOBase) -> Iterator[str]:
+        for line in fh:
+            text.append(line)
+            yield line
+
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="\n") as fh:
+        for fields in csv.reader(lines(fh), delimiter=delimiter):  # noqa: B007 (the last one is kept)
+            raw = "".join(text)
+            text.clear()
+    return fields, raw
+
+
+def _ends_inside_quotes(raw: str, delimiter: str) -> bool:
+    try:
+        list(csv.reader(io.StringIO(raw), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _check_not_truncated(path: Path, encoding: str, delimiter: str, n_columns: int, name: str) -> None:
+    """A file whose last record ends without a newline and has too few fields, or ends inside a quoted
+    value, was cut off (export interrupted: how many records are lost, the file does not say).
+
+    The last line alone usually tells. When it does not (a quoted value with a line break, a quote inside an
+    unquoted value, a line longer than the tail read), the file is read through to its last record. A last line
+    of blanks without its line end is no record. `path` is the file parsed (perhaps a transcoded copy), `name`
+    the export file's name."""
     size = path.stat().st_size
     with path.open("rb") as fh:
         fh.seek(max(0, size - 65536))
         tail = fh.read()
     if not tail or tail.endswith(b"\n"):
         return
+    whole_line = b"\n" in tail or size <= len(tail)
     last = tail.rsplit(b"\n", 1)[-1].decode(encoding, errors="replace")
+    if whole_line and not last.strip():
+        return
+    fields = next(csv.reader(io.StringIO(last), delimiter=delimiter), [])
+    if whole_line and len(fields) == n_columns and last.count('"') % 2 == 0:
+        return
     try:
-        fields = next(csv.reader(io.StringIO(last), delimiter=delimiter), [])
+        fields, raw = _last_record(path, delimiter)
     except csv.Error as exc:
         raise BadInputError(f"{name}: cannot be parsed as CSV (last line: {exc})") from exc
-    if len(fields) < n_columns or last.count('"') % 2 == 1:
+    if _ends_inside_quotes(raw, delimiter):
+        raise BadInputError(
+            f"{name}: the file is truncated: its last record ends inside a quoted value, with no line end "
+            "(export interrupted?)"
+        )
+    if len(fields) < n_columns and raw.strip():
         raise BadInputError(
             f"{name}: the file is truncated: its last line has {len(fields)} of {n_columns} fields "
             "and no line end (export interrupted?)"

@@ -149,6 +149,47 @@ def test_truncated_csv_names_the_file(tmp_path: Path) -> None:
         read_csv(path)
 
 
+@pytest.mark.parametrize(
+    ("last", "value"),
+    [
+        # the last record's quoted value holds a line break (the last physical line alone has 1 field)
+        ('S-009,9,"Last term\nsecond line"', "Last term\nsecond line"),
+        # a quote inside an unquoted value, read as a character (odd quote count on the last line)
+        ("S-009,9,Laceration 2\" long", 'Laceration 2" long'),
+    ],
+)
+def test_a_complete_last_record_without_a_line_end_is_not_truncated(tmp_path: Path, last: str, value: str) -> None:
+    n = csv_text(ROWS).split("\n", 1)[0].count(",") + 1
+    path = tmp_path / "ae.csv"
+    text = csv_text(ROWS).rstrip("\n")
+    path.write_text(text + "\n" + last + "," * (n - 3), encoding="utf-8")
+    frame = read_csv(path).frame
+    assert frame.height == len(ROWS) + 1
+    assert frame["AETERM"][-1] == value
+
+
+def test_a_blank_last_line_without_a_line_end_is_not_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(csv_text(ROWS) + "   ", encoding="utf-8")
+    frame = read_csv(path).frame  # the blank line is a row of blanks (normalise quarantines it as blank_row)
+    assert frame["USUBJID"].head(len(ROWS)).to_list() == [r["USUBJID"] for r in ROWS]
+    assert all(not (v or "").strip() for v in frame.drop("_ROW").row(-1)) if frame.height > len(ROWS) else True
+
+
+def test_a_file_cut_inside_a_quoted_value_is_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(csv_text(ROWS) + 'S-009,9,"Hypertens', encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"ae\.csv: the file is truncated: its last record ends inside a quoted value"):
+        read_csv(path)
+
+
+def test_a_cut_last_line_longer_than_the_tail_read_is_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(csv_text(ROWS) + "S-009,9," + "x" * 70_000, encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"ae\.csv: the file is truncated: its last line has 3 of"):
+        read_csv(path)
+
+
 def test_unsupported_suffix_and_empty_file(tmp_path: Path) -> None:
     odd = tmp_path / "ae.sav"
     odd.write_bytes(b"x")
