@@ -28,6 +28,7 @@ import polars as pl
 
 from etl.dates import COMPLETE_DATE, date_form_hint, parse_iso_date
 from etl.domains import DomainSpec, is_date, is_end_date, is_numeric, is_seq
+from etl.readers import MISSING_TEXT
 
 QUARANTINE_SCHEMA = {
     "domain": pl.String,
@@ -86,7 +87,7 @@ def _record_json(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
 
 
 def _trimmed(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Text trimmed and empty -> null, touching only the columns that have something to trim.
+    """Text trimmed, and empty or a missing marker -> null, touching only the columns that have something to trim.
 
     Most exports are clean, and a column that needs no trimming is then not rewritten (a length
     comparison is cheaper than a whitespace regex, measured on 2 M lab rows).
@@ -98,8 +99,10 @@ def _trimmed(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         for c in columns
     ).row(0)
     dirty = [c for c, has in zip(columns, padded, strict=True) if has]
+    # a missing marker with blanks around it (' NA', 'N/A ') is missing too, as the XLSX, XPT and Parquet readers
+    # read it (the CSV reader's null_values match the exact text only)
     return frame.with_columns(
-        pl.col(c).str.strip_chars().replace("", None).alias(c) for c in dirty
+        pl.col(c).str.strip_chars().replace(MISSING_TEXT, None).alias(c) for c in dirty
     )
 
 

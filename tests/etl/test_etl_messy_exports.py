@@ -199,3 +199,22 @@ def test_xlsx_with_an_empty_first_sheet_says_so(tmp_path: Path, protocol: Protoc
     # was "cannot be read as XLSX (empty Excel sheet ... set `raise_if_empty=False`)"
     with pytest.raises(BadInputError, match=r"^sv\.xlsx: the first sheet is empty \(no header row\)$"):
         load(folder, tmp_path, protocol)
+
+
+@pytest.mark.parametrize("marker", [" NA", "NA ", " N/A ", " . ", "NULL  "])
+def test_a_missing_marker_with_blanks_around_it_is_missing_as_in_xlsx(tmp_path: Path, protocol: Protocol, marker: str) -> None:
+    # Polars' CSV null_values match the exact text only; the XLSX/XPT/Parquet readers trim first: the same
+    # cell must mean the same thing in every format (a padded 'NA' result was quarantined as non_numeric)
+    lb = [dict(r) for r in LB]
+    lb[0]["LBSTRESN"] = marker
+    lb[0]["LBORRES"] = marker
+    dm = [dict(r) for r in BASE_TABLES["dm"]]
+    dm[0]["AGE"] = marker
+    folder = export_with(tmp_path, "lb", csv_text(lb).encode())
+    (folder / "dm.csv").write_text(csv_text(dm), encoding="utf-8")
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["lb"].rows_quarantined == 0
+    row = table(db, "raw.lb").sort("_ROW").row(0, named=True)
+    assert row["LBSTRESN"] is None and row["LBORRES"] is None
+    dm_row = table(db, "raw.dm").sort("_ROW").row(0, named=True)
+    assert dm_row["AGE"] is None and "AGE_TEXT" not in dm_row
