@@ -250,13 +250,43 @@ def _renamed(frame: pl.DataFrame, sf: SourceFile, mapping: ColumnMapping) -> pl.
     return frame.with_columns(pl.lit(sf.path.name).alias("_FILE"))
 
 
+REPEATED_HEADER_DETAIL = ("the record repeats the header line (files joined with their headers?): "
+                          "its values are the column names")
+
+
+def repeated_header_rows(batch: pl.DataFrame) -> pl.Series:
+    """Rows whose every value is its column's name (trimmed, any case) and that have at least two values: the
+    header line again, as in site exports joined one after another. Such a row would load as a subject named
+    'USUBJID' in DM. Only rows whose first value is as long as a header name are compared (cheap for big files)."""
+    cols = [c for c in batch.columns if c != "_ROW"]
+    if not cols or batch.height == 0:
+        return pl.Series("_HDR", [False] * batch.height, dtype=pl.Boolean)
+    first = cols[0]
+    candidate = pl.col(first).str.len_chars().is_between(len(first), len(first) + 8).fill_null(False)
+    same = [(pl.col(c).str.strip_chars().str.to_uppercase() == c) for c in cols]
+    is_header = (
+        pl.all_horizontal(s | pl.col(c).is_null() for s, c in zip(same, cols, strict=True))
+        & (pl.sum_horizontal(s.fill_null(False).cast(pl.Int32) for s in same) >= min(2, len(cols)))
+    )
+    out = pl.Series("_HDR", [False] * batch.height, dtype=pl.Boolean)
+    rows = batch.select(cols).with_row_index("_I").filter(candidate)
+    if rows.height:
+        found = rows.filter(is_header.fill_null(False))["_I"]
+        if found.len():
+            out = out.scatter(found, True)
+    return out
+
+
 def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
              dialect: dict[str, str] | None = None, notes: list[str] | None = None,
-             headers: list[tuple[str, str, str, list[str]]] | None = None) -> Iterator[pl.DataFrame]:
+             headers: list[tuple[str, str, str, list[str]]] | None = None,
+             header_rows: list[pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
     """The file's records (mapped, with _FILE and _ROW) in batches; the first is checked for columns.
 
     CSV rows with the wrong number of fields are left out of the batches and put in `ragged`; a CSV file's
     delimiter is put in `dialect`, what the reader says of the file in `notes` (readers.iter_batches).
+    Rows that repeat the header line (repeated_header_rows) are left out and put in `header_rows`, mapped as the
+    other rows; without a list they stay in the batch.
     """
     sas_numeric: set[str] = set()
     for i, batch in enumerate(iter_batches(sf.path, encoding, ragged=ragged, sas_numeric=sas_numeric, dialect=dialect,
@@ -270,6 +300,11 @@ def _batches(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list
             _require_columns(frame, sf)
             if not sf.supp:
                 _refuse_derived_names(frame, sf)
+        if header_rows is not None:
+            repeated = repeated_header_rows(batch)
+            if repeated.any():
+                header_rows.append(frame.filter(repeated))
+                frame = frame.filter(~repeated)
         yield frame
 
 
@@ -311,8 +346,17 @@ def _refuse_sas_numeric_dates(batch: pl.DataFrame, sf: SourceFile, mapping: Colu
 
 
 def _read(sf: SourceFile, mapping: ColumnMapping, encoding: str, ragged: list[RaggedRow],
-          notes: list[str] | None = None, headers: list[tuple[str, str, str, list[str]]] | None = None) -> pl.DataFrame:
-    return pl.concat(list(_batches(sf, mapping, encoding, ragged, notes=notes, headers=headers)), how="diagonal_relaxed")
+          notes: list[str] | None = None, headers: list[tuple[str, str, str, list[str]]] | None = None,
+          header_rows: list[pl.DataFrame] | None = None) -> pl.DataFrame:
+    return pl.concat(list(_batches(sf, mapping, encoding, ragged, notes=notes, headers=headers, header_rows=header_rows)),
+                     how="diagonal_relaxed")
+
+
+def _header_quarantine(header_rows: list[pl.DataFrame], domain: str) -> pl.DataFrame | None:
+    if not header_rows:
+        return None
+    rows = pl.concat(header_rows, how="diagonal_relaxed")
+    return _quarantine_rows(rows, domain, "repeated_header", pl.lit(REPEATED_HEADER_DETAIL))
 
 
 def study_level_note(file: str) -> str:
@@ -790,9 +834,15 @@ def stream_export(
             if progress:
                 progress(f"reading {sf.path.name}")
             ragged: list[RaggedRow] = []
-            frame = _read(sf, mapping, encoding, ragged, notes, headers)
+            repeated: list[pl.DataFrame] = []
+            frame = _read(sf, mapping, encoding, ragged, notes, headers, repeated)
             rows_per_file[sf.path.name] = frame.height + len(ragged)
             stats["supp" + domain].rows_read += frame.height + len(ragged)
+            if (hq := _header_quarantine(repeated, f"supp{domain}")) is not None:
+                rows_per_file[sf.path.name] += hq.height
+                stats["supp" + domain].rows_read += hq.height
+                _count(stats["supp" + domain], hq)
+                quarantined.append(hq)
             if ragged:
                 q = _ragged_quarantine(sf, ragged, f"supp{domain}", frame.columns)
                 _count(stats["supp" + domain], q)
@@ -814,7 +864,8 @@ def stream_export(
             # the reader's own delimiter, known before the first batch
             dialect: dict[str, str] = {}
             commas: dict[str, int] | None = None
-            for batch in _batches(sf, mapping, encoding, ragged, dialect, notes, headers):
+            repeated = []
+            for batch in _batches(sf, mapping, encoding, ragged, dialect, notes, headers, repeated):
                 if commas is None and dialect.get("delimiter", ",") != ",":
                     commas = {}
                 rows_per_file[sf.path.name] += batch.height
@@ -828,6 +879,11 @@ def stream_export(
                 writer.append("raw", domain, loaded)
                 _count(st, q)
                 quarantined.append(q)
+            if (hq := _header_quarantine(repeated, domain)) is not None:
+                rows_per_file[sf.path.name] += hq.height
+                st.rows_read += hq.height
+                _count(st, hq)
+                quarantined.append(hq)
             if commas and notes is not None:
                 notes.append(decimal_comma_note(sf.path.name, dialect["delimiter"], commas))
             if header and domain not in NO_SUBJECT_DOMAINS and is_study_level(domain, header) and notes is not None:

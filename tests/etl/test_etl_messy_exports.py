@@ -218,3 +218,20 @@ def test_a_missing_marker_with_blanks_around_it_is_missing_as_in_xlsx(tmp_path: 
     assert row["LBSTRESN"] is None and row["LBORRES"] is None
     dm_row = table(db, "raw.dm").sort("_ROW").row(0, named=True)
     assert dm_row["AGE"] is None and "AGE_TEXT" not in dm_row
+
+
+def test_a_repeated_header_line_is_quarantined_not_loaded_as_a_subject(tmp_path: Path, protocol: Protocol) -> None:
+    # site exports joined one after another keep each site's header line: in DM it became a subject 'USUBJID'
+    dm_text = csv_text(BASE_TABLES["dm"])
+    header, first, rest = dm_text.split("\n", 2)
+    folder = export_with(tmp_path, "dm", f"{header}\n{first}\n{header.lower()}\n{rest}".encode())
+    ae_header, ae_rest = AE_TEXT.split("\n", 1)
+    (folder / "ae.csv").write_text(f"{ae_header}\n{ae_rest}{ae_header}\n", encoding="utf-8")
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["dm"].rows_read == len(BASE_TABLES["dm"]) + 1
+    assert result.domains["dm"].rows_loaded == len(BASE_TABLES["dm"])
+    assert "USUBJID" not in table(db, "raw.dm")["USUBJID"].to_list()
+    assert "USUBJID" not in table(db, "adam.adsl")["USUBJID"].to_list()
+    q = table(db, "meta.quarantine").filter(pl.col("reason") == "repeated_header").sort("domain")
+    assert q.select("domain", "file", "row_number").rows() == [("ae", "ae.csv", len(AE) + 1), ("dm", "dm.csv", 2)]
+    assert "repeats the header line" in q["detail"][0]
