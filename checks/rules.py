@@ -493,13 +493,20 @@ def lb_frame() -> Frame:
                  requires=("raw.lb",))
 
 
+def quote_identifier(name: str) -> str:
+    """`name` as a DuckDB identifier: in double quotes, a double quote inside it doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def duplicate_frame(domain: str, cols: list[str]) -> Frame | None:
     """Same subject and content under another --SEQ: every copy after the first (lowest --SEQ) is flagged."""
     seq = DOMAIN_KEYS.get(domain)
     if not seq or seq not in cols or "USUBJID" not in cols:
         return None
     content = [c for c in cols if c not in (seq, "_FILE", "_ROW") and not c.endswith(("_DT", "_DTF"))]
-    part = ", ".join(f'"{c}"' for c in content)
+    # every column of the export is content, whatever its name: quoted as an SQL identifier (a quote doubled), so
+    # a column named 'COMMENT "FREE TEXT"' does not stop the check
+    part = ", ".join(quote_identifier(c) for c in content)
     sql = f"""
     SELECT '{domain.upper()}' AS domain, USUBJID, '{seq}=' || "{seq}" AS record_key, _FILE, _ROW,
            (rn = 1) AS ok_record_duplicate,

@@ -233,6 +233,7 @@ class _CsvSource:
     n_fields: int  # fields in the header
     workdir: Path  # a temporary folder that lives as long as the source
     skip_lines: int = 0  # lines before the header (an Excel 'sep=;' line)
+    names: tuple[str, ...] = ()  # the header's names as the csv module reads them (a quote doubled inside one undone)
 
 
 @contextlib.contextmanager
@@ -262,7 +263,7 @@ def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
         header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
         check_column_names(header, path)
         _check_not_truncated(source, "utf-8", delimiter, len(header), path.name)
-        yield _CsvSource(source, enc, delimiter, len(header), Path(tmp), 1 if declared else 0)
+        yield _CsvSource(source, enc, delimiter, len(header), Path(tmp), 1 if declared else 0, tuple(header))
 
 
 # the first bytes of binary formats that a .csv name sometimes hides (a workbook saved as .csv)
@@ -325,6 +326,16 @@ def _column_names(names: list[str]) -> dict[str, str]:
     return out
 
 
+def _header_names(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
+    """Columns named as the csv module reads the header: Polars keeps a doubled quote inside a quoted header name
+    ('Comment ""free text""'); empty names keep Polars' own (they are named by position later)."""
+    columns = [c for c in frame.columns if c != "_ROW"]
+    if len(columns) != len(names):
+        return frame
+    renames = {c: n for c, n in zip(columns, names, strict=True) if n.strip() and n != c}
+    return frame.rename(renames) if renames else frame
+
+
 def _upper_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.rename(_column_names(frame.columns))
 
@@ -375,7 +386,7 @@ def read_csv(path: Path, encoding: str = "auto") -> ReadResult:
             frame = pl.read_csv(source, **_csv_options(src.delimiter, src.skip_lines))
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
             raise _csv_error(path, exc) from exc
-    return ReadResult(_upper_columns(frame), src.encoding, src.delimiter)
+    return ReadResult(_upper_columns(_header_names(frame, src.names)), src.encoding, src.delimiter)
 
 
 def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROWS,
@@ -422,9 +433,9 @@ def iter_batches(path: Path, encoding: str = "auto", batch_rows: int = BATCH_ROW
                 rows += batch.height
                 if found:
                     batch = batch.with_columns(original_rows(batch["_ROW"], found))
-                yield _upper_columns(batch)
+                yield _upper_columns(_header_names(batch, src.names))
             if empty:
-                yield _upper_columns(header)
+                yield _upper_columns(_header_names(header, src.names))
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
             raise _csv_error(path, exc) from exc
         if len(found) > rows / 2:

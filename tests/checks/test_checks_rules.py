@@ -363,3 +363,18 @@ def test_messages_name_the_variable_and_write_whole_ages_without_decimals(handma
     msg = dict(zip(run.findings["check_id"], run.findings["message"], strict=False))
     assert msg["record_after_death"].startswith("AESTDTC 2026-") and "is after the death on 2026-05-10" in msg["record_after_death"]
     assert msg["eligibility_age"].startswith("AGE ") and ".0 " not in msg["eligibility_age"]
+
+
+def test_a_column_named_with_quotes_does_not_stop_the_duplicate_check(protocol) -> None:
+    # an export's free-text column 'Comment "free text"' (a CSV header 'Comment ""free text""'): every column is
+    # content for record_duplicate, and an unescaped name stopped it for the whole domain (Binder Error)
+    con = duckdb.connect()
+    write_cut(con, base_rows("C1"))
+    con.execute('ALTER TABLE raw.ae ADD COLUMN "COMMENT ""FREE TEXT""" VARCHAR')
+    copied = con.execute("SELECT _ROW FROM raw.ae ORDER BY _ROW LIMIT 1").fetchall()[0][0]
+    con.execute("INSERT INTO raw.ae SELECT * REPLACE (AESEQ + 100 AS AESEQ, _ROW + 1000 AS _ROW) FROM raw.ae "
+                "WHERE _ROW = ?", [copied])
+    run = run_checks(con, protocol, "C1")
+    assert not any(k.startswith("dup_") for k in run.skipped), run.skipped
+    dups = run.findings.filter((pl.col("check_id") == "record_duplicate") & (pl.col("domain") == "AE"))
+    assert copied + 1000 in dups["row_number"].to_list()

@@ -357,3 +357,14 @@ def test_xpt_cut_on_a_record_boundary_is_truncated(tmp_path: Path, monkeypatch: 
     with pytest.raises(BadInputError, match=r"^ae\.xpt: the file is truncated: it ends \d+ bytes into an observation "
                                             r"after \d+ whole ones of 34 bytes"):
         list(iter_batches(path, batch_rows=50)) if chunked else read_file(path)
+
+
+def test_a_quote_doubled_inside_a_quoted_header_name_is_undone(tmp_path: Path) -> None:
+    # Polars keeps 'Comment ""free text""' as the name; the header says Comment "free text" (RFC 4180)
+    text = csv_text(ROWS).replace("AESER\n", 'AESER,"Comment ""free text"""\n', 1).replace("\n", ",x\n").replace(
+        'free text""",x\n', 'free text"""\n', 1)
+    path = tmp_path / "ae.csv"
+    path.write_text(text, encoding="utf-8")
+    frame = read_csv(path).frame
+    assert 'COMMENT "FREE TEXT"' in frame.columns
+    assert [b.columns for b in iter_batches(path)][0] == frame.columns
