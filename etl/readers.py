@@ -50,23 +50,66 @@ class ReadResult:
     sas_numeric: frozenset[str] = frozenset()
 
 
-def _is_utf8(path: Path) -> bool:
+@dataclass(frozen=True)
+class _Utf8Scan:
+    valid: bool
+    bad_offset: int | None = None  # byte offset of the first byte that is not UTF-8
+    wide: int = 0  # non-ASCII characters that are valid UTF-8 (counted only when the file is not valid UTF-8)
+
+
+def _utf8_scan(path: Path) -> _Utf8Scan:
+    """Whether the file is UTF-8; if not, where the first byte that is not UTF-8 is, and how many non-ASCII
+    characters are valid UTF-8 anyway (a UTF-8 file with a stray cp1252 byte has many)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    consumed = 0
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             # pure ASCII is valid UTF-8: bytes.isascii() is far cheaper than decoding (2.2 s ->
             # 0.5 s for a 1.7 GB lab file), as long as no multi-byte character is pending
             if chunk.isascii() and not decoder.getstate()[0]:
+                consumed += len(chunk)
                 continue
+            pending = len(decoder.getstate()[0])
             try:
                 decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return False
+            except UnicodeDecodeError as exc:
+                return _Utf8Scan(False, consumed - pending + exc.start, _valid_wide(path))
+            consumed += len(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
-    return True
+        return _Utf8Scan(False, consumed - len(decoder.getstate()[0]), _valid_wide(path))
+    return _Utf8Scan(True)
+
+
+def _valid_wide(path: Path) -> int:
+    """Non-ASCII characters of the file that decode as UTF-8 (each invalid byte read as U+FFFD, not counted)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    wide = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            text = decoder.decode(chunk)
+            wide += len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
+    return wide
+
+
+def _is_utf8(path: Path) -> bool:
+    return _utf8_scan(path).valid
+
+
+def _line_of(path: Path, offset: int) -> tuple[int, bytes]:
+    """1-based line number of byte `offset` and the bytes around it."""
+    with path.open("rb") as fh:
+        head = fh.read(offset)
+        around = fh.read(8)
+    return head.count(b"\n") + 1, around[:1]
+
+
+def _not_utf8_message(path: Path, scan: _Utf8Scan) -> str:
+    offset = scan.bad_offset or 0
+    line, byte = _line_of(path, offset)
+    shown = byte.decode("cp1252", errors="replace")
+    return (f"line {line} (byte {offset}, 0x{byte.hex().upper()}, {shown!r} in cp1252) is not UTF-8")
 
 
 def _gb2312_share(sample: bytes) -> float | None:
@@ -109,12 +152,23 @@ def detect_encoding(path: Path) -> str:
         return "utf-16-le"
     if len(head) >= 8 and even.count(0) == len(even) and 0 not in odd:
         return "utf-16-be"
-    if _is_utf8(path):
+    scan = _utf8_scan(path)
+    if scan.valid:
         return "utf-8"
     with path.open("rb") as fh:
         sample = fh.read(1 << 20)
     share = _gb2312_share(sample)
-    return "gb18030" if share is not None and share >= 0.8 else "cp1252"
+    if share is not None and share >= 0.8:
+        return "gb18030"
+    if scan.wide:
+        # UTF-8 text with bytes of another encoding (a record pasted from a cp1252 system): read as cp1252, every
+        # UTF-8 character would be garbled without a word ('Müdigkeit' -> 'MÃ¼digkeit'); read as UTF-8, the other
+        # bytes have no reading. Which is meant is a guess, so the file is refused, saying where
+        raise BadInputError(
+            f"{path.name}: mixes two encodings: {scan.wide} character(s) are UTF-8, but {_not_utf8_message(path, scan)}; "
+            "re-export the file in UTF-8, or pass --encoding NAME to read all of it in one encoding"
+        )
+    return "cp1252"
 
 
 def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
@@ -245,6 +299,8 @@ def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
         if head.startswith(magic):
             raise BadInputError(f"{path.name}: is {kind} file, not CSV text (name it after its format)")
     enc = detect_encoding(path) if encoding == "auto" else encoding
+    if encoding != "auto" and enc.lower().replace("_", "-") in ("utf-8", "utf8") and not (scan := _utf8_scan(path)).valid:
+        raise BadInputError(f"{path.name}: cannot be decoded as {encoding}: {_not_utf8_message(path, scan)}")
     with tempfile.TemporaryDirectory(prefix="sb-csv-") as tmp:
         source = path
         if enc.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig", "ascii"):

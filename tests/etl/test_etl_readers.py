@@ -368,3 +368,27 @@ def test_a_quote_doubled_inside_a_quoted_header_name_is_undone(tmp_path: Path) -
     frame = read_csv(path).frame
     assert 'COMMENT "FREE TEXT"' in frame.columns
     assert [b.columns for b in iter_batches(path)][0] == frame.columns
+
+
+def test_utf8_with_a_stray_cp1252_byte_is_refused_naming_the_line(tmp_path: Path) -> None:
+    # read as cp1252, every UTF-8 character would be garbled silently ('Müdigkeit' -> 'MÃ¼digkeit')
+    rows = [dict(r) for r in ROWS]
+    rows[0]["AETERM"] = "Müdigkeit"
+    path = tmp_path / "ae.csv"
+    data = csv_text(rows).encode("utf-8").replace(b"Nausea", "Naus\u00e9e".encode("cp1252"))
+    path.write_bytes(data)
+    with pytest.raises(BadInputError, match=r"^ae\.csv: mixes two encodings: 1 character\(s\) are UTF-8, but line 3 "
+                                            r"\(byte \d+, 0xE9, 'é' in cp1252\) is not UTF-8"):
+        read_csv(path)
+    # the data manager's way out: one encoding for the whole file
+    assert read_csv(path, encoding="cp1252").frame["AETERM"].to_list() == ["MÃ¼digkeit", "Nausée"]
+
+
+def test_a_file_given_as_utf8_that_is_not_names_the_line(tmp_path: Path) -> None:
+    rows = [dict(r) for r in ROWS]
+    rows[1]["AETERM"] = "Nausée"
+    path = tmp_path / "ae.csv"
+    path.write_bytes(csv_text(rows).encode("cp1252"))
+    assert read_csv(path).frame["AETERM"][1] == "Nausée"  # detected as cp1252
+    with pytest.raises(BadInputError, match=r"^ae\.csv: cannot be decoded as utf-8: line 3 \(byte \d+, 0xE9"):
+        read_csv(path, encoding="utf-8")
