@@ -139,13 +139,14 @@ def _note_trouble(trouble: tuple[str, str], row: int, first: int, last: int, fie
 
 def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: int = 0,
                      spans: list[tuple[int, int]] | None = None,
-                     stray: list[StrayQuote] | None = None) -> list[RaggedRow]:
+                     stray: list[StrayQuote] | None = None, header_lines: int = 1) -> list[RaggedRow]:
     """The records of a UTF-8 CSV file that do not have `n_fields` fields (the header follows
     `skip_lines` lines, e.g. Excel's 'sep=;'), or whose text goes on after a quoted value's closing quote.
     `spans`, when given, receives (first line, last line) of every record over more than one line, ragged
     or not (see :func:`broken_quoting`); `stray` the records with a quote inside an unquoted value
-    (:class:`StrayQuote`), which copy_without writes quoted."""
-    header_line = skip_lines + 1
+    (:class:`StrayQuote`), which copy_without writes quoted. `header_lines`: the lines the header spans (a quoted
+    name with a line break in it)."""
+    header_line = skip_lines + header_lines
     # counts on the raw lines (a CR before the LF changes neither); text work only on the suspects
     suspects = (
         _lines(source)

@@ -287,6 +287,7 @@ class _CsvSource:
     n_fields: int  # fields in the header
     workdir: Path  # a temporary folder that lives as long as the source
     skip_lines: int = 0  # lines before the header (an Excel 'sep=;' line)
+    header_lines: int = 1  # lines the header spans (a quoted name with a line break in it, as Excel writes one)
     names: tuple[str, ...] = ()  # the header's names as the csv module reads them (a quote doubled inside one undone)
 
 
@@ -313,13 +314,18 @@ def _csv_source(path: Path, encoding: str) -> Iterator[_CsvSource]:
             declared = _SEP_LINE.match(first)
             if declared:
                 first = fh.readline()
+            # a quoted header name with a line break in it ('"Comment<LF>free text"'): the header goes on
+            header_text, header_lines = first, 1
+            while header_text.count('"') % 2 == 1 and (more := fh.readline()):
+                header_text, header_lines = header_text + more, header_lines + 1
         if not first.strip():
             raise BadInputError(f"{path.name}: the file is empty (no header line)")
         delimiter = declared.group(1) if declared else sniff_delimiter(first)
-        header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+        header = next(csv.reader(io.StringIO(header_text), delimiter=delimiter))
         check_column_names(header, path)
         _check_not_truncated(source, "utf-8", delimiter, len(header), path.name)
-        yield _CsvSource(source, enc, delimiter, len(header), Path(tmp), 1 if declared else 0, tuple(header))
+        yield _CsvSource(source, enc, delimiter, len(header), Path(tmp), skip_lines=1 if declared else 0,
+                         names=tuple(header), header_lines=header_lines)
 
 
 # the first bytes of binary formats that a .csv name sometimes hides (a workbook saved as .csv)
@@ -377,7 +383,8 @@ def _column_names(names: list[str]) -> dict[str, str]:
     """Header names as the loader uses them: trimmed, upper case, an empty one UNNAMED_<position>."""
     out = {}
     for position, name in enumerate((c for c in names if c != "_ROW"), start=1):
-        clean = name.strip().lstrip("\ufeff")
+        # a line break inside a quoted header name is a space (the name stays one line in every listing)
+        clean = re.sub(r"\s*[\r\n]+\s*", " ", name.strip().lstrip("\ufeff"))
         out[name] = f"UNNAMED_{position}" if _UNNAMED.match(clean) else clean.upper()
     return out
 
@@ -411,7 +418,7 @@ def _without_ragged_rows(src: _CsvSource, path: Path, ragged: list[RaggedRow] | 
     spans: list[tuple[int, int]] = []
     stray: list[StrayQuote] = []
     try:
-        found = find_ragged_rows(src.path, src.delimiter, src.n_fields, src.skip_lines, spans, stray)
+        found = find_ragged_rows(src.path, src.delimiter, src.n_fields, src.skip_lines, spans, stray, src.header_lines)
     except (pl.exceptions.ComputeError, UnicodeDecodeError, csv.Error) as exc:  # e.g. invalid UTF-8 with --encoding utf-8
         raise _csv_error(path, exc) from exc
     broken = broken_quoting(src.path, spans, src.delimiter, src.n_fields)

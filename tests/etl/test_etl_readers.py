@@ -392,3 +392,19 @@ def test_a_file_given_as_utf8_that_is_not_names_the_line(tmp_path: Path) -> None
     assert read_csv(path).frame["AETERM"][1] == "Nausée"  # detected as cp1252
     with pytest.raises(BadInputError, match=r"^ae\.csv: cannot be decoded as utf-8: line 3 \(byte \d+, 0xE9"):
         read_csv(path, encoding="utf-8")
+
+
+def test_a_header_name_with_a_line_break_is_one_name_and_rows_keep_their_numbers(tmp_path: Path) -> None:
+    # Excel writes a header cell with a line break quoted over two lines; the ragged-row screen took the header's
+    # second line for a record and refused the file ("52 of 52 rows do not have the header's 2 fields")
+    text = csv_text(ROWS).replace("AETERM", '"Investigator\ncomment"', 1)
+    n = text.split("\n", 1)[0].count(",") + 1
+    path = tmp_path / "ae.csv"
+    path.write_text(text + "S-003,1,too,few\n", encoding="utf-8")
+    ragged: list = []
+    frame = pl.concat(list(iter_batches(path, ragged=ragged)))
+    assert "INVESTIGATOR COMMENT" in frame.columns
+    assert frame["INVESTIGATOR COMMENT"].to_list() == [r["AETERM"] for r in ROWS]
+    assert frame["_ROW"].to_list() == [1, 2]
+    assert [(r.row, r.first_line) for r in ragged] == [(3, 5)]  # header on lines 1-2, records from line 3
+    assert len(ragged[0].fields) == 4 != n
