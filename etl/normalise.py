@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.dates import COMPLETE_DATE, date_form_hint, parse_iso_date
+from etl.dates import COMPLETE_DATE, date_form_hint, parse_iso_date, parse_iso_date_columns
 from etl.domains import DomainSpec, is_date, is_end_date, is_numeric, is_seq
 from etl.readers import MISSING_TEXT
 
@@ -149,16 +149,21 @@ def normalise_domain(
     # date columns whose values are all complete YYYY-MM-DD dates (one cheap pass) take the fast path
     date_cols = [c for c in data_cols if is_date(c)]
     complete = set()
+    masks = pl.DataFrame()
     if date_cols and text.height:
-        found = text.select((pl.col(c).is_null() | pl.col(c).str.contains(COMPLETE_DATE)).all() for c in date_cols).row(0)
-        complete = {c for c, ok in zip(date_cols, found, strict=True) if ok}
+        masks = text.select((pl.col(c).is_null() | pl.col(c).str.contains(COMPLETE_DATE)).alias(c) for c in date_cols)
+        complete = {c for c in date_cols if masks[c].all()}
 
     typed: list[pl.Expr] = []
     outputs: list[tuple[str, str]] = []  # (column of the computed frame, name in raw.<domain>)
     kept_text: list[str] = []  # optional numeric columns whose non-numeric text is kept as <VAR>_TEXT
     for col in data_cols:
         if is_date(col):
-            date, flag, invalid = parse_iso_date(col, end=is_end_date(col), complete_only=col in complete)
+            if col in complete or not text.height:
+                date, flag, invalid = parse_iso_date(col, end=is_end_date(col), complete_only=col in complete)
+            else:  # the general path for the rows that need it only (partial dates, times: usually a few)
+                date, flag, invalid = (pl.lit(x) for x in parse_iso_date_columns(
+                    text, col, end=is_end_date(col), complete=masks[col]))
             if col in spec.required_dates:
                 add("invalid_date", invalid, lambda col=col: _invalid_date_detail(col))
             else:

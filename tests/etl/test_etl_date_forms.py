@@ -152,3 +152,19 @@ def test_space_separated_date_times_load_the_same_in_every_format(tmp_path: Path
     else:
         assert lb["LBDTC"].to_list() == ["2026-01-05 08:30", "2026-01-19 08:30:15", "2026-01-12"]
         assert ae["AEENDTC"].to_list() == ["2026-01-20 00:00:00", None]
+
+
+@pytest.mark.parametrize("end", [False, True])
+def test_dates_typed_row_by_row_are_the_general_path_on_every_row(end: bool) -> None:
+    # the loader types a column's complete YYYY-MM-DD dates on the fast path and only its other rows on the
+    # general one (etl.dates.parse_iso_date_columns): row for row the result must be the general path's
+    from etl.dates import parse_iso_date, parse_iso_date_columns
+
+    values = ["2026-01-05", "2026-01", "2026", "2026---05", "2026-02-30", "2026-01-05T10:30", " 2026-01-05 ", "",
+              None, "abc", "2026-13", "2026-01-05T25:00", "2026-01-5", "20260105", "2025-12-31T23:59:59Z",
+              "2026-02-29", "2024-02-29", "2026-04"]
+    frame = pl.DataFrame({"AESTDTC": values * 50})
+    general = frame.select(*(e.alias(n) for e, n in zip(parse_iso_date("AESTDTC", end=end), ("d", "f", "i"), strict=True)))
+    mixed = parse_iso_date_columns(frame, "AESTDTC", end=end)
+    for name, series in zip(("d", "f", "i"), mixed, strict=True):
+        assert series.to_list() == general[name].to_list(), name
