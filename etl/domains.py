@@ -36,20 +36,25 @@ class DomainSpec:
     # numeric columns whose non-numeric value makes the row unusable (quarantined as non_numeric);
     # other numeric columns with text become NULL and are reported by the checks.
     strict_numeric: tuple[str, ...] = field(default=())
+    # text a row cannot be used without, beyond its keys and required dates (quarantined as missing_required when
+    # empty): a result without its test code grades nothing, a dose without its treatment counts for no drug.
+    # Not AETERM: an adverse event must never leave DLT review (AEDECOD or the grade may still say what it was).
+    required_values: tuple[str, ...] = field(default=())
 
 
 SPECS: dict[str, DomainSpec] = {
     "dm": DomainSpec("dm", ("USUBJID",), ("USUBJID",)),
     "ae": DomainSpec("ae", ("USUBJID", "AESEQ", "AETERM"), ("USUBJID", "AESEQ")),
     "lb": DomainSpec(
-        "lb", ("USUBJID", "LBSEQ", "LBTESTCD"), ("USUBJID", "LBSEQ"), ("LBDTC",), ("LBSTRESN",)
+        "lb", ("USUBJID", "LBSEQ", "LBTESTCD"), ("USUBJID", "LBSEQ"), ("LBDTC",), ("LBSTRESN",), ("LBTESTCD",)
     ),
     "vs": DomainSpec(
-        "vs", ("USUBJID", "VSSEQ", "VSTESTCD"), ("USUBJID", "VSSEQ"), ("VSDTC",), ("VSSTRESN",)
+        "vs", ("USUBJID", "VSSEQ", "VSTESTCD"), ("USUBJID", "VSSEQ"), ("VSDTC",), ("VSSTRESN",), ("VSTESTCD",)
     ),
     # the dose and its date make the exposure, cycles and DLT window (etl/derive needs them)
     "ex": DomainSpec(
-        "ex", ("USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXSTDTC"), ("USUBJID", "EXSEQ"), ("EXSTDTC",), ("EXDOSE",)
+        "ex", ("USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXSTDTC"), ("USUBJID", "EXSEQ"), ("EXSTDTC",), ("EXDOSE",),
+        ("EXTRT",),
     ),
     # a visit without its date is no visit to the schedule derivation
     "sv": DomainSpec("sv", ("USUBJID", "VISITNUM", "SVSTDTC"), ("USUBJID", "VISITNUM"), ("SVSTDTC",)),

@@ -142,7 +142,7 @@ def normalise_domain(
 
     if data_cols:
         add("blank_row", pl.all_horizontal(pl.col(c).is_null() for c in data_cols), lambda: pl.lit(BLANK_ROW_DETAIL))
-    for col in spec.key_columns + spec.required_dates:
+    for col in spec.key_columns + spec.required_dates + spec.required_values:
         if col in data_cols:
             add("missing_required", pl.col(col).is_null(), lambda col=col: pl.lit(f"{col} is empty"))
 

@@ -235,3 +235,23 @@ def test_a_repeated_header_line_is_quarantined_not_loaded_as_a_subject(tmp_path:
     q = table(db, "meta.quarantine").filter(pl.col("reason") == "repeated_header").sort("domain")
     assert q.select("domain", "file", "row_number").rows() == [("ae", "ae.csv", len(AE) + 1), ("dm", "dm.csv", 2)]
     assert "repeats the header line" in q["detail"][0]
+
+
+def test_a_result_without_its_test_code_or_a_dose_without_its_treatment_is_quarantined(
+        tmp_path: Path, make_export, protocol: Protocol) -> None:
+    # an LB row with no LBTESTCD grades nothing and an EX row with no EXTRT counts for no drug: both loaded
+    # silently before (a dose lost from exposure without a word); an AE without AETERM stays (DLT review)
+    from etl_sample_export import EX, VS
+
+    lb, ex, vs, ae = ([dict(r) for r in t] for t in (LB, EX, VS, AE))
+    lb[0]["LBTESTCD"] = ""
+    ex[1]["EXTRT"] = " "
+    vs[0]["VSTESTCD"] = ""
+    ae[0]["AETERM"] = ""
+    folder = make_export(lb=lb, ex=ex, vs=vs, ae=ae)
+    result, db = load(folder, tmp_path, protocol)
+    q = table(db, "meta.quarantine").filter(pl.col("reason") == "missing_required").sort("domain")
+    assert q.select("domain", "row_number", "detail").rows() == [
+        ("EX", 2, "EXTRT is empty"), ("LB", 1, "LBTESTCD is empty"), ("VS", 1, "VSTESTCD is empty")]
+    assert result.domains["ae"].rows_quarantined == 0
+    assert table(db, "raw.ae").height == len(AE)

@@ -367,7 +367,7 @@ def test_a_quote_doubled_inside_a_quoted_header_name_is_undone(tmp_path: Path) -
     path.write_text(text, encoding="utf-8")
     frame = read_csv(path).frame
     assert 'COMMENT "FREE TEXT"' in frame.columns
-    assert [b.columns for b in iter_batches(path)][0] == frame.columns
+    assert next(b.columns for b in iter_batches(path)) == frame.columns
 
 
 def test_utf8_with_a_stray_cp1252_byte_is_refused_naming_the_line(tmp_path: Path) -> None:
