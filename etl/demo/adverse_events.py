@@ -3,9 +3,15 @@
 Profiles follow DOMAIN.md section 3 (apatinib: hypertension, hand-foot skin reaction, proteinuria,
 pneumothorax with lung metastases, hypothyroidism; nal-IRI: neutropenia with a nadir 8-14 days
 after an infusion, diarrhoea, nausea, fatigue, febrile neutropenia). Incidences are the [R]
-suggested generator settings, per cycle, scaled by dose level. Inside the DLT window, DLT-free
+suggested generator settings, per cycle, scaled by dose level; grades rise with dose too (the
+odds of each higher grade scale with the dose level, GRADE_SHIFT). Inside the DLT window, DLT-free
 subjects get no event that meets a protocol DLT rule; DLT subjects get exactly one qualifying
-event (flagged AEDLT=Y by the investigator), so the investigator's flags agree with the rules.
+event (flagged AEDLT=Y by the investigator), so the investigator's flags agree with the rules. The
+DLT event starts on treatment (on or before the last dose), inside a cycle the subject was dosed in.
+Neutropenia of grade >= 2 (ANC < 1.5) on an infusion day withholds that infusion (visits.py); for a
+DLT-free patient the enrolment counted as evaluable, at most as many in-window infusions are
+withheld as the protocol's [dlt.evaluable] min_infusions_irinotecan leaves room for (the others
+are grade 1), so the patient stays evaluable as the escalation history assumed.
 """
 
 from __future__ import annotations
@@ -49,25 +55,51 @@ PROFILES: tuple[AEProfile, ...] = (
 )
 _BY_KEY = {p.key: p for p in PROFILES}
 
-# DLT events (profile key, grade, duration range): each meets one protocol rule of the TOML [dlt]
-DLT_MENU: tuple[tuple[str, int, tuple[int, int]], ...] = (
-    ("NEUT", 4, (9, 14)),   # grade 4 neutropenia > 7 days
-    ("FN", 3, (3, 6)),      # febrile neutropenia
-    ("PLT", 4, (5, 9)),     # grade 4 thrombocytopenia
-    ("DIAR", 3, (5, 9)),    # grade 3 diarrhoea beyond the 72 h exception -> non-haematological
-    ("HTN", 3, (18, 30)),   # grade 3 hypertension not controlled within 14 days
-    ("HFSR", 3, (10, 20)),  # grade 3 HFSR lasting more than 7 days
-    ("PROT", 3, (14, 30)),  # grade 3 proteinuria
-    ("FATIG", 3, (8, 15)),  # grade 3 non-haematological
+# DLT events (profile key, grade, onset cycle days, duration range): each meets one protocol rule of
+# the TOML [dlt]. Onsets are cycle days of a cycle dosed inside the window; grade 4 neutropenia starts
+# at the nadir (days 6-8 after the infusion) and resolves before the next cycle's day 1 (its ANC would
+# otherwise hold that infusion: Onivyde label, DOMAIN.md 3)
+DLT_MENU: tuple[tuple[str, int, tuple[int, int], tuple[int, int]], ...] = (
+    ("NEUT", 4, (6, 8), (9, 13)),    # grade 4 neutropenia > 7 days
+    ("FN", 3, (8, 14), (3, 6)),      # febrile neutropenia
+    ("PLT", 4, (8, 14), (5, 9)),     # grade 4 thrombocytopenia
+    ("DIAR", 3, (2, 12), (5, 9)),    # grade 3 diarrhoea beyond the 72 h exception -> non-haematological
+    ("HTN", 3, (3, 20), (18, 30)),   # grade 3 hypertension not controlled within 14 days
+    ("HFSR", 3, (7, 21), (10, 20)),  # grade 3 HFSR lasting more than 7 days
+    ("PROT", 3, (5, 21), (14, 30)),  # grade 3 proteinuria
+    ("FATIG", 3, (1, 15), (8, 15)),  # grade 3 non-haematological
 )
+# AE terms whose lab value (ANC) withholds nal-IRI at grade >= 2 (ANC < 1.5 x 10^9/L, CTCAE v5 grade 2
+# cut-off = the Onivyde label's withholding threshold, DOMAIN.md 2 and 3)
+ANC_KEYS = ("NEUT", "FN")
+ANC_HOLD_MIN_GRADE = 2
 
 
 def _dose_factor(level: np.ndarray) -> np.ndarray:
     return 0.7 + 0.2 * level  # incidence rises with dose level (index 0 = DL-1)
 
 
-def generate_aes(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protocol, rng: np.random.Generator) -> pl.DataFrame:
-    """USUBJID, KEY, AEDECOD, AEBODSYS, GRADE, START, END (date), AEDLT ('Y'/'N'), LAB."""
+def _grade_shift(level: np.ndarray) -> np.ndarray:
+    """Odds multiplier per grade step (illustrative; DOMAIN.md 3 asks for rising probabilities, no data for
+    the combination): 1.0 at DL2 (index 2), so the profile's grades are those of the middle dose."""
+    return 0.5 + 0.25 * level
+
+
+def _draw_grades(base: tuple[float, float, float, float], level: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Grade 1..4 per event: P(grade g) proportional to base[g] * shift ** (g - 1) (higher grades at higher doses)."""
+    shift = _grade_shift(level)[:, None] ** np.arange(4)[None, :]
+    w = np.array(base)[None, :] * shift
+    cum = np.cumsum(w, axis=1)
+    u = rng.random(len(level))[:, None] * cum[:, -1:]
+    return 1 + (u >= cum).sum(axis=1).clip(0, 3)
+
+
+def generate_aes(subjects: pl.DataFrame, cycles: pl.DataFrame, visits: pl.DataFrame, protocol: Protocol,
+                 rng: np.random.Generator) -> pl.DataFrame:
+    """USUBJID, KEY, AEDECOD, AEBODSYS, GRADE, START, END (date), AEDLT ('Y'/'N'), LAB.
+
+    visits: the scheduled visits (visits.py), whose infusion days decide how many in-window infusions an
+    ANC-lowering event may withhold for a patient who must stay DLT-evaluable."""
     window = protocol.dlt_window_days
     cyc = cycles.join(subjects.select("USUBJID", "LEVEL", "LUNGMETS", "C1D1", "TRTEND"), on="USUBJID").sort("USUBJID", "CYCLE")
     level = cyc["LEVEL"].to_numpy()
@@ -81,7 +113,7 @@ def generate_aes(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protoco
         m = sel.height
         if m == 0:
             continue
-        grade = rng.choice([1, 2, 3, 4], size=m, p=np.array(prof.grades) / sum(prof.grades))
+        grade = _draw_grades(prof.grades, sel["LEVEL"].to_numpy(), rng)
         onset = rng.integers(prof.onset[0], prof.onset[1] + 1, m) - 1
         dur = rng.integers(prof.duration[0], prof.duration[1] + 1, m)
         parts.append(sel.select("USUBJID", "C1D1", "TRTEND").with_columns(
@@ -100,20 +132,36 @@ def generate_aes(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protoco
     ).filter(pl.col("GRADE") > 0).drop("_CAP")
     aes = aes.with_columns(pl.lit("N").alias("AEDLT"))
 
-    # the DLT event of each DLT subject, inside the window
+    aes = _within_evaluable_budget(aes, subjects, visits, protocol)
+
+    # the DLT event of each DLT subject: in a cycle dosed inside the window (cycle 1, or cycle 2 when it
+    # started in the window), on or before the last dose and inside the window
     dlt_subj = subjects.filter(pl.col("DLT")).sort("IDX")
     k = dlt_subj.height
     if k:
         pick = rng.integers(0, len(DLT_MENU), k)
         keys = [DLT_MENU[i][0] for i in pick]
         grades = [DLT_MENU[i][1] for i in pick]
-        durs = [int(rng.integers(DLT_MENU[i][2][0], DLT_MENU[i][2][1] + 1)) for i in pick]
-        onset = rng.integers(4, 30, k)
-        dlt = dlt_subj.select("USUBJID", "C1D1", "TRTEND").with_columns(
+        lo = np.array([DLT_MENU[i][2][0] for i in pick])
+        hi = np.array([DLT_MENU[i][2][1] for i in pick])
+        durs = [int(rng.integers(DLT_MENU[i][3][0], DLT_MENU[i][3][1] + 1)) for i in pick]
+        day = rng.integers(lo, hi + 1) - 1
+        which = rng.random(k)
+        dosed = cycles.join(dlt_subj.select("USUBJID", "C1D1"), on="USUBJID").filter(
+            (pl.col("D1DT") - pl.col("C1D1")).dt.total_days() < window
+        ).group_by("USUBJID").agg(pl.col("D1DT").sort())
+        dlt = dlt_subj.select("USUBJID", "C1D1", "TRTEND").join(dosed, on="USUBJID", how="left", maintain_order="left").with_columns(
             pl.Series("KEY", keys), pl.Series("GRADE", grades, dtype=pl.Int64),
-            (pl.col("C1D1") + pl.duration(days=pl.Series(onset))).alias("START"),
             pl.Series("DUR", durs, dtype=pl.Int64), pl.lit("Y").alias("AEDLT"),
-        )
+            pl.Series("_W", which), pl.Series("_DAY", day),
+        ).with_columns(
+            # cycle 1 or (when dosed in the window) cycle 2, at random
+            pl.col("D1DT").list.get((pl.col("_W") * pl.col("D1DT").list.len().fill_null(1)).floor().cast(pl.Int64),
+                                    null_on_oob=True).alias("_D1"),
+        ).with_columns(
+            pl.min_horizontal(pl.coalesce("_D1", "C1D1") + pl.duration(days=pl.col("_DAY")), "TRTEND",
+                              pl.col("C1D1") + pl.duration(days=window - 1)).alias("START"),
+        ).drop("D1DT", "_W", "_DAY", "_D1")
         aes = pl.concat([aes, dlt], how="diagonal_relaxed")
     aes = aes.with_columns(
         pl.col("KEY").replace_strict({p.key: p.decod for p in PROFILES}).alias("AEDECOD"),
@@ -122,6 +170,29 @@ def generate_aes(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Protoco
         (pl.col("START") + pl.duration(days=pl.col("DUR") - 1)).alias("END"),
     )
     return aes.sort("USUBJID", "START", "KEY").select("USUBJID", "KEY", "AEDECOD", "AEBODSYS", "GRADE", "START", "END", "DUR", "AEDLT", "LAB")
+
+
+def _within_evaluable_budget(aes: pl.DataFrame, subjects: pl.DataFrame, visits: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    """Grade 1 for the ANC-lowering events of a DLT-free evaluable patient that would withhold more in-window
+    nal-IRI infusions than protocol [dlt.evaluable] min_infusions_irinotecan allows (DOMAIN.md 4)."""
+    window = protocol.dlt_window_days
+    need = int(protocol.evaluable_min_infusions_irinotecan)
+    keep = subjects.filter(pl.col("EVALUABLE") & ~pl.col("DLT")).select("USUBJID", "C1D1")
+    inf = visits.filter(pl.col("DAY").is_in(list(protocol.irinotecan_days)) & (pl.col("CYCLE") > 0)
+                        & (pl.col("VISIT") != "UNSCHEDULED")).join(
+        keep, on="USUBJID").filter((pl.col("DATE") - pl.col("C1D1")).dt.total_days() < window).select("USUBJID", "DATE")
+    budget = inf.group_by("USUBJID").agg((pl.len() - need).clip(lower_bound=0).alias("_BUDGET"))
+    aes = aes.with_row_index("_E")
+    cand = aes.filter(pl.col("KEY").is_in(ANC_KEYS) & (pl.col("GRADE") >= ANC_HOLD_MIN_GRADE)).join(keep.select("USUBJID"), on="USUBJID")
+    covered = cand.select("_E", "USUBJID", "START", "DUR").join(inf, on="USUBJID").filter(
+        (pl.col("DATE") >= pl.col("START")) & (pl.col("DATE") < pl.col("START") + pl.duration(days=pl.col("DUR")))
+    ).group_by("_E", "USUBJID", "START").agg(pl.len().alias("_HOLDS")).sort("USUBJID", "START", "_E")
+    over = covered.join(budget, on="USUBJID", how="left").with_columns(
+        pl.col("_HOLDS").cum_sum().over("USUBJID").alias("_CUM")
+    ).filter(pl.col("_CUM") > pl.col("_BUDGET").fill_null(0))["_E"]
+    return aes.with_columns(
+        pl.when(pl.col("_E").is_in(over.implode())).then(pl.lit(1, pl.Int64)).otherwise(pl.col("GRADE")).alias("GRADE")
+    ).drop("_E")
 
 
 def profile(key: str) -> AEProfile:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from etl.demo.adverse_events import generate_aes
+from etl.demo.adverse_events import ANC_KEYS, generate_aes
 from etl.demo.cohorts import simulate_enrolment
 from etl.demo.efficacy import generate_tumours
 from etl.demo.issues import plant_issues as plant_data_issues
 from etl.demo.measurements import generate_labs, generate_vitals
 from etl.demo.subjects import build_cycles, build_subjects, treatment_end
-from etl.demo.visits import generate_exposure, generate_visits
+from etl.demo.visits import add_ae_visits, generate_exposure, generate_visits, withheld_infusions
 from safetyboard.protocol import Protocol, load_protocol
 
 CUT_DATE = dt.date(2026, 11, 20)
@@ -53,14 +54,25 @@ def build_domains(n: int, seed: int, protocol: Protocol) -> tuple[dict[str, pl.D
     cycles = build_cycles(subjects, protocol, rng, CUT_DATE)
     subjects = treatment_end(subjects, cycles, protocol, CUT_DATE)
     visits = generate_visits(subjects, cycles, protocol, rng, CUT_DATE)
-    aes = generate_aes(subjects, cycles, protocol, rng)
+    aes = generate_aes(subjects, cycles, visits, protocol, rng)
     aes = aes.join(subjects.select("USUBJID", "TRTEND", "DTHDT"), on="USUBJID").filter(
         (pl.col("START") <= pl.col("TRTEND") + pl.duration(days=TE_DAYS)) & (pl.col("START") <= CUT_DATE)
         & (pl.col("DTHDT").is_null() | (pl.col("START") < pl.col("DTHDT")))
     )
-    ex = generate_exposure(subjects, cycles, visits, aes, protocol, rng)
+    # lab draws where lab-type AEs need them, then labs, vitals, and the infusions their ANC withholds
+    visits = add_ae_visits(visits, aes, CUT_DATE)
     lb = generate_labs(visits, subjects, aes, rng)
     vs = generate_vitals(visits, subjects, aes, rng)
+    withheld = withheld_infusions(visits, lb, cycles, protocol)
+    ex = generate_exposure(subjects, cycles, visits, aes, protocol, rng, withheld)
+    # an ANC-lowering AE that withheld an infusion: the drug was interrupted (AEACN), from its onset, which is
+    # on or before the infusion's planned day (a D8 visit one day late found the low count the day before)
+    held = aes.with_row_index("_E").filter(pl.col("KEY").is_in(ANC_KEYS)).join(withheld.select("USUBJID", "DATE", "PLANNED"), on="USUBJID").filter(
+        (pl.col("DATE") >= pl.col("START")) & (pl.col("DATE") <= pl.col("END"))).group_by("_E").agg(pl.col("PLANNED").min())
+    aes = aes.with_row_index("_E").join(held, on="_E", how="left", maintain_order="left").with_columns(
+        pl.col("PLANNED").is_not_null().alias("HELD"),
+        pl.min_horizontal("START", pl.coalesce("PLANNED", "START")).alias("START"),
+    ).drop("_E", "PLANNED")
     tr, rs = generate_tumours(subjects, rng)
 
     studyid = protocol.studyid
@@ -79,7 +91,7 @@ def build_domains(n: int, seed: int, protocol: Protocol) -> tuple[dict[str, pl.D
         pl.col("AEDECOD").alias("AETERM"), "AEDECOD", "AEBODSYS", pl.col("GRADE").cast(pl.String).alias("AETOXGR"),
         pl.when(pl.col("GRADE") >= 4).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("AESER"),
         pl.lit("RELATED").alias("AEREL"),
-        pl.when(pl.col("AEDLT") == "Y").then(pl.lit("DRUG INTERRUPTED")).otherwise(pl.lit("DOSE NOT CHANGED")).alias("AEACN"),
+        pl.when((pl.col("AEDLT") == "Y") | pl.col("HELD")).then(pl.lit("DRUG INTERRUPTED")).otherwise(pl.lit("DOSE NOT CHANGED")).alias("AEACN"),
         pl.when(pl.col("AEENDT").is_not_null()).then(pl.lit("RECOVERED/RESOLVED")).otherwise(pl.lit("NOT RECOVERED/NOT RESOLVED")).alias("AEOUT"),
         pl.col("START").alias("AESTDT"), "AEENDT", "AEDLT",
     )
@@ -102,6 +114,9 @@ def build_domains(n: int, seed: int, protocol: Protocol) -> tuple[dict[str, pl.D
     rs = _seq(rs.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("RS").alias("DOMAIN")), "RSSEQ", ["RSDT"])
     tr = _seq(tr.with_columns(pl.lit(studyid).alias("STUDYID"), pl.lit("TR").alias("DOMAIN")), "TRSEQ", ["TRDT", "TRLNKID"])
     frames = {"dm": dm, "ae": ae, "ex": ex, "sv": sv, "lb": lb, "vs": vs, "ds": ds, "rs": rs, "tr": tr}
+    # a DLT drawn for a subject whose window reaches past the cut is in the data once it happened
+    observed = aes.filter(pl.col("AEDLT") == "Y")["USUBJID"].unique().implode()
+    subjects = subjects.with_columns((pl.col("DLT") & pl.col("USUBJID").is_in(observed)).alias("DLTSEEN"))
     return frames, subjects
 
 
@@ -242,6 +257,26 @@ class _Sink:
 
         frame = pl.concat(self.pieces)
         pyreadstat.write_xport(frame.to_pandas(), str(self.path), file_format_version=5, table_name=self.path.stem.upper()[:8])
+        _fix_xpt_timestamps(self.path, CUT_DATE)
+
+
+# SAS transport (XPORT v5) header date-times: 'ddMMMyy:hh:mm:ss', 16 bytes, ASCII
+_XPT_STAMP = re.compile(rb"\d\d(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)\d\d:\d\d:\d\d:\d\d")
+_XPT_NAMESTR = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!"
+
+
+def _fix_xpt_timestamps(path: Path, cut: dt.date) -> None:
+    """Same seed -> byte-identical XPT: pyreadstat stamps the write time into the library header (created and
+    modified, records 2-3) and the member header (records 6-7) of the XPORT v5 file (SAS TS-140 layout). They
+    are set to the data cut date at midnight, in place: only the header before the NAMESTR record is touched
+    (the same 16 bytes, so no offset moves), never the data."""
+    data = bytearray(path.read_bytes())
+    end = data.find(_XPT_NAMESTR)
+    month = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")[cut.month - 1]  # not the locale's
+    stamp = f"{cut.day:02d}{month}{cut.year % 100:02d}:00:00:00".encode("ascii")
+    head = _XPT_STAMP.sub(stamp, bytes(data[:end if end > 0 else 0]))
+    data[:len(head)] = head
+    path.write_bytes(bytes(data))
 
 
 def write_demo_export(out: Path, subjects: int = 56, seed: int = 20260305, fmt: str = "csv",
@@ -286,7 +321,7 @@ def write_demo_export(out: Path, subjects: int = 56, seed: int = 20260305, fmt: 
         "seed": seed, "subjects": int(subj.height), "requested_subjects": subjects, "cut_date": CUT_DATE.isoformat(),
         "format": fmt, "files": rows,
         "clean_subjects": sorted(set(subj["USUBJID"].to_list()) - with_issue),
-        "dlt_subjects": sorted(subj.filter(pl.col("DLT"))["USUBJID"].to_list()),
+        "dlt_subjects": sorted(subj.filter(pl.col("DLTSEEN"))["USUBJID"].to_list()),
         "issues": issues,
     }
     (out / "_truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")

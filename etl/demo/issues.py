@@ -98,7 +98,8 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     p = Planter(frames, rng, per_kind)
     c1d1 = dict(subjects.select("USUBJID", "C1D1").iter_rows())
     dead = subjects.filter(pl.col("DTHDT").is_not_null())
-    dlt_subjects = subjects.filter(pl.col("DLT"))["USUBJID"].to_list()
+    # subjects whose DLT is in the data (one drawn for a window that reaches past the cut may not be yet)
+    dlt_subjects = subjects.filter(pl.col("DLTSEEN") if "DLTSEEN" in subjects.columns else pl.col("DLT"))["USUBJID"].to_list()
     # AE: low-grade events outside the DLT window only (no effect on DLT status)
     outside = pl.col("AESTDT") > pl.col("USUBJID").replace_strict(c1d1, return_dtype=pl.Date) + pl.duration(days=window_days + 7)
     low = pl.col("AETOXGR").is_in(["1", "2"]) & (pl.col("AEDLT") == "N")
@@ -114,7 +115,9 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
              & ~outside & (pl.col("AESTDT") >= pl.col("USUBJID").replace_strict(c1d1, return_dtype=pl.Date)),
              {"AEDLT": pl.lit("Y")}, {"check": "dlt_flag_mismatch"})
     # visits
-    p.modify("visit_out_of_window", "sv", pl.col("VISIT").str.ends_with("D8") & (pl.col("CYCLE") > 2),
+    # (moved no later than the cut date: a date after it would move the cut date the loader derives)
+    p.modify("visit_out_of_window", "sv", pl.col("VISIT").str.ends_with("D8") & (pl.col("CYCLE") > 2)
+             & (pl.col("DATE") <= pl.lit(cut_date) - pl.duration(days=6)),
              {"DATE": pl.col("DATE") + pl.duration(days=6)}, {"check": "visit_out_of_window"})
     # a missing visit is only visible once its window has closed before the cut date
     due = pl.col("DATE") <= pl.lit(cut_date) - pl.duration(days=7)
@@ -137,13 +140,17 @@ def plant_issues(frames: dict[str, pl.DataFrame], subjects: pl.DataFrame, rng: n
     # records after death
     if dead.height:
         death = dict(dead.select("USUBJID", "DTHDT").iter_rows())
-        p.append("record_after_death", "vs", pl.col("USUBJID").is_in(list(death)) & (pl.col("VSTESTCD") == "PULSE"),
+        died_early = [u for u, d in death.items() if d + dt.timedelta(days=5) <= cut_date]
+        p.append("record_after_death", "vs", pl.col("USUBJID").is_in(died_early) & (pl.col("VSTESTCD") == "PULSE"),
                  {"VSDT": pl.col("USUBJID").replace_strict(death, return_dtype=pl.Date) + pl.duration(days=5),
                   "VSSEQ": pl.lit(99_999, pl.Int64), "VISIT": pl.lit("UNSCHEDULED"), "VISITNUM": pl.lit(9999.1)},
                  {"check": "record_after_death"})
-    # exposure gap inside the DLT window: a missing D8 infusion for a subject whose window is open
+    # exposure gap inside the DLT window: a missing D8 infusion for a subject whose window is open, given
+    # before any AE that interrupted the drug (an infusion planned while an AE held it is not expected)
     in_window = pl.col("START") <= pl.col("USUBJID").replace_strict(c1d1, return_dtype=pl.Date) + pl.duration(days=window_days - 1)
-    p.remove("exposure_gap", "ex", (pl.col("EXTRT") == "IRINOTECAN LIPOSOME") & (pl.col("VISIT") == "C1D8") & in_window
+    first_hold = dict(frames["ae"].filter(pl.col("AEACN") == "DRUG INTERRUPTED").group_by("USUBJID").agg(pl.col("AESTDT").min()).iter_rows())
+    before_hold = pl.col("START") < pl.col("USUBJID").replace_strict(first_hold, default=dt.date(9999, 12, 31), return_dtype=pl.Date)
+    p.remove("exposure_gap", "ex", (pl.col("EXTRT") == "IRINOTECAN LIPOSOME") & (pl.col("VISIT") == "C1D8") & in_window & before_hold
              & pl.col("USUBJID").is_in(dlt_subjects), {"check": "exposure_gap_in_dlt_window"}, "EXSEQ")
     # rows the loader must quarantine
     p.append("invalid_date", "lb", (pl.col("LBTESTCD") == "CREAT") & (pl.col("VISITNUM") > 0),

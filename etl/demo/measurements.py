@@ -4,7 +4,8 @@ Labs: haematology and chemistry at screening and every scheduled visit, values i
 the reference range; while a lab-type AE lasts, visits show a value in that AE's CTCAE v5 grade
 band (DOMAIN.md section 2 cut-offs). Site 03 reports haemoglobin in g/dL (unit conversion).
 Blood pressure rises over the first weeks on apatinib, more at higher doses, and sits in the
-BP-category band of a hypertension AE while it lasts.
+BP-category band of a hypertension AE while it lasts; temperature is > 38.3 C during a febrile
+neutropenia (CTCAE v5 definition).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ HGB_GDL_SITE = "03"
 
 
 def generate_labs(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    sched = visits.filter(pl.col("VISIT") != "UNSCHEDULED").join(subjects.select("USUBJID", "SITEID", "LEVEL"), on="USUBJID").sort("USUBJID", "VISITNUM")
+    sched = visits.filter(pl.col("LABDRAW")).join(subjects.select("USUBJID", "SITEID", "LEVEL"), on="USUBJID").sort("USUBJID", "VISITNUM")
     tests = pl.DataFrame(
         {"LBTESTCD": [t[0] for t in LAB_TESTS], "LBTEST": [t[1] for t in LAB_TESTS], "UNIT": [t[2] for t in LAB_TESTS],
          "LO": [float(t[3]) for t in LAB_TESTS], "HI": [float(t[4]) for t in LAB_TESTS], "LBCAT": [t[5] for t in LAB_TESTS]}
@@ -98,7 +99,7 @@ APATINIB_RISE = 0.03  # mmHg of SBP rise per mg of apatinib once on treatment (i
 
 
 def generate_vitals(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    v = visits.filter(pl.col("VISIT") != "UNSCHEDULED").join(subjects.select("USUBJID", "APADOSE", "C1D1"), on="USUBJID").sort("USUBJID", "VISITNUM")
+    v = visits.filter(pl.col("LABDRAW")).join(subjects.select("USUBJID", "APADOSE", "C1D1"), on="USUBJID").sort("USUBJID", "VISITNUM")
     n = v.height
     sbp0 = rng.normal(116, 8, n).clip(95, 136)
     dbp0 = rng.normal(74, 6, n).clip(58, 87)
@@ -131,7 +132,12 @@ def generate_vitals(visits: pl.DataFrame, subjects: pl.DataFrame, aes: pl.DataFr
     sys_ = base.with_columns(pl.lit("SYSBP").alias("VSTESTCD"), pl.lit("Systolic Blood Pressure").alias("VSTEST"), v["SBP"].round(0).alias("VAL"), pl.lit("mmHg").alias("U"))
     dia = base.with_columns(pl.lit("DIABP").alias("VSTESTCD"), pl.lit("Diastolic Blood Pressure").alias("VSTEST"), v["DBP"].round(0).alias("VAL"), pl.lit("mmHg").alias("U"))
     pulse = base.with_columns(pl.lit("PULSE").alias("VSTESTCD"), pl.lit("Pulse Rate").alias("VSTEST"), pl.Series("VAL", rng.normal(78, 9, n).round(0)), pl.lit("beats/min").alias("U"))
-    temp = base.with_columns(pl.lit("TEMP").alias("VSTESTCD"), pl.lit("Temperature").alias("VSTEST"), pl.Series("VAL", rng.normal(36.7, 0.3, n).round(1)), pl.lit("C").alias("U"))
+    # febrile neutropenia: a temperature > 38.3 C (CTCAE v5 definition, DOMAIN.md 2) at the visits during it
+    fn = aes.filter(pl.col("KEY") == "FN").select("USUBJID", "START", "END")
+    fever = base.with_row_index("_V").join(fn, on="USUBJID").filter(
+        (pl.col("DATE") >= pl.col("START")) & (pl.col("DATE") <= pl.col("END")))["_V"].unique()
+    t = np.where(np.isin(np.arange(n), fever.to_numpy()), rng.uniform(38.5, 39.5, n), rng.normal(36.7, 0.3, n).clip(35.8, 37.6))
+    temp = base.with_columns(pl.lit("TEMP").alias("VSTESTCD"), pl.lit("Temperature").alias("VSTEST"), pl.Series("VAL", t.round(1)), pl.lit("C").alias("U"))
     scr = base.filter(pl.col("VISITNUM") == 0)
     k = scr.height
     weight = scr.with_columns(pl.lit("WEIGHT").alias("VSTESTCD"), pl.lit("Weight").alias("VSTEST"), pl.Series("VAL", rng.normal(58, 11, k).clip(32, 110).round(1)), pl.lit("kg").alias("U"))

@@ -12,7 +12,6 @@ from etl.demo.cohorts import Enrolment
 from safetyboard.protocol import Protocol
 
 SITES = ("01", "02", "03", "04", "05")  # five Chinese sites (registry: multicenter, Beijing lead)
-MEDIAN_CYCLES = 6.4  # median PFS 4.5 months (Xie et al. 2019) ~ 6.4 cycles of 21 days
 
 
 def build_subjects(en: Enrolment, protocol: Protocol, rng: np.random.Generator, first_day: dt.date, cut_date: dt.date) -> pl.DataFrame:
@@ -22,11 +21,11 @@ def build_subjects(en: Enrolment, protocol: Protocol, rng: np.random.Generator, 
     adolescent = rng.random(n) < 0.3
     age = np.where(adolescent, rng.integers(12, 18, n), rng.integers(18, 66, n))
     c1d1 = np.array([first_day + dt.timedelta(days=int(d)) for d in en.start_day], dtype="datetime64[D]")
-    # number of cycles until progression (geometric around the median), at least 1
-    p = 1 - 0.5 ** (1 / MEDIAN_CYCLES)
-    planned_cycles = rng.geometric(p, n).clip(1, 36)
-    # early withdrawal inside the DLT window for DLT-free non-evaluable subjects
-    withdraw_day = np.where(~en.evaluable, rng.integers(8, 26, n), 0)
+    # the course that decides DLT-evaluability was drawn with the enrolment (cohorts.py), so that the
+    # escalation decisions counted the patients the protocol's evaluability rule counts: the cycles until
+    # progression (geometric around the median) and a withdrawal inside the DLT window
+    planned_cycles = en.cycles
+    withdraw_day = en.withdraw_day
     frame = pl.DataFrame(
         {
             "IDX": np.arange(n),

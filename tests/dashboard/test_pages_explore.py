@@ -29,23 +29,24 @@ def test_split_known_names_the_values_the_cut_lacks():
 
 
 def test_a_link_value_the_cut_lacks_is_named_not_silently_dropped(dash_db: Path, app_env):
-    # a shared link to a dose level nobody has reached yet, or site '3' typed for '03'
+    # a shared link to a dose level nobody has reached yet (the demo never de-escalates to DL-1), or site '3'
+    # typed for '03'
     app_env(dash_db)
-    at = _run(params={"dose": "DL3", "site": "3"})
+    at = _run(params={"dose": "DL-1", "site": "3"})
     warnings = [w.value for w in at.warning]
-    assert any("No subject of this cut has Dose level DL3; Site 3" in w and "all subjects" in w for w in warnings), warnings
+    assert any("No subject of this cut has Dose level DL-1; Site 3" in w and "all subjects" in w for w in warnings), warnings
     # the note follows the user to another page and goes once they choose in the sidebar
     at.switch_page("dashboard/pages/blood_pressure.py")
     at.run()
-    assert any("Dose level DL3" in w.value for w in at.warning)
+    assert any("Dose level DL-1" in w.value for w in at.warning)
     at.multiselect(key="filter_dose").set_value(["DL1"]).run()
-    assert not any("Dose level DL3" in w.value for w in at.warning)
+    assert not any("Dose level DL-1" in w.value for w in at.warning)
 
 
 def test_filters_that_match_nobody_say_so(dash_db: Path, app_env):
     app_env(dash_db)
-    at = _run("dashboard/pages/overview.py", {"dose": "DL1", "age": "12-17"})  # no DL1 patient is under 18
-    assert any(w.value.startswith("No subject matches the filters (Dose level: DL1; Age group: 12-17)")
+    at = _run("dashboard/pages/overview.py", {"dose": "DL1", "age": "40-65"})  # the demo's 3 DL1 patients are under 18
+    assert any(w.value.startswith("No subject matches the filters (Dose level: DL1; Age group: 40-65)")
                for w in at.warning), [w.value for w in at.warning]
     at = _run("dashboard/pages/overview.py", {"dose": "DL1"})
     assert not any("No subject matches" in w.value for w in at.warning)
