@@ -867,7 +867,8 @@ def lab_ae_frame(cfg: ChecksConfig, tables: dict[str, list[str]] | None = None) 
     episodes AS (
         SELECT *, sum(new_ep) OVER (PARTITION BY USUBJID, k ORDER BY ADT NULLS LAST, LBSEQ) AS ep FROM starts),
     termed AS (
-        SELECT a.USUBJID, a.AESEQ, a._FILE, a._ROW, a.ASTDT, coalesce(a.AENDT, a.ASTDT) AS endt,
+        -- an AE without an end date is ongoing (at the cut): it covers every later result, not its onset day only
+        SELECT a.USUBJID, a.AESEQ, a._FILE, a._ROW, a.ASTDT, coalesce(a.AENDT, DATE '9999-12-31') AS endt,
                coalesce(a.AEDECOD, a.AETERM) AS AEDECOD, a.AETOXGRN, t.k
         -- the coded term, else the verbatim one while the AE awaits MedDRA coding (as the DLT rules read it)
         FROM adam.adae a JOIN _ck_lab_terms t ON upper(trim(coalesce(a.AEDECOD, a.AETERM))) = t.term
