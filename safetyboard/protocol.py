@@ -63,6 +63,8 @@ class Protocol:
     drugs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # EX.EXDOSU units the dose levels' doses are in, per drug (optional [dose_units]; empty: not checked)
     dose_units: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # ANC (10^9/L) below which a nal-IRI infusion is withheld (optional [dose_modification]; None: not given)
+    irinotecan_withhold_anc_below: float | None = None
 
     def dose_level(self, code: str | None) -> DoseLevel | None:
         for level in self.dose_levels:
@@ -255,6 +257,10 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                                               or not all(isinstance(u, str) for u in v) for k, v in units_raw.items()):
         raise ProtocolError(f"{p}: key 'dose_units' must map drugs of [drugs] to lists of EXDOSU units")
     dose_units = {k: tuple(v) for k, v in units_raw.items()}
+    withhold_anc = None
+    if "dose_modification" in raw:
+        key = "dose_modification.irinotecan_withhold_anc_below"
+        withhold_anc = _positive(_get(raw, key, (int, float), p), key, p)
 
     return Protocol(
         path=p,
@@ -288,4 +294,5 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
         dose_levels=tuple(levels),
         drugs=drugs,
         dose_units=dose_units,
+        irinotecan_withhold_anc_below=None if withhold_anc is None else float(withhold_anc),
     )

@@ -1,5 +1,6 @@
 """The protocol config loads, and bad keys give errors that name the key."""
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -62,6 +63,10 @@ def test_trial_protocol_loads() -> None:
         ('pneumothorax = ["PNEUMOTHORAX"]', 'pneumothorax = "PNEUMOTHORAX"', "dlt.terms.pneumothorax"),
         ('irinotecan = ["mg/m2"]', 'irinotecan = "mg/m2"', "dose_units"),
         ('irinotecan = ["mg/m2"]', 'nalIRI = ["mg/m2"]', "dose_units"),  # not a drug of [drugs]
+        ("irinotecan_withhold_anc_below = 1.5", "irinotecan_withhold_anc_below = 0",
+         "dose_modification.irinotecan_withhold_anc_below"),
+        ("irinotecan_withhold_anc_below = 1.5", 'irinotecan_withhold_anc_below = "1.5"',
+         "dose_modification.irinotecan_withhold_anc_below"),
     ],
 )
 def test_bad_key_is_named(tmp_path: Path, old: str, new: str, key: str) -> None:
@@ -84,3 +89,24 @@ def test_analysis_age_groups_are_validated(tmp_path: Path) -> None:
     bad.write_text(text.replace("age_groups = [[12, 17], [18, 39], [40, 65]]", "age_groups = [12, 17]", 1), encoding="utf-8")
     with pytest.raises(ProtocolError, match=re.escape("analysis.age_groups")):
         load_protocol(bad)
+
+
+def test_the_demo_withholds_nal_iri_by_the_protocol_threshold(tmp_path: Path) -> None:
+    """[dose_modification] is optional: without it no infusion is withheld; with it, the ANC of the infusion visit
+    decides (the demo generator reads the number from the protocol, not from its code)."""
+    import polars as pl
+
+    from etl.demo.visits import withheld_infusions
+
+    text = DEFAULT_PROTOCOL.read_text(encoding="utf-8")
+    without = tmp_path / "without.toml"
+    without.write_text(text.replace("[dose_modification]", "[unused_dose_modification]", 1), encoding="utf-8")
+    given, absent = load_protocol(DEFAULT_PROTOCOL), load_protocol(without)
+    assert given.irinotecan_withhold_anc_below == 1.5 and absent.irinotecan_withhold_anc_below is None
+    visits = pl.DataFrame({"USUBJID": ["S1", "S1"], "VISITNUM": [108.0, 115.0], "VISIT": ["C1D8", "C1D15"],
+                           "DAY": [8, 15], "CYCLE": [1, 1], "DATE": [dt.date(2026, 1, 8), dt.date(2026, 1, 15)]})
+    labs = pl.DataFrame({"USUBJID": ["S1", "S1"], "VISITNUM": [108.0, 115.0], "LBTESTCD": ["NEUT", "NEUT"],
+                         "LBSTRESN": [1.4, 1.6]})
+    cycles = pl.DataFrame({"USUBJID": ["S1"], "CYCLE": [1], "D1DT": [dt.date(2026, 1, 1)]})
+    assert withheld_infusions(visits, labs, cycles, given)["VISITNUM"].to_list() == [108.0]
+    assert withheld_infusions(visits, labs, cycles, absent).height == 0

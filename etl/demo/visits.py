@@ -6,7 +6,8 @@ inside the protocol windows; SCREENING (VISITNUM 0) 3-10 days before C1D1; some 
 its onset (the draw that found it), and a febrile neutropenia one on its onset (the fever visit): labs
 and vitals are drawn at scheduled visits and those (LABDRAW). Apatinib: one EX record per cycle
 (constant dose), interrupted at a DLT and reduced after a grade >= 3 event; nal-IRI: one record per
-infusion on D1/D8/D15, withheld when that visit's ANC is below ANC_WITHHOLD.
+infusion on D1/D8/D15, withheld when that visit's ANC is below the protocol's
+[dose_modification] irinotecan_withhold_anc_below (not withheld when the protocol gives none).
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ import polars as pl
 
 from safetyboard.protocol import Protocol
 
-# nal-IRI is withheld for ANC < 1500/mm3 (Onivyde boxed warning, DOMAIN.md 3); the protocol config has no key
-# for it yet (a dose-modification table belongs in data/protocol/*.toml)
-ANC_WITHHOLD = 1.5  # 10^9/L
 ONSET_DRAW_DAYS = 3  # a lab-type AE's value is drawn within 3 days of its onset (illustrative)
 
 
@@ -82,11 +80,15 @@ def add_ae_visits(visits: pl.DataFrame, aes: pl.DataFrame, cut_date: dt.date) ->
 
 
 def withheld_infusions(visits: pl.DataFrame, labs: pl.DataFrame, cycles: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
-    """The scheduled nal-IRI infusion visits whose ANC is below ANC_WITHHOLD: USUBJID, VISITNUM, DATE (the visit)
-    and PLANNED (the cycle's day 1 + day - 1, DOMAIN.md 6)."""
+    """The scheduled nal-IRI infusion visits whose ANC is below the protocol's withholding threshold ([dose_modification]
+    irinotecan_withhold_anc_below, the ONIVYDE label's 1.5 x 10^9/L): USUBJID, VISITNUM, DATE (the visit) and PLANNED (the
+    cycle's day 1 + day - 1, DOMAIN.md 6)."""
+    threshold = protocol.irinotecan_withhold_anc_below
+    if threshold is None:
+        return pl.DataFrame(schema={"USUBJID": pl.String, "VISITNUM": pl.Float64, "DATE": pl.Date, "PLANNED": pl.Date})
     anc = labs.filter(pl.col("LBTESTCD") == "NEUT").select("USUBJID", "VISITNUM", pl.col("LBSTRESN").alias("_ANC"))
     return visits.filter(pl.col("DAY").is_in(list(protocol.irinotecan_days)) & (pl.col("VISIT") != "UNSCHEDULED")).join(
-        anc, on=["USUBJID", "VISITNUM"]).filter(pl.col("_ANC") < ANC_WITHHOLD).join(
+        anc, on=["USUBJID", "VISITNUM"]).filter(pl.col("_ANC") < threshold).join(
         cycles.select("USUBJID", "CYCLE", "D1DT"), on=["USUBJID", "CYCLE"], how="left").select(
         "USUBJID", "VISITNUM", "DATE", (pl.col("D1DT") + pl.duration(days=pl.col("DAY") - 1)).alias("PLANNED"))
 
