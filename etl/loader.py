@@ -257,20 +257,26 @@ REPEATED_HEADER_DETAIL = ("the record repeats the header line (files joined with
 def repeated_header_rows(batch: pl.DataFrame) -> pl.Series:
     """Rows whose every value is its column's name (trimmed, any case) and that have at least two values: the
     header line again, as in site exports joined one after another. Such a row would load as a subject named
-    'USUBJID' in DM. Only rows whose first value is as long as a header name are compared (cheap for big files)."""
+    'USUBJID' in DM. Cheap for big files: only rows whose first value has the first name's length and reads as it
+    are compared column by column (a length test alone left every lab row a candidate, 0.86 s per 661,000 rows)."""
     cols = [c for c in batch.columns if c != "_ROW"]
+    out = pl.repeat(False, batch.height, dtype=pl.Boolean, eager=True).alias("_HDR")
     if not cols or batch.height == 0:
-        return pl.Series("_HDR", [False] * batch.height, dtype=pl.Boolean)
+        return out
     first = cols[0]
-    candidate = pl.col(first).str.len_chars().is_between(len(first), len(first) + 8).fill_null(False)
-    same = [(pl.col(c).str.strip_chars().str.to_uppercase() == c) for c in cols]
-    is_header = (
-        pl.all_horizontal(s | pl.col(c).is_null() for s, c in zip(same, cols, strict=True))
-        & (pl.sum_horizontal(s.fill_null(False).cast(pl.Int32) for s in same) >= min(2, len(cols)))
-    )
-    out = pl.Series("_HDR", [False] * batch.height, dtype=pl.Boolean)
+    same_length = pl.col(first).str.len_bytes().is_between(len(first.encode()), len(first.encode()) + 2)  # blanks around
+    candidate = batch.select(same_length.fill_null(False)).to_series()
+    if not candidate.any():
+        return out
     rows = batch.select(cols).with_row_index("_I").filter(candidate)
     if rows.height:
+        rows = rows.filter((pl.col(first).str.strip_chars().str.to_uppercase() == first).fill_null(False))
+    if rows.height:
+        same = [(pl.col(c).str.strip_chars().str.to_uppercase() == c) for c in cols]
+        is_header = (
+            pl.all_horizontal(s | pl.col(c).is_null() for s, c in zip(same, cols, strict=True))
+            & (pl.sum_horizontal(s.fill_null(False).cast(pl.Int32) for s in same) >= min(2, len(cols)))
+        )
         found = rows.filter(is_header.fill_null(False))["_I"]
         if found.len():
             out = out.scatter(found, True)
