@@ -110,3 +110,17 @@ def test_the_demo_withholds_nal_iri_by_the_protocol_threshold(tmp_path: Path) ->
     cycles = pl.DataFrame({"USUBJID": ["S1"], "CYCLE": [1], "D1DT": [dt.date(2026, 1, 1)]})
     assert withheld_infusions(visits, labs, cycles, given)["VISITNUM"].to_list() == [108.0]
     assert withheld_infusions(visits, labs, cycles, absent).height == 0
+
+
+def test_the_neutropenia_grade_that_withholds_follows_the_protocol_threshold(tmp_path: Path) -> None:
+    # the demo's evaluability budget must count the same events as withheld_infusions withholds: both from the TOML
+    from etl.demo.adverse_events import anc_hold_min_grade
+
+    text = DEFAULT_PROTOCOL.read_text(encoding="utf-8")
+    stricter = tmp_path / "stricter.toml"
+    stricter.write_text(text.replace("irinotecan_withhold_anc_below = 1.5", "irinotecan_withhold_anc_below = 1.0"), encoding="utf-8")
+    without = tmp_path / "without.toml"
+    without.write_text(text.replace("[dose_modification]", "[unused_dose_modification]", 1), encoding="utf-8")
+    assert anc_hold_min_grade(load_protocol(DEFAULT_PROTOCOL)) == 2
+    assert anc_hold_min_grade(load_protocol(stricter)) == 3
+    assert anc_hold_min_grade(load_protocol(without)) is None

@@ -8,7 +8,8 @@ odds of each higher grade scale with the dose level, GRADE_SHIFT). Inside the DL
 subjects get no event that meets a protocol DLT rule; DLT subjects get exactly one qualifying
 event (flagged AEDLT=Y by the investigator), so the investigator's flags agree with the rules. The
 DLT event starts on treatment (on or before the last dose), inside a cycle the subject was dosed in.
-Neutropenia of grade >= 2 (ANC < 1.5) on an infusion day withholds that infusion (visits.py); for a
+Neutropenia whose ANC is below the protocol's withholding threshold (grade >= 2 for 1.5) on an infusion
+day withholds that infusion (visits.py); for a
 DLT-free patient the enrolment counted as evaluable, at most as many in-window infusions are
 withheld as the protocol's [dlt.evaluable] min_infusions_irinotecan leaves room for (the others
 are grade 1), so the patient stays evaluable as the escalation history assumed.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from etl.demo.measurements import GRADE_BANDS
 from safetyboard.protocol import Protocol
 
 
@@ -69,10 +71,19 @@ DLT_MENU: tuple[tuple[str, int, tuple[int, int], tuple[int, int]], ...] = (
     ("PROT", 3, (5, 21), (14, 30)),  # grade 3 proteinuria
     ("FATIG", 3, (1, 15), (8, 15)),  # grade 3 non-haematological
 )
-# AE terms whose lab value (ANC) withholds nal-IRI at grade >= 2 (ANC < 1.5 x 10^9/L, CTCAE v5 grade 2
-# cut-off = the Onivyde label's withholding threshold, DOMAIN.md 2 and 3)
+# AE terms whose lab value (ANC) can withhold nal-IRI (protocol [dose_modification] irinotecan_withhold_anc_below)
 ANC_KEYS = ("NEUT", "FN")
-ANC_HOLD_MIN_GRADE = 2
+
+
+def anc_hold_min_grade(protocol: Protocol) -> int | None:
+    """The lowest neutropenia grade whose ANC values (measurements.GRADE_BANDS, the CTCAE v5 bands the labs are drawn
+    in) all lie below the protocol's withholding threshold, so that an event of that grade withholds the infusions it
+    covers (visits.withheld_infusions); None when the protocol withholds nothing. 2 for the ONIVYDE label's 1.5."""
+    threshold = protocol.irinotecan_withhold_anc_below
+    if threshold is None:
+        return None
+    below = [g for g, (_, hi) in GRADE_BANDS["NEUT"].items() if hi < threshold]
+    return min(below) if below else None
 
 
 def _dose_factor(level: np.ndarray) -> np.ndarray:
@@ -177,13 +188,16 @@ def _within_evaluable_budget(aes: pl.DataFrame, subjects: pl.DataFrame, visits: 
     nal-IRI infusions than protocol [dlt.evaluable] min_infusions_irinotecan allows (DOMAIN.md 4)."""
     window = protocol.dlt_window_days
     need = int(protocol.evaluable_min_infusions_irinotecan)
+    hold_grade = anc_hold_min_grade(protocol)
+    if hold_grade is None:  # no infusion is withheld for a low ANC
+        return aes
     keep = subjects.filter(pl.col("EVALUABLE") & ~pl.col("DLT")).select("USUBJID", "C1D1")
     inf = visits.filter(pl.col("DAY").is_in(list(protocol.irinotecan_days)) & (pl.col("CYCLE") > 0)
                         & (pl.col("VISIT") != "UNSCHEDULED")).join(
         keep, on="USUBJID").filter((pl.col("DATE") - pl.col("C1D1")).dt.total_days() < window).select("USUBJID", "DATE")
     budget = inf.group_by("USUBJID").agg((pl.len() - need).clip(lower_bound=0).alias("_BUDGET"))
     aes = aes.with_row_index("_E")
-    cand = aes.filter(pl.col("KEY").is_in(ANC_KEYS) & (pl.col("GRADE") >= ANC_HOLD_MIN_GRADE)).join(keep.select("USUBJID"), on="USUBJID")
+    cand = aes.filter(pl.col("KEY").is_in(ANC_KEYS) & (pl.col("GRADE") >= hold_grade)).join(keep.select("USUBJID"), on="USUBJID")
     covered = cand.select("_E", "USUBJID", "START", "DUR").join(inf, on="USUBJID").filter(
         (pl.col("DATE") >= pl.col("START")) & (pl.col("DATE") < pl.col("START") + pl.duration(days=pl.col("DUR")))
     ).group_by("_E", "USUBJID", "START").agg(pl.len().alias("_HOLDS")).sort("USUBJID", "START", "_E")
