@@ -7,7 +7,7 @@ DEMO   := var/demo-export
 DB     := var/cuts/current.duckdb
 PORT   ?= 8501
 
-.PHONY: run test test-fast install install-test demo-cut lint bench clean chromium
+.PHONY: run test test-min test-fast install install-test demo-cut lint bench clean chromium
 
 # Debian's python3 lacks ensurepip unless python3-venv is installed: fall back to virtualenv from PyPI
 $(VENV)/bin/activate:
@@ -53,6 +53,13 @@ bench: install
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_checks.py
 	$(PY) bench/bench_pages.py
+
+# the whole suite on the oldest versions pyproject.toml allows (.ci/min-versions.txt), in .venv-min
+test-min: chromium
+	$(PYTHON) -m venv .venv-min 2>/dev/null || $(PYTHON) -m virtualenv --quiet .venv-min
+	.venv-min/bin/python -m pip install --quiet --upgrade pip
+	.venv-min/bin/python -m pip install --quiet -c .ci/min-versions.txt -e '.[test]'
+	.venv-min/bin/python -m pytest
 
 test-fast: install-test
 	$(PY) -m pytest -m "not browser"

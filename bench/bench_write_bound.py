@@ -81,7 +81,8 @@ def main() -> int:
         target.execute("SET preserve_insertion_order = false")  # as the loader
         if args.native:
             source.close()
-            target.execute("ATTACH ? AS src (READ_ONLY)", [str(args.cut)])
+            # ATTACH takes no query parameter before DuckDB 2.0: the path as an SQL string literal
+            target.execute("ATTACH '" + str(args.cut).replace("'", "''") + "' AS src (READ_ONLY)")
         writer = TableWriter(target)
         rows, total_s, total_cpu = [], 0.0, 0.0
         for qualified in tables:

@@ -42,7 +42,7 @@ def generate_visits(subjects: pl.DataFrame, cycles: pl.DataFrame, protocol: Prot
     screening = subjects.select(
         "USUBJID", (pl.col("C1D1") - pl.duration(days=pl.Series(rng.integers(3, 11, subjects.height)))).alias("DATE"),
     ).with_columns(pl.lit(0.0).alias("VISITNUM"), pl.lit("SCREENING").alias("VISIT"), pl.lit(0, pl.Int32).alias("CYCLE"), pl.lit(0, pl.Int32).alias("DAY"))
-    unsched = sched.filter(pl.Series(rng.random(sched.height) < 0.03) & (pl.col("DAY") == 8)).with_columns(
+    unsched = sched.filter((pl.col("DAY") == 8) & pl.Series(rng.random(sched.height) < 0.03)).with_columns(
         (pl.col("DATE") + pl.duration(days=2)).alias("DATE"), (pl.col("VISITNUM") + 0.1).alias("VISITNUM"), pl.lit("UNSCHEDULED").alias("VISIT"),
     )
     cols = ["USUBJID", "VISITNUM", "VISIT", "CYCLE", "DAY", "DATE"]

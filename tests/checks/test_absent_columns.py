@@ -26,7 +26,8 @@ from etl.domains import spec_for
 def cut_in_memory(demo_cut_db: Path):
     """The demo cut's tables copied into an in-memory database (so columns can be dropped and rolled back)."""
     con = duckdb.connect()
-    con.execute("ATTACH ? AS src (READ_ONLY)", [str(demo_cut_db)])
+    # ATTACH takes no query parameter before DuckDB 2.0: the path as an SQL string literal
+    con.execute("ATTACH '" + str(demo_cut_db).replace("'", "''") + "' AS src (READ_ONLY)")
     for schema, table in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'src'").fetchall():
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
