@@ -178,7 +178,10 @@ def find_ragged_rows(source: Path, delimiter: str, n_fields: int, skip_lines: in
     )
     ragged = []
     for line, value, quote_suspect in suspects.select("line", "text", "quote_suspect").iter_rows():
-        fields = next(csv.reader(io.StringIO(value), delimiter=delimiter, quotechar=QUOTE), [])
+        try:
+            fields = next(csv.reader(io.StringIO(value), delimiter=delimiter, quotechar=QUOTE), [])
+        except csv.Error as exc:  # a CR alone (mixed line ends): name the line, as _scan_all does
+            raise csv.Error(f"line {line}: {str(exc).split(' - ')[0]}") from exc
         if len(fields) != n_fields and not _is_blank(fields):
             ragged.append(RaggedRow(line - header_line, line, line, tuple(fields)))
         elif quote_suspect and (trouble := _quote_trouble(value, fields, delimiter)) is not None:

@@ -132,15 +132,20 @@ UNREAD_FORMATS = {
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".7z")
 
 
-def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> None:
-    """A dataset file the loader cannot read stops the load (define.xml, a PDF, a whole-export .zip are
-    not data). Named like a dataset means: a 2-letter SDTM domain code, a split or SUPP-- dataset of one
-    (lbhe, suppae), or a file the mapping names; other files (manifest.json, a data dictionary in .xls)
-    are the export's documents and are left alone."""
+def _named_like_dataset(path: Path, mapping: ColumnMapping) -> bool:
+    """A 2-letter SDTM domain code, a split or SUPP-- dataset of one (lbhe, suppae), or a file the mapping
+    names; other files (define.xml, manifest.json, a data dictionary in .xls) are the export's documents."""
     stem = path.name.split(".", 1)[0]
     domain, _ = _domain_of(stem, mapping)
-    if not (mapping.domain_for_stem(stem) or (is_dataset_name(stem) and len(domain) == 2 and domain.isalpha())):
-        return
+    return bool(mapping.domain_for_stem(stem) or (is_dataset_name(stem) and len(domain) == 2 and domain.isalpha()))
+
+
+def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> bool:
+    """A dataset file in a data format the loader cannot read stops the load (define.xml, a PDF, a whole-export
+    .zip are not data, and files not named like a dataset are left alone). True when the file is named like a
+    dataset but its format is none the loader knows (ds.xml, lb.dat, ae.csv.bak): the load warns of it."""
+    if not _named_like_dataset(path, mapping):
+        return False
     suffixes = [s.lower() for s in path.suffixes]
     kind = UNREAD_FORMATS.get(suffixes[-1]) if suffixes else None
     if kind is None and len(suffixes) >= 2 and suffixes[-1] in _COMPRESSED:
@@ -152,10 +157,19 @@ def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> None:
             f"{path}: is {kind}, a format the loader does not read, so its records would be left out: save it as "
             "CSV, SAS XPT, XLSX or Parquet, or move it out of the export folder"
         )
+    return path.is_file()
 
 
 def not_dataset_note(path: Path) -> str:
-    """What the load says of a data file left out because its name is no SDTM dataset's."""
+    """What the load says of a data file left out because its name is no SDTM dataset's, or because it is named
+    like one but in a format the loader does not know (ds.xml, lb.dat: it was skipped without a word)."""
+    if path.suffix.lower() not in FORMATS:
+        return (
+            f"{path.name} was not loaded: it is named like a dataset, but {path.suffix or 'no extension'!r} is no "
+            "format the loader reads (CSV, TXT, TSV, SAS XPT, XLSX, Parquet), so any records in it are not in the "
+            "cut. If it holds records, save it in one of them; if it is a copy or a document, move it out of the "
+            "export folder"
+        )
     return (
         f"{path.name} was not loaded: {path.stem!r} is not the name of an SDTM dataset (a letter, then letters or "
         "digits, at most 8: ae, lbch, suppae), so which domain it holds is not known. If it holds records, rename "
@@ -177,7 +191,8 @@ def discover(
         if path.name.startswith((".", "_")):
             continue
         if path.suffix.lower() not in FORMATS:
-            _refuse_unread_format(path, mapping)
+            if _refuse_unread_format(path, mapping):
+                skipped.append(path)
             continue
         if not path.is_file():  # named like a data file but none: say so rather than skip it
             what = "a broken link" if path.is_symlink() and not path.exists() else "not a regular file"
@@ -202,7 +217,8 @@ def discover(
         raise BadInputError(
             f"{source}: required domain file(s) missing: {', '.join(missing)} "
             "(expected e.g. dm.csv, ex.xpt, ae.csv, lb.xlsx, vs.parquet)"
-            + (f"; not loaded, as not named like an SDTM dataset: {', '.join(p.name for p in skipped)}" if skipped else "")
+            + (f"; not loaded, as not named like an SDTM dataset or in a format the loader does not read: "
+               f"{', '.join(p.name for p in skipped)}" if skipped else "")
             + _adam_hint(present)
         )
     return files
@@ -759,20 +775,56 @@ def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame
     quarantine counts."""
     notes = []
     for name, st in sorted(stats.items()):
-        if st.rows_read == 0 or st.rows_quarantined <= MOSTLY_QUARANTINED * st.rows_read or name.startswith("supp"):
+        if st.rows_read == 0 or st.rows_quarantined <= MOSTLY_QUARANTINED * st.rows_read:
             continue
         top = (quarantine.filter(pl.col("domain") == name.upper()).group_by("reason", "detail").len()
                .sort("len", "reason", "detail", descending=[True, False, False]).head(1))
         reason = top["reason"][0] if top.height else None
         why = (f"{reason} {st.reasons.get(reason, 0)}, e.g. {top['detail'][0]!r}" if reason is not None
                else "see meta.quarantine")
-        if st.rows_loaded == 0:
+        if name.startswith("supp"):  # merged into its parent: what is lost is the parent's qualifiers (AEDLT)
+            lost = "none of its qualifiers are" if st.rows_loaded == 0 else f"only {st.rows_loaded} of its qualifiers are"
+            notes.append(f"{name.upper()}: {st.rows_quarantined} of its {st.rows_read} record(s) were quarantined ({why}); "
+                         f"{lost} on {name[4:].upper()}")
+        elif st.rows_loaded == 0:
             notes.append(f"{name.upper()}: every one of its {st.rows_read} record(s) was quarantined ({why}); "
                          f"the cut has no {name.upper()} data")
         else:
             share = 100 * st.rows_quarantined / st.rows_read
             notes.append(f"{name.upper()}: {st.rows_quarantined} of its {st.rows_read} records ({share:.0f}%) were "
                          f"quarantined ({why}); the cut holds only {st.rows_loaded}")
+    return notes
+
+
+# the standard numeric result each analysis reads (SDTMIG: "Expected", so an export may lack it), and what is lost
+RESULT_COLUMNS = {
+    "lb": ("LBSTRESN", "no lab value in adam.adlb, so no CTCAE grade and no lab-based DLT rule"),
+    "vs": ("VSSTRESN", "no vital sign in adam.advs, so no blood-pressure category and no BP trend"),
+}
+
+
+def missing_result_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """LB without LBSTRESN (or with it empty in every record) loaded without a word, and every lab value and
+    grade of the cut was null: the load names the column and what it costs. The values are not taken from
+    LBORRES (the result as collected, in the site's units): nothing is invented."""
+    notes = []
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND NOT temporary").fetchall()}
+    for domain, (column, lost) in RESULT_COLUMNS.items():
+        if domain not in tables:
+            continue
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = ?", [domain]).fetchall()}
+        if column not in columns:
+            rows = con.execute(f'SELECT count(*) FROM raw."{domain}"').fetchone()[0]
+            if rows:
+                notes.append(f"{domain.upper()}: no column {column} (the standard numeric result) in its {rows} "
+                             f"record(s): {lost}")
+            continue
+        rows, values = con.execute(f'SELECT count(*), count("{column}") FROM raw."{domain}"').fetchone()
+        if rows and not values:
+            notes.append(f"{domain.upper()}: {column} (the standard numeric result) is empty in every one of its "
+                         f"{rows} record(s): {lost}")
     return notes
 
 
@@ -1054,6 +1106,7 @@ def load_export(
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             _, quarantine, stats, rows_per_file = stream_export(source, colmap, con, encoding, progress, files, notes)
             notes += emptied_domain_notes(stats, quarantine)
+            notes += missing_result_notes(con)
             given = cut_date is not None
             if given:
                 after = _records_after(con, cut_date)

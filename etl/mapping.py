@@ -14,6 +14,7 @@ adverse_events = "ae"
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,12 +67,15 @@ class ColumnMapping:
         return notes
 
 
+TARGET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a variable name (SDTMIG 2.5.3: letters, digits, underscore)
+
+
 def load_mapping(path: Path | None) -> ColumnMapping:
     if path is None:
         return ColumnMapping()
     try:
         data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
+        raw = tomllib.loads(data.decode("utf-8-sig"))  # a BOM (Windows Notepad) is no TOML error
     except OSError as exc:
         raise BadInputError(f"{path}: cannot read the mapping file ({exc.strerror})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -93,6 +97,10 @@ def load_mapping(path: Path | None) -> ColumnMapping:
             if not isinstance(target, str) or not target.strip():
                 raise BadInputError(f"{path}: [columns.{domain}] maps {source!r} to {target!r}: a target must be a "
                                     "column name (text)")
+            # 'AE TOXGR', '1AETOX' or 'AETÖXGR' became a column of that name and left every AE ungraded
+            if not TARGET_NAME.fullmatch(target.strip()):
+                raise BadInputError(f"{path}: [columns.{domain}] maps {source!r} to {target!r}, which is not a variable "
+                                    "name (SDTM: ASCII letters, digits and _, not starting with a digit, e.g. AETOXGR)")
     return ColumnMapping(
         files={k.lower(): v.strip().lower() for k, v in files.items()},
         columns={k.lower() if k != "*" else k: {s: t.strip() for s, t in v.items()} for k, v in columns.items()},

@@ -35,7 +35,9 @@ from safetyboard.errors import BadInputError
 
 MISSING_TEXT = ["", "NA", "N/A", "NULL", "."]
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xpt": "xpt", ".xlsx": "xlsx", ".parquet": "parquet"}
+# file extension -> reader; .xport is the other usual extension of a SAS transport file
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xpt": "xpt", ".xport": "xpt", ".xlsx": "xlsx",
+           ".parquet": "parquet"}
 _CHUNK = 1 << 24  # 16 MiB
 BATCH_ROWS = 1_000_000  # rows per batch when streaming a large file (typing 1 M rows costs 0.87 s/M, 500 k 1.15 s/M)
 
@@ -405,6 +407,14 @@ def _upper_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _csv_error(path: Path, exc: Exception) -> BadInputError:
     message = str(exc).split("\n", 1)[0]
+    bare_cr = re.match(r"line (\d+): new-line character seen in unquoted field", message)
+    if bare_cr:  # Python's csv text ('... do you need to open the file in universal-newline mode?') helps no one
+        return BadInputError(
+            f"{path.name}: cannot be parsed as CSV (line {bare_cr.group(1)}: a carriage return (CR) not followed by LF "
+            "outside a quoted value: the file mixes line ends (CR alone, as old Mac files end lines, beside LF or "
+            "CRLF) or a value holds a stray CR; save the file again with one kind of line end, e.g. from Excel as "
+            "'CSV UTF-8')"
+        )
     return BadInputError(f"{path.name}: cannot be parsed as CSV ({message})")
 
 
@@ -587,6 +597,33 @@ def _check_xpt_size(path: Path) -> None:
 
 
 _XPT_OBS_HEADER = b"HEADER RECORD*******OBS"  # the record before the observations (OBS in v5, OBSV8 in v8)
+_XPT_MEMBER_HEADER = b"HEADER RECORD*******MEMB"  # the record opening each dataset (MEMBER in v5, MEMBV8 in v8)
+
+
+def _check_xpt_single_member(path: Path) -> None:
+    """An XPT library may hold several datasets (SAS PROC COPY to an XPORT libname writes AE and SUPPAE into one
+    file); pyreadstat reads the first and then the next one's headers and records as its rows (SUPPAE's header
+    loaded as AE records with misleading reasons, and rows of the same shape could pass as records). The loader
+    takes one dataset per file, so a second member header on an 80-byte record boundary stops the load, naming
+    the datasets. The member headers are found with one pass of bytes.find over the mapped file."""
+    import mmap
+
+    if path.stat().st_size == 0:
+        return
+    names: list[str] = []
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        at = mm.find(_XPT_MEMBER_HEADER)
+        while at >= 0:
+            if at % 80 == 0:
+                v8 = mm[at + 20:at + 26] == b"MEMBV8"
+                record = mm[at + 160:at + 240]  # after the member and descriptor headers: 'SAS', then the name
+                names.append(record[8:40 if v8 else 16].decode("latin-1").strip() or "?")
+            at = mm.find(_XPT_MEMBER_HEADER, at + 1)
+    if len(names) > 1:
+        raise BadInputError(
+            f"{path.name}: the SAS transport file holds {len(names)} datasets ({', '.join(names)}); the loader reads "
+            "one dataset per file, named after it: export each dataset to its own file (ae.xpt, suppae.xpt)"
+        )
 
 
 def _check_xpt_observations(path: Path, rows: int, widths: dict[str, int] | None) -> None:
@@ -654,6 +691,7 @@ def read_xpt(path: Path, encoding: str = "auto") -> ReadResult:
     import pyreadstat
 
     _check_xpt_size(path)
+    _check_xpt_single_member(path)
     last_error: Exception | None = None
     for enc in _xpt_encodings(encoding):
         try:
@@ -677,6 +715,7 @@ def _xpt_batches(path: Path, encoding: str, batch_rows: int, sas_numeric: set[st
     import pyreadstat
 
     _check_xpt_size(path)
+    _check_xpt_single_member(path)
 
     widths: dict[str, int] = {}
 

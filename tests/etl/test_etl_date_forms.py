@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pyreadstat
 import pytest
-from etl_sample_export import AE, BASE_TABLES, LB, Table, csv_text
+from etl_sample_export import AE, BASE_TABLES, EX, LB, Table, csv_text
 from etl_sample_export import load_checked as load
 from etl_sample_export import read_table as table
 
@@ -168,3 +168,20 @@ def test_dates_typed_row_by_row_are_the_general_path_on_every_row(end: bool) -> 
     mixed = parse_iso_date_columns(frame, "AESTDTC", end=end)
     for name, series in zip(("d", "f", "i"), mixed, strict=True):
         assert series.to_list() == general[name].to_list(), name
+
+
+def test_year_0000_is_no_date_and_never_stops_the_load(tmp_path: Path, protocol: Protocol) -> None:
+    # EDC systems write 0000-01-01 for an unknown date; ISO 8601 reads it as 1 BC, which Python's date cannot hold:
+    # as a first dose date it made the load exit 1 ('year 0 is out of range'), elsewhere it loaded as a date
+    folder = export(tmp_path, ex=EX, ae=AE)
+    (folder / "ex.csv").write_text(csv_text([dict(EX[0], EXSTDTC="0000-01-01"), *EX[1:]]), encoding="utf-8")
+    (folder / "ae.csv").write_text(csv_text([dict(AE[0], AEENDTC="0000-01-01"), AE[1]]), encoding="utf-8")
+    _, db = load(folder, tmp_path, protocol)
+    q = table(db, "meta.quarantine").filter(pl.col("file") == "ex.csv")
+    assert q.select("row_number", "reason").rows() == [(1, "invalid_date")]
+    assert "year 0000 is no calendar year" in q["detail"][0]
+    ae = table(db, "raw.ae").sort("USUBJID")
+    assert ae["AEENDTC"].to_list()[0] == "0000-01-01"  # the text is kept as written
+    assert ae["AEENDTC_DT"].to_list()[0] is None
+    assert ae["AEENDTC_DTF"].to_list()[0] == "X"
+    assert table(db, "adam.adsl").sort("USUBJID")["TRTSDT"].to_list()[0] == dt.date(2026, 1, 5)  # the infusion's date

@@ -163,8 +163,13 @@ def test_a_wider_supp_value_that_fills_no_record_is_a_clash(make_export, tmp_pat
         ('[columns.ae]\n"AEDECOD" = " "\n', r"\[columns\.ae\] maps 'AEDECOD' to ' '"),
         ('[column.ae]\n"Grade" = "AETOXGR"\n', r"unknown key\(s\) 'column' in the mapping file"),
         ('[files]\nadverse_events = ""\n', r"key 'files' must map file name stems to domain names"),
+        # these became columns of that name and left every AE ungraded, without a word
+        ('[columns.ae]\n"Grade" = "AE TOXGR"\n', r"\[columns\.ae\] maps 'Grade' to 'AE TOXGR', which is not a variable name"),
+        ('[columns.ae]\n"Grade" = "1AETOX"\n', r"\[columns\.ae\] maps 'Grade' to '1AETOX', which is not a variable name"),
+        ('[columns.ae]\n"Grade" = "AETÖXGR"\n', r"\[columns\.ae\] maps 'Grade' to 'AETÖXGR', which is not a variable name"),
     ],
-    ids=["number", "list", "nested-table", "empty-name", "misspelt-table", "empty-domain"],
+    ids=["number", "list", "nested-table", "empty-name", "misspelt-table", "empty-domain", "space", "digit-first",
+         "non-ascii"],
 )
 def test_a_mapping_file_of_the_wrong_shape_is_bad_input(make_export, tmp_path: Path, protocol: Protocol,
                                                         text: str, expected: str) -> None:
@@ -217,3 +222,34 @@ def test_an_orphan_supp_row_says_why_even_without_idvarval(make_export, tmp_path
         "IDVARVAL is empty, so IDVAR AESEQ names no record of subject S-001",
         "no AE record of subject S-009 (a subject-level qualifier)",
     ]
+
+
+def test_supp_records_that_attach_to_nothing_are_named_in_a_load_warning(
+        make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # an IDVARVAL off by a constant sent every SUPPAE record to orphan_supp: every investigator DLT flag was lost
+    # and the load said nothing (the mostly-quarantined warning skipped SUPP datasets)
+    folder = make_export()
+    write_csv(folder / "suppae.csv", supp_rows(("S-001", "AESEQ", "1001", "AEDLT", "Y"), ("S-002", "AESEQ", "1001", "AEDLT", "N")))
+    result, _ = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {"orphan_supp": 2}
+    supp_notes = [n for n in result.warnings if n.startswith("SUPPAE:")]
+    assert len(supp_notes) == 1
+    assert supp_notes[0].startswith("SUPPAE: 2 of its 2 record(s) were quarantined (orphan_supp 2, e.g. ")
+    assert supp_notes[0].endswith("none of its qualifiers are on AE")
+
+
+def test_a_few_orphan_supp_records_give_no_warning(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    folder = make_export()
+    write_csv(folder / "suppae.csv", supp_rows(("S-001", "AESEQ", "1", "AEDLT", "Y"), ("S-002", "AESEQ", "1", "AEDLT", "N"),
+                                               ("S-002", "AESEQ", "7", "AEDLT", "N")))
+    result, _ = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {"orphan_supp": 1}
+    assert not [n for n in result.warnings if n.startswith("SUPPAE")]
+
+
+def test_a_mapping_file_saved_with_a_bom_is_read(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # Windows Notepad's UTF-8 BOM was refused as 'Invalid statement (at line 1, column 1)'
+    folder = make_export(ae=[{("Grade" if k == "AETOXGR" else k): v for k, v in r.items()} for r in AE])
+    (tmp_path / "map.toml").write_bytes('[columns.ae]\n"Grade" = "AETOXGR"\n'.encode("utf-8-sig"))
+    _, db = load(folder, tmp_path, protocol, mapping=tmp_path / "map.toml")
+    assert sorted(table(db, "raw.ae")["AETOXGR"].to_list()) == sorted(r["AETOXGR"] for r in AE)

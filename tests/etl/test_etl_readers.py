@@ -408,3 +408,18 @@ def test_a_header_name_with_a_line_break_is_one_name_and_rows_keep_their_numbers
     assert frame["_ROW"].to_list() == [1, 2]
     assert [(r.row, r.first_line) for r in ragged] == [(3, 5)]  # header on lines 1-2, records from line 3
     assert len(ragged[0].fields) == 4 != n
+
+
+@pytest.mark.parametrize("first_end", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "batches"])
+def test_mixed_line_ends_with_a_bare_cr_name_the_line(tmp_path: Path, first_end: bytes, chunked: bool) -> None:
+    # the message was Python's csv text ('new-line character seen in unquoted field - do you need to open the
+    # file in universal-newline mode?'), naming no line
+    lines = csv_text(ROWS).encode().split(b"\n")[:-1]
+    path = tmp_path / "ae.csv"
+    path.write_bytes(first_end.join(lines[:2]) + b"\r" + first_end.join(lines[2:]) + first_end)
+    with pytest.raises(BadInputError, match=r"ae\.csv: cannot be parsed as CSV \(line 2: a carriage return \(CR\) not followed by LF outside"):
+        if chunked:
+            list(iter_batches(path, batch_rows=1))
+        else:
+            read_csv(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from etl_sample_export import AE, LB
+from etl_sample_export import AE, LB, VS
 from etl_sample_export import load_checked as load
 from etl_sample_export import read_table as table
 
@@ -116,8 +116,31 @@ def test_an_unknown_subject_names_the_dm_subject_it_likely_means(make_export, tm
           dict(AE[0], USUBJID="X-9", AESEQ="9")]
     result, db = load(make_export(dm=dm, ae=ae), tmp_path, protocol)
     assert result.domains["ae"].reasons == {"unknown_subject": 3}
-    details = dict(duckdb.connect(str(db), read_only=True).sql(
-        "SELECT row_number, detail FROM meta.quarantine WHERE reason = 'unknown_subject'").fetchall())
+    with duckdb.connect(str(db), read_only=True) as con:  # a connection kept open (DuckDB < 2 closed it unreferenced)
+        details = dict(con.execute(
+            "SELECT row_number, detail FROM meta.quarantine WHERE reason = 'unknown_subject'").fetchall())
     assert details == {3: "USUBJID 's-001' is not in DM (DM has 'S-001': case or spaces differ)",
                        4: "USUBJID '002' is not in DM (it is DM's SUBJID of 'S-002': name subjects by USUBJID)",
                        5: "USUBJID 'X-9' is not in DM"}
+
+
+@pytest.mark.parametrize("how", ["absent", "empty"])
+def test_lab_and_vital_results_missing_from_an_export_are_said_in_the_load_warnings(
+        make_export, tmp_path: Path, protocol: Protocol, how: str) -> None:
+    # LB without LBSTRESN (or with it empty throughout) loaded without a word: every lab value and grade of the cut
+    # was null, and no lab-based DLT rule could fire
+    def without(rows: list[dict[str, str]], column: str) -> list[dict[str, str]]:
+        return [{k: ("" if k == column else v) for k, v in r.items() if how == "empty" or k != column} for r in rows]
+
+    result, db = load(make_export(lb=without(LB, "LBSTRESN"), vs=without(VS, "VSSTRESN")), tmp_path, protocol)
+    said = "no column LBSTRESN" if how == "absent" else "LBSTRESN (the standard numeric result) is empty in every one"
+    lb = [w for w in result.warnings if w.startswith("LB:")]
+    vs = [w for w in result.warnings if w.startswith("VS:")]
+    assert len(lb) == 1 and said in lb[0] and f"{len(LB)} record(s)" in lb[0] and "no CTCAE grade" in lb[0]
+    assert len(vs) == 1 and "VSSTRESN" in vs[0] and "no blood-pressure category" in vs[0]
+    assert table(db, "adam.adlb")["AVAL"].null_count() == len(LB)  # nothing taken from LBORRES
+
+
+def test_results_present_give_no_result_warning(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    result, _ = load(make_export(), tmp_path, protocol)
+    assert not [w for w in result.warnings if "standard numeric result" in w]
