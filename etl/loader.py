@@ -477,6 +477,16 @@ class _Supp:
             pl.format("QNAM '{}' is not a variable name (letters, digits and _, not starting with a digit)",
                       pl.col("QNAM"))))
         supp = supp.filter(~bad_name)
+        # RDOMAIN names the parent domain (SDTMIG 8.4): a SUPPAE row with RDOMAIN 'LB' qualifies a lab record, and
+        # attached to AE by its IDVARVAL it would give some AE another record's value
+        if "RDOMAIN" in supp.columns:
+            rdomain = pl.col("RDOMAIN").str.strip_chars().str.to_uppercase()
+            foreign = rdomain.is_not_null() & (rdomain != "") & (rdomain != domain.upper())
+            quarantine.append(_quarantine_rows(
+                supp.filter(foreign), name, "wrong_rdomain",
+                pl.format("RDOMAIN '{}' is not {}, the parent domain of {}: a qualifier of another domain's record",
+                          pl.col("RDOMAIN"), pl.lit(domain.upper()), pl.lit(name))))
+            supp = supp.filter(~foreign)
         # one value per record and QNAM, the record identified as the join will find it: IDVARVAL '1' and
         # '1.0' are the same AESEQ, and a subject-level value (IDVAR empty) ignores IDVARVAL; a second value
         # was counted as loaded, but the pivot kept the first one only
@@ -485,14 +495,22 @@ class _Supp:
         record = (pl.when(pl.col("IDVAR") == "").then(pl.lit(None, pl.String))
                   .when(pl.col("IDVAR").is_in(numeric)).then(pl.coalesce(as_number, pl.col("IDVARVAL")))
                   .otherwise(pl.col("IDVARVAL")))
-        first = pl.struct(pl.col("USUBJID"), pl.col("IDVAR"), record.alias("_record"), pl.col("QNAM")).is_first_distinct()
+        key = ["USUBJID", "IDVAR", "_record", "QNAM"]
+        supp = supp.with_columns(record.alias("_record"))
+        first = pl.struct(key).is_first_distinct()
+        # a second value that differs from the one kept (AEDLT N, then Y) says so: the investigator's flag is in doubt
+        dups = supp.filter(~first).join(supp.filter(first).select(*key, pl.col("QVAL").alias("_kept")), on=key,
+                                        how="left", nulls_equal=True, maintain_order="left")
+        differs = pl.col("QVAL").ne_missing(pl.col("_kept"))
         quarantine.append(_quarantine_rows(
-            supp.filter(~first), name, "duplicate_key",
+            dups, name, "duplicate_key",
             pl.when(pl.col("IDVAR") == "").then(pl.format("duplicate QNAM {} for the same subject", pl.col("QNAM")))
             .otherwise(pl.format("duplicate QNAM {} for the same record ({}={})", pl.col("QNAM"), pl.col("IDVAR"),
                                  pl.col("IDVARVAL")))
-            + pl.lit(" (first kept)")))
-        supp = supp.filter(first).with_row_index("_sid")
+            + pl.when(differs).then(pl.format(" with another value: QVAL '{}' here, '{}' kept (the first)",
+                                               pl.col("QVAL").fill_null(""), pl.col("_kept").fill_null("")))
+            .otherwise(pl.lit(" (first kept)"))))
+        supp = supp.filter(first).drop("_record").with_row_index("_sid")
         qnams = {idvar: sorted(part["QNAM"].unique().to_list()) for (idvar,), part in supp.group_by("IDVAR")}
         return cls(domain, supp, quarantine, qnams)
 

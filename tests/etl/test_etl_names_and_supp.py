@@ -115,9 +115,12 @@ def test_supp_values_for_one_record_spelled_apart_are_duplicates(make_export, tm
     assert (result.domains["supplb"].rows_loaded, result.domains["supplb"].reasons) == (1, {"duplicate_key": 1})
     quarantine = table(db, "meta.quarantine").sort("file", "row_number")
     assert quarantine.select("file", "row_number", "detail").rows() == [
-        ("suppae.csv", 2, "duplicate QNAM AEDLT for the same record (AESEQ=1.0) (first kept)"),
-        ("suppae.csv", 4, "duplicate QNAM AESUBJ for the same subject (first kept)"),
-        ("supplbhe.csv", 1, "duplicate QNAM LBQ for the same record (LBSEQ=01) (first kept)"),
+        ("suppae.csv", 2, "duplicate QNAM AEDLT for the same record (AESEQ=1.0) with another value: QVAL 'N' here, "
+                          "'Y' kept (the first)"),
+        ("suppae.csv", 4, "duplicate QNAM AESUBJ for the same subject with another value: QVAL 'second' here, "
+                          "'first' kept (the first)"),
+        ("supplbhe.csv", 1, "duplicate QNAM LBQ for the same record (LBSEQ=01) with another value: QVAL 'b' here, "
+                            "'a' kept (the first)"),
     ]
     ae = table(db, "raw.ae").sort("_ROW")
     assert ae.select("AEDLT", "AESUBJ").rows() == [("Y", None), (None, "first")]
@@ -253,3 +256,33 @@ def test_a_mapping_file_saved_with_a_bom_is_read(make_export, tmp_path: Path, pr
     (tmp_path / "map.toml").write_bytes('[columns.ae]\n"Grade" = "AETOXGR"\n'.encode("utf-8-sig"))
     _, db = load(folder, tmp_path, protocol, mapping=tmp_path / "map.toml")
     assert sorted(table(db, "raw.ae")["AETOXGR"].to_list()) == sorted(r["AETOXGR"] for r in AE)
+
+
+def test_a_supp_duplicate_with_another_value_says_which_value_was_kept(
+        make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # AEDLT N, then Y for the same AE: quarantined with the same words as an identical copy, so the data manager
+    # could not tell that the investigator's DLT flag is in doubt
+    folder = make_export()
+    write_csv(folder / "suppae.csv", supp_rows(("S-001", "AESEQ", "1", "AEDLT", "N"), ("S-001", "AESEQ", "1", "AEDLT", "Y"),
+                                               ("S-001", "AESEQ", "1", "AEDLT", "N")))
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {"duplicate_key": 2}
+    assert table(db, "meta.quarantine").sort("row_number").select("row_number", "detail").rows() == [
+        (2, "duplicate QNAM AEDLT for the same record (AESEQ=1) with another value: QVAL 'Y' here, 'N' kept (the first)"),
+        (3, "duplicate QNAM AEDLT for the same record (AESEQ=1) (first kept)"),
+    ]
+    assert table(db, "raw.ae").filter(pl.col("USUBJID") == "S-001")["AEDLT"].to_list() == ["N"]
+
+
+def test_a_supp_record_of_another_domain_is_not_attached(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # RDOMAIN 'LB' in suppae.csv: the lab record's qualifier was attached to the AE with the same sequence number
+    folder = make_export()
+    write_csv(folder / "suppae.csv", [*supp_rows(("S-001", "AESEQ", "1", "AEDLT", "Y"), rdomain="LB"),
+                                      *supp_rows(("S-002", "AESEQ", "1", "AEDLT", "N"), rdomain=" ae")])
+    result, db = load(folder, tmp_path, protocol)
+    assert result.domains["suppae"].reasons == {"wrong_rdomain": 1}
+    q = table(db, "meta.quarantine")
+    assert q.select("row_number", "reason", "detail").rows() == [
+        (1, "wrong_rdomain", "RDOMAIN 'LB' is not AE, the parent domain of SUPPAE: a qualifier of another domain's record")]
+    ae = table(db, "raw.ae").sort("USUBJID")
+    assert ae["AEDLT"].to_list() == [None, "N"]
