@@ -160,9 +160,27 @@ def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> bool:
     return path.is_file()
 
 
-def not_dataset_note(path: Path) -> str:
-    """What the load says of a data file left out because its name is no SDTM dataset's, or because it is named
-    like one but in a format the loader does not know (ds.xml, lb.dat: it was skipped without a word)."""
+def _datasets_in_subfolder(folder: Path, mapping: ColumnMapping) -> list[Path]:
+    """Files named like a dataset, in a format the loader reads, one level down (old/ae.csv, lb/lbch.xpt): the
+    loader reads the export folder alone, and such a file was ignored without a word."""
+    try:
+        children = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [c for c in children if not c.name.startswith((".", "_")) and c.suffix.lower() in FORMATS
+            and c.is_file() and (is_dataset_name(c.stem) or mapping.domain_for_stem(c.stem))]
+
+
+def not_dataset_note(path: Path, source: Path | None = None) -> str:
+    """What the load says of a data file left out because its name is no SDTM dataset's, because it is named
+    like one but in a format the loader does not know (ds.xml, lb.dat: it was skipped without a word), or
+    because it lies in a subfolder of the export (`source`)."""
+    if source is not None and path.parent != source:
+        return (
+            f"{path.parent.name}/{path.name} was not loaded: it is in a subfolder, and the loader reads the export "
+            "folder alone (one file per dataset). If its records belong to this cut, move it into the export folder "
+            "(a split dataset keeps a name of its own, e.g. lbch.csv)"
+        )
     if path.suffix.lower() not in FORMATS:
         return (
             f"{path.name} was not loaded: it is named like a dataset, but {path.suffix or 'no extension'!r} is no "
@@ -189,6 +207,10 @@ def discover(
     by_stem: dict[str, Path] = {}
     for path in sorted(source.iterdir()):
         if path.name.startswith((".", "_")):
+            continue
+        if path.is_dir() and path.suffix.lower() not in FORMATS:  # (a folder named ae.csv stops the load below)
+            # a subfolder is not read (an export is one folder); data files in it are named in a warning
+            skipped.extend(_datasets_in_subfolder(path, mapping))
             continue
         if path.suffix.lower() not in FORMATS:
             if _refuse_unread_format(path, mapping):
@@ -217,8 +239,8 @@ def discover(
         raise BadInputError(
             f"{source}: required domain file(s) missing: {', '.join(missing)} "
             "(expected e.g. dm.csv, ex.xpt, ae.csv, lb.xlsx, vs.parquet)"
-            + (f"; not loaded, as not named like an SDTM dataset or in a format the loader does not read: "
-               f"{', '.join(p.name for p in skipped)}" if skipped else "")
+            + (f"; not loaded, as not named like an SDTM dataset, in a format the loader does not read or in a "
+               f"subfolder: {', '.join(p.relative_to(source).as_posix() for p in skipped)}" if skipped else "")
             + _adam_hint(present)
         )
     return files
@@ -846,6 +868,21 @@ def missing_result_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
     return notes
 
 
+def dose_level_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Treated subjects in no protocol dose level (ARMCD/ACTARMCD empty or absent, or an arm that is no dose level)
+    are in no DLT count of the escalation; the load said nothing of it (only `safetyboard escalation` did)."""
+    rows = con.execute(
+        "SELECT DOSELVLRSN, count(*) AS n FROM adam.adsl WHERE SAFFL = 'Y' AND DOSELVL IS NULL "
+        "GROUP BY ALL ORDER BY n DESC, DOSELVLRSN").fetchall()
+    if not rows:
+        return []
+    treated = con.execute("SELECT count(*) FROM adam.adsl WHERE SAFFL = 'Y'").fetchone()[0]
+    unassigned = sum(n for _, n in rows)
+    why = "; ".join(f"{reason or 'unknown'}: {n}" for reason, n in rows[:3]) + ("; ..." if len(rows) > 3 else "")
+    return [f"ADSL: {unassigned} of {treated} treated subject(s) are in no protocol dose level ({why}), so no DLT "
+            "count or escalation decision includes them"]
+
+
 def with_subject_hints(quarantine: pl.DataFrame, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The unknown_subject details, with the DM subject the record most likely means: the same USUBJID but for
     case or spaces ('s-001 ' for 'S-001'), or DM's SUBJID of one subject (a file naming subjects by SUBJID, as
@@ -1106,7 +1143,7 @@ def load_export(
     files = discover(source, colmap, hash_files=False, not_datasets=not_datasets)
     before = cutstore.file_state(db)  # a cut another load makes current meanwhile is not replaced unseen
     current = cutstore.inspect_current(db)
-    notes = [*_history_notes(db, current), *(not_dataset_note(p) for p in not_datasets)]
+    notes = [*_history_notes(db, current), *(not_dataset_note(p, source) for p in not_datasets)]
     previous = _previous_meta(db) if current.problem is None else {}
     # loaded_at keeps microseconds so that "the latest cut" is well defined when two loads fall in
     # one second
@@ -1136,6 +1173,7 @@ def load_export(
             if progress:
                 progress("deriving analysis tables")
             _derive_into(con, protocol, cut_date, progress)
+            notes += dose_level_notes(con)
             files = [replace(sf, sha256=h.result()) for sf, h in zip(files, hashes, strict=True)]
             cut_id = _new_cut_id(loaded_at, files, previous)
             # meta.quarantine, meta.loads (history + this load), earlier findings; then the checks

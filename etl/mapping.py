@@ -19,6 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from etl.domains import is_dataset_name
 from safetyboard.errors import BadInputError
 
 
@@ -88,6 +89,10 @@ def load_mapping(path: Path | None) -> ColumnMapping:
     columns = raw.get("columns", {})
     if not isinstance(files, dict) or not all(isinstance(v, str) and v.strip() for v in files.values()):
         raise BadInputError(f"{path}: key 'files' must map file name stems to domain names")
+    for stem, domain in files.items():  # "ae.csv" or "aee" loaded as AE only because any ae... is a split AE
+        if not is_dataset_name(domain.strip()):
+            raise BadInputError(f"{path}: [files] maps {stem!r} to {domain!r}, which is not a dataset name (a letter, "
+                                "then letters or digits, at most 8: ae, lbch, suppae)")
     if not isinstance(columns, dict) or not all(isinstance(v, dict) for v in columns.values()):
         raise BadInputError(f"{path}: key 'columns' must hold one table per domain")
     for domain, table in columns.items():
@@ -103,6 +108,7 @@ def load_mapping(path: Path | None) -> ColumnMapping:
                                     "name (SDTM: ASCII letters, digits and _, not starting with a digit, e.g. AETOXGR)")
     return ColumnMapping(
         files={k.lower(): v.strip().lower() for k, v in files.items()},
-        columns={k.lower() if k != "*" else k: {s: t.strip() for s, t in v.items()} for k, v in columns.items()},
+        # source names trimmed as the readers trim header names ("Verbatim " renamed nothing)
+        columns={k.lower() if k != "*" else k: {s.strip(): t.strip() for s, t in v.items()} for k, v in columns.items()},
         sha256=hashlib.sha256(data).hexdigest(),
     )

@@ -216,7 +216,7 @@ def test_a_required_domain_only_in_an_unknown_format_is_named_in_the_missing_dom
 ) -> None:
     folder = export_without(tmp_path, "lb")
     (folder / "lb.dat").write_text(csv_text(LB), encoding="utf-8")
-    with pytest.raises(BadInputError, match=r"missing: LB .*does not read: lb\.dat"):
+    with pytest.raises(BadInputError, match=r"missing: LB .*in a subfolder: lb\.dat"):
         load(folder, tmp_path, protocol)
 
 

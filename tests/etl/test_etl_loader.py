@@ -404,3 +404,20 @@ def test_text_in_an_optional_number_is_kept_and_listed(tmp_path: Path, protocol:
         ("DM", "USUBJID=S-001", "AGE '>89' is not a number: loaded as NULL, the text is kept in AGE_TEXT"),
         ("LB", "LBSEQ=1", "LBSTNRLO '<5' is not a number: loaded as NULL, the text is kept in LBSTNRLO_TEXT"),
     ]
+
+
+def test_dataset_files_in_a_subfolder_are_named_not_loaded(tmp_path: Path, protocol: Protocol, make_export) -> None:
+    # old/ae.csv or a split lb/ folder was ignored without a word; with LB only there, the missing-domain error
+    # did not say where it was
+    folder = make_export()
+    (folder / "old").mkdir()
+    (folder / "old" / "ae.csv").write_bytes((folder / "ae.csv").read_bytes())
+    (folder / "old" / "notes.md").write_text("not data")
+    result, _ = load(folder, tmp_path, protocol)
+    told = [w for w in result.warnings if w.startswith("old/ae.csv was not loaded: it is in a subfolder")]
+    assert len(told) == 1 and not [w for w in result.warnings if "notes.md" in w]
+    assert result.domains["ae"].files == ["ae.csv"]
+    (folder / "lb").mkdir()
+    (folder / "lb.csv").rename(folder / "lb" / "lbch.csv")
+    with pytest.raises(BadInputError, match=r"missing: LB .*subfolder: lb/lbch\.csv, old/ae\.csv"):
+        load(folder, tmp_path / "second", protocol)

@@ -170,9 +170,10 @@ def test_a_wider_supp_value_that_fills_no_record_is_a_clash(make_export, tmp_pat
         ('[columns.ae]\n"Grade" = "AE TOXGR"\n', r"\[columns\.ae\] maps 'Grade' to 'AE TOXGR', which is not a variable name"),
         ('[columns.ae]\n"Grade" = "1AETOX"\n', r"\[columns\.ae\] maps 'Grade' to '1AETOX', which is not a variable name"),
         ('[columns.ae]\n"Grade" = "AETÖXGR"\n', r"\[columns\.ae\] maps 'Grade' to 'AETÖXGR', which is not a variable name"),
+        ('[files]\nadverse_events = "ae.csv"\n', r"\[files\] maps 'adverse_events' to 'ae\.csv', which is not a dataset name"),
     ],
     ids=["number", "list", "nested-table", "empty-name", "misspelt-table", "empty-domain", "space", "digit-first",
-         "non-ascii"],
+         "non-ascii", "file-name-as-domain"],
 )
 def test_a_mapping_file_of_the_wrong_shape_is_bad_input(make_export, tmp_path: Path, protocol: Protocol,
                                                         text: str, expected: str) -> None:
@@ -286,3 +287,12 @@ def test_a_supp_record_of_another_domain_is_not_attached(make_export, tmp_path: 
         (1, "wrong_rdomain", "RDOMAIN 'LB' is not AE, the parent domain of SUPPAE: a qualifier of another domain's record")]
     ae = table(db, "raw.ae").sort("USUBJID")
     assert ae["AEDLT"].to_list() == [None, "N"]
+
+
+def test_mapping_source_names_are_trimmed_as_header_names_are(make_export, tmp_path: Path, protocol: Protocol) -> None:
+    # "Verbatim " (a trailing space in the mapping) renamed nothing: header names are trimmed when read
+    folder = make_export(ae=[{("Verbatim" if k == "AETERM" else k): v for k, v in r.items()} for r in AE])
+    (tmp_path / "map.toml").write_text('[columns.ae]\n"Verbatim " = "AETERM"\n')
+    result, db = load(folder, tmp_path, protocol, mapping=tmp_path / "map.toml")
+    assert sorted(table(db, "raw.ae")["AETERM"].to_list()) == sorted(r["AETERM"] for r in AE)
+    assert not [w for w in result.warnings if "renamed nothing" in w]

@@ -144,3 +144,15 @@ def test_lab_and_vital_results_missing_from_an_export_are_said_in_the_load_warni
 def test_results_present_give_no_result_warning(make_export, tmp_path: Path, protocol: Protocol) -> None:
     result, _ = load(make_export(), tmp_path, protocol)
     assert not [w for w in result.warnings if "standard numeric result" in w]
+
+
+def test_treated_subjects_in_no_dose_level_are_said_in_the_load_warnings(make_export, tmp_path: Path,
+                                                                          protocol: Protocol) -> None:
+    # DM without ARMCD/ACTARMCD loaded without a word: the subjects were in no DLT count of the escalation
+    from etl_sample_export import DM
+
+    result, _ = load(make_export(dm=[dict(DM[0], ARMCD=""), dict(DM[1], ARMCD="PBO")]), tmp_path, protocol)
+    assert ("ADSL: 2 of 2 treated subject(s) are in no protocol dose level (arm 'PBO' is not a protocol dose level: 1; "
+            "no ARMCD/ACTARMCD: 1), so no DLT count or escalation decision includes them") in result.warnings
+    result, _ = load(make_export(), tmp_path / "second", protocol)
+    assert not [w for w in result.warnings if w.startswith("ADSL:")]
