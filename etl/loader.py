@@ -466,6 +466,36 @@ def _quarantine_rows(rows: pl.DataFrame, domain: str, reason: str, detail: pl.Ex
 QNAM_PATTERN = r"^[A-Z_][A-Z0-9_]*$"  # a SUPP-- QNAM (upper-cased) is a variable name (SDTMIG 8.4)
 
 
+SUPPQUAL = "qual"  # suppqual: SDTM 3.1.1's one supplemental dataset for every domain (RDOMAIN names the parent)
+
+
+def _split_suppqual(frame: pl.DataFrame, sf: SourceFile, stats: dict[str, DomainStats],
+                    quarantined: list[pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """SUPPQUAL's records by parent domain, each then merged as that domain's SUPP-- (SDTMIG 3.1.1 section 8.4;
+    later versions split it into SUPPAE, SUPPLB, ...). Its records were quarantined whole (no domain QUAL).
+    The records move from the suppqual counts to their parent's (`supp<domain>`: rows read there); one
+    without RDOMAIN stays in suppqual's, quarantined as missing_required."""
+    parent = pl.col("RDOMAIN").str.strip_chars().str.to_lowercase()
+    frame = frame.with_columns(parent.alias("_parent"))
+    own = stats["supp" + SUPPQUAL]
+    missing = frame.filter(pl.col("_parent").is_null() | (pl.col("_parent") == "")).drop("_parent")
+    if missing.height:
+        q = _quarantine_rows(missing, "SUPPQUAL", "missing_required",
+                             pl.lit("RDOMAIN is empty: SUPPQUAL names each record's parent domain there"))
+        _count(own, q)
+        quarantined.append(q)
+    parts = {}
+    for (name,), part in frame.filter(pl.col("_parent").is_not_null() & (pl.col("_parent") != "")).group_by(
+            "_parent", maintain_order=True):
+        st = stats.setdefault("supp" + name, DomainStats())
+        if sf.path.name not in st.files:
+            st.files.append(sf.path.name)
+        st.rows_read += part.height
+        own.rows_read -= part.height
+        parts[name] = part.drop("_parent")
+    return parts
+
+
 @dataclass
 class _Supp:
     """SUPP-- records of one parent domain, attached to the parent batch by batch."""
@@ -824,8 +854,9 @@ def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame
                else "see meta.quarantine")
         if name.startswith("supp"):  # merged into its parent: what is lost is the parent's qualifiers (AEDLT)
             lost = "none of its qualifiers are" if st.rows_loaded == 0 else f"only {st.rows_loaded} of its qualifiers are"
+            where = "on their parent records" if name == "supp" + SUPPQUAL else f"on {name[4:].upper()}"
             notes.append(f"{name.upper()}: {st.rows_quarantined} of its {st.rows_read} record(s) were quarantined ({why}); "
-                         f"{lost} on {name[4:].upper()}")
+                         f"{lost} {where}")
         elif st.rows_loaded == 0:
             notes.append(f"{name.upper()}: every one of its {st.rows_read} record(s) was quarantined ({why}); "
                          f"the cut has no {name.upper()} data")
@@ -940,9 +971,8 @@ def stream_export(
         st = stats.setdefault(("supp" + sf.domain) if sf.supp else sf.domain, DomainStats())
         st.files.append(sf.path.name)
 
-    supps: dict[str, _Supp] = {}
+    supp_frames: dict[str, list[pl.DataFrame]] = {}
     for domain, sfs in supp_files.items():
-        frames = []
         for sf in sfs:
             if progress:
                 progress(f"reading {sf.path.name}")
@@ -960,8 +990,13 @@ def stream_export(
                 q = _ragged_quarantine(sf, ragged, f"supp{domain}", frame.columns)
                 _count(stats["supp" + domain], q)
                 quarantined.append(q)
-            frames.append(frame)
-        supps[domain] = _Supp.prepare(pl.concat(frames, how="diagonal_relaxed"), domain)
+            if domain == SUPPQUAL and "RDOMAIN" in frame.columns:
+                for parent, part in _split_suppqual(frame, sf, stats, quarantined).items():
+                    supp_frames.setdefault(parent, []).append(part)
+            else:
+                supp_frames.setdefault(domain, []).append(frame)
+    supps = {domain: _Supp.prepare(pl.concat(frames, how="diagonal_relaxed"), domain)
+             for domain, frames in supp_frames.items()}
 
     known: pl.Series | None = None
     for domain in ["dm", *sorted(d for d in by_domain if d != "dm")]:

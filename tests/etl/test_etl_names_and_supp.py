@@ -296,3 +296,27 @@ def test_mapping_source_names_are_trimmed_as_header_names_are(make_export, tmp_p
     result, db = load(folder, tmp_path, protocol, mapping=tmp_path / "map.toml")
     assert sorted(table(db, "raw.ae")["AETERM"].to_list()) == sorted(r["AETERM"] for r in AE)
     assert not [w for w in result.warnings if "renamed nothing" in w]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xpt"])
+def test_a_suppqual_dataset_is_merged_into_each_records_parent(make_export, tmp_path: Path, protocol: Protocol,
+                                                               suffix: str) -> None:
+    # SDTM 3.1.1's one SUPPQUAL for every domain: taken for a domain 'QUAL', all of its records were quarantined
+    # (the investigator's AEDLT with them)
+    folder = make_export(lb=LB)
+    rows = [*supp_rows(("S-001", "AESEQ", "1", "AEDLT", "Y")), *supp_rows(("S-001", "LBSEQ", "2", "LBQ", "b"), rdomain="LB"),
+            *supp_rows(("S-001", "LBSEQ", "1", "LBQ", "a"), rdomain=""), *supp_rows(("S-002", "CMSEQ", "1", "CMQ", "c"), rdomain="CM")]
+    if suffix == ".csv":
+        write_csv(folder / "suppqual.csv", rows)
+    else:
+        pyreadstat.write_xport(pl.DataFrame(rows).to_pandas(), str(folder / "suppqual.xpt"), table_name="SUPPQUAL")
+    result, db = load(folder, tmp_path, protocol)
+    counts = {k: (v.rows_read, v.rows_loaded, v.reasons) for k, v in result.domains.items() if k.startswith("supp")}
+    assert counts == {"suppae": (1, 1, {}), "supplb": (1, 1, {}), "suppcm": (1, 0, {"orphan_supp": 1}),
+                      "suppqual": (1, 0, {"missing_required": 1})}
+    assert all(v.files == [f"suppqual{suffix}"] for k, v in result.domains.items() if k.startswith("supp"))
+    assert table(db, "raw.ae").sort("USUBJID")["AEDLT"].to_list() == ["Y", None]
+    assert table(db, "raw.lb").sort("_ROW")["LBQ"].to_list() == [None, "b", None]
+    q = table(db, "meta.quarantine").sort("row_number")
+    assert q.select("domain", "file", "row_number", "reason").rows() == [
+        ("SUPPQUAL", f"suppqual{suffix}", 3, "missing_required"), ("SUPPCM", f"suppqual{suffix}", 4, "orphan_supp")]
