@@ -826,11 +826,17 @@ def _count(st: DomainStats, q: pl.DataFrame) -> None:
         st.reasons[reason] = st.reasons.get(reason, 0) + n
 
 
-def decimal_comma_note(name: str, delimiter: str, commas: dict[str, int]) -> str:
+def decimal_comma_note(name: str, delimiter: str, commas: dict[str, int], groups: dict[str, int] | None = None) -> str:
     shown = {"\t": "tab", ";": "semicolon", "|": "pipe"}.get(delimiter, repr(delimiter))
     per = ", ".join(f"{c} {n}" for c, n in sorted(commas.items()))
-    return (f"{name} is {shown}-delimited and writes {sum(commas.values())} numbers with a decimal comma "
+    note = (f"{name} is {shown}-delimited and writes {sum(commas.values())} numbers with a decimal comma "
             f"('9,5' read as 9.5): {per}")
+    if groups:  # a locale that writes decimal commas groups thousands with points: 1.234 may be 1234
+        per_group = ", ".join(f"{c} {n}" for c, n in sorted(groups.items()))
+        note += (f"; it also writes {sum(groups.values())} numbers like '1.234' (a point before three digits), read "
+                 f"as decimals (1.234), though beside decimal commas the point may group thousands (1234): check "
+                 f"them in the file ({per_group})")
+    return note
 
 
 # a domain with more than this share of its records quarantined is named in a load warning (a convention of
@@ -1012,10 +1018,11 @@ def stream_export(
             # the reader's own delimiter, known before the first batch
             dialect: dict[str, str] = {}
             commas: dict[str, int] | None = None
+            groups: dict[str, int] | None = None  # '1.234' beside decimal commas: a thousands point?
             repeated = []
             for batch in _batches(sf, mapping, encoding, ragged, dialect, notes, headers, repeated):
                 if commas is None and dialect.get("delimiter", ",") != ",":
-                    commas = {}
+                    commas, groups = {}, {}
                 rows_per_file[sf.path.name] += batch.height
                 st.rows_read += batch.height
                 header = header or batch.columns
@@ -1023,7 +1030,7 @@ def stream_export(
                 if domain in supps:
                     batch = supps[domain].attach(batch)
                 subjects = None if domain == "dm" or is_study_level(domain, batch.columns) else known
-                loaded, q = normalise_domain(batch, spec_for(domain, batch.columns), subjects, commas)
+                loaded, q = normalise_domain(batch, spec_for(domain, batch.columns), subjects, commas, groups)
                 writer.append("raw", domain, loaded)
                 _count(st, q)
                 quarantined.append(q)
@@ -1033,7 +1040,7 @@ def stream_export(
                 _count(st, hq)
                 quarantined.append(hq)
             if commas and notes is not None:
-                notes.append(decimal_comma_note(sf.path.name, dialect["delimiter"], commas))
+                notes.append(decimal_comma_note(sf.path.name, dialect["delimiter"], commas, groups))
             if header and domain not in NO_SUBJECT_DOMAINS and is_study_level(domain, header) and notes is not None:
                 notes.append(study_level_note(sf.path.name))
             if ragged:

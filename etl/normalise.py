@@ -116,6 +116,9 @@ def _invalid_date_detail(col: str) -> pl.Expr:
 
 # a number written with a decimal comma ('9,5', '-0,25'): one comma, digits on both sides, no point
 DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+# a number written with a point before three digits (1.234): a decimal, or, in a file that
+# writes decimal commas, perhaps thousands grouped with points (German, Spanish, Italian Excel locales)
+POINT_GROUPED = r"^[+-]?[1-9][0-9]{0,2}\.[0-9]{3}$"
 
 
 def normalise_domain(
@@ -123,12 +126,15 @@ def normalise_domain(
     spec: DomainSpec,
     known_subjects: pl.Series | None,
     decimal_comma: dict[str, int] | None = None,
+    point_groups: dict[str, int] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (typed rows, quarantined rows) for one domain. `frame` holds text columns, _FILE, _ROW.
 
     With `decimal_comma` (a dict; the loader passes one for a CSV file delimited by other than a comma, as
     European-locale Excel writes them), a numeric variable's value written with a decimal comma ('9,5') is
-    read as 9.5, and the dict counts such values per variable; the text columns keep what the file says."""
+    read as 9.5, and the dict counts such values per variable; the text columns keep what the file says.
+    `point_groups` then counts the values written like '1.234' (a point before groups of three digits): read as
+    1.234, though in a file that writes decimal commas the point may group thousands (1234), for the warning."""
     data_cols = [c for c in frame.columns if c not in ("_FILE", "_ROW")]
     text = _trimmed(frame, data_cols)
 
@@ -182,6 +188,10 @@ def normalise_domain(
                     decimal_comma[col] = decimal_comma.get(col, 0) + comma
                     number = (pl.when(pl.col(col).str.contains(DECIMAL_COMMA))
                               .then(pl.col(col).str.replace(",", ".", literal=True)).otherwise(pl.col(col)))
+                if point_groups is not None:
+                    grouped = text.select(pl.col(col).str.contains(POINT_GROUPED).sum()).item()
+                    if grouped:
+                        point_groups[col] = point_groups.get(col, 0) + grouped
             as_float = number.cast(pl.Float64, strict=False)
             # a number too large for a double ('1e999') reads as infinity: not a usable value either
             bad = pl.col(col).is_not_null() & (

@@ -89,3 +89,22 @@ def test_a_semicolon_export_with_decimal_commas_loads_like_the_comma_export(tmp_
         vs = "USUBJID, VSSEQ, VSSTRESN"
         assert con.execute(f"SELECT count(*) FROM (SELECT {vs} FROM base.raw.vs EXCEPT ALL "
                            f"SELECT {vs} FROM eu.raw.vs)").fetchall()[0][0] == 0
+
+
+def test_a_point_before_three_digits_beside_decimal_commas_is_counted_for_the_warning() -> None:
+    # '1.234' in a file of decimal commas loaded as 1.234 without a word: if the point groups thousands, 1000x off
+    from etl.loader import decimal_comma_note
+
+    batch = _batch(USUBJID=["S-1"] * 5, LBSEQ=["1", "2", "3", "4", "5"], LBTESTCD=["PLAT"] * 5,
+                   LBORRES=["23,1", "1.234", "0.125", "12.5", " 250.000 "],
+                   LBSTRESN=["23,1", "1.234", "0.125", "12.5", " 250.000 "], LBDTC=["2026-01-05"] * 5)
+    commas: dict[str, int] = {}
+    groups: dict[str, int] = {}
+    loaded, _ = normalise_domain(batch, spec_for("lb"), pl.Series(["S-1"]), commas, groups)
+    assert loaded["LBSTRESN"].to_list() == [23.1, 1.234, 0.125, 12.5, 250.0]  # read as written; nothing changed
+    assert commas == {"LBSTRESN": 1} and groups == {"LBSTRESN": 2}  # not 0.125 (no leading zero groups) nor 12.5
+    note = decimal_comma_note("lb.csv", ";", commas, groups)
+    assert note.endswith("it also writes 2 numbers like '1.234' (a point before three digits), read as decimals "
+                         "(1.234), though beside decimal commas the point may group thousands (1234): check them in "
+                         "the file (LBSTRESN 2)")
+    assert "1.234" not in decimal_comma_note("lb.csv", ";", commas, {})
