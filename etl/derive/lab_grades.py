@@ -247,6 +247,10 @@ def grade_labs(df: pl.DataFrame) -> pl.DataFrame:
     Needs PARAMCD, AVAL, ANRLO, ANRHI, BASE, BNRIND; an optional UNITRSN (from
     standardise_lab_units) makes a row ungradable with that reason.
     """
+    # a float NaN is no value (NaN compares above every threshold in Polars: an ALT with ANRHI NaN was grade 4);
+    # the loader reads 'NaN' text as null, this guards direct callers
+    df = df.with_columns(pl.col(c).fill_nan(None) for c in ("AVAL", "ANRLO", "ANRHI", "BASE")
+                         if c in df.columns and df.schema[c].is_float())
     crit = lab_criteria()
     low_params = crit.filter(pl.col("direction") == "L")["paramcd"].unique().to_list()
     high_params = crit.filter(pl.col("direction") == "H")["paramcd"].unique().to_list()

@@ -283,3 +283,13 @@ def test_worst_case_grades_are_marked() -> None:
     assert out["ATOXGRH"][0] == 3 and out["ATOXGRL"].to_list()[1:] == [3, 3, 2, 4, 4]
     assert out["ATOXWCH"].to_list()[0] == "Y"
     assert out["ATOXWCL"].to_list()[1:] == ["Y", None, "Y", None, None]
+
+
+def test_a_float_nan_is_no_value_and_grades_nothing() -> None:
+    # NaN compares above every threshold: ALT 50 with ANRHI NaN came out grade 4, a NaN result grade 4 too
+    nan = float("nan")
+    out = grade_labs(frame([("ALT", "H", 5, nan, 30, "NORMAL", 50.0, None), ("ALT", "H", 5, 40, 30, "NORMAL", nan, None),
+                            ("NEUT", "L", nan, 7.5, None, None, 1.6, None)]))
+    assert out["ATOXGRH"].to_list()[:2] == [None, None]
+    assert out["ATOXGRL"].to_list()[2] is None  # grade 1 needs the LLN
+    assert out["GRADE_REASON"].to_list()[1] == "no result"
