@@ -571,6 +571,10 @@ def _stringify(frame: pl.DataFrame, cells: bool = False, first_row: int = 1) -> 
             )
         elif dtype == pl.String:
             exprs.append(col)
+        elif dtype == pl.Boolean:
+            # SDTM has no boolean type: a flag is Y/N (CDISC codelist NY); an Excel TRUE/FALSE cell or a Parquet
+            # boolean AESER loaded as 'true', which no rule reads as serious
+            exprs.append(pl.when(col).then(pl.lit("Y")).when(col.not_()).then(pl.lit("N")).alias(name))
         else:
             exprs.append(col.cast(pl.String).alias(name))
     out = frame.select(exprs)

@@ -352,3 +352,12 @@ def test_an_xpt_library_of_two_datasets_stops_the_load_naming_them(
     with pytest.raises(BadInputError, match=r"ae\.xpt: the SAS transport file holds 2 datasets \(AE, SUPPAE\)"):
         list(readers.iter_batches(path, batch_rows=2))
     assert readers.read_file(first).frame.height == 2  # one dataset: read as before
+
+
+def test_parquet_booleans_are_sdtm_y_n_flags(tmp_path: Path, protocol: Protocol) -> None:
+    # SDTM has no boolean type; a Parquet boolean AESER loaded as 'true'/'false', which no rule reads as serious
+    folder = export_without(tmp_path, "ae")
+    ae = pl.DataFrame(BASE_TABLES["ae"]).with_columns(pl.Series("AESER", [True, None]))
+    ae.write_parquet(folder / "ae.parquet")
+    _, db = load(folder, tmp_path, protocol)
+    assert table(db, "raw.ae").sort("_ROW")["AESER"].to_list() == ["Y", None]
