@@ -217,6 +217,15 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
 
     _validate_blood_pressure(raw, p)
     _validate_escalation(raw, p)
+    if design == "boin":  # the BOIN package's own limits (R/get.boundary.R), with the factors as the engine uses them
+        from dashboard.escalation.boin import check_design
+
+        esc = raw["escalation"]
+        try:
+            check_design(target, float(esc["p_saf_factor"]) * target, float(esc["p_tox_factor"]) * target)
+        except ValueError as exc:
+            raise ProtocolError(f"{p}: keys 'escalation.target', 'escalation.p_saf_factor', 'escalation.p_tox_factor': "
+                                f"{exc}") from exc
 
     levels_raw = _get(raw, "dose_levels", list, p)
     if not levels_raw:

@@ -51,6 +51,10 @@ def test_trial_protocol_loads() -> None:
         ("max_per_dose = 12", "max_per_dose = 2", "escalation.max_per_dose"),
         ("p_saf_factor = 0.6", 'p_saf_factor = "x"', "escalation.p_saf_factor"),
         ("p_tox_factor = 1.4", "p_tox_factor = 0.9", "escalation.p_tox_factor"),
+        # the BOIN package's limits (R/get.boundary.R): p.saf and p.tox at least 10 % of the target from it
+        ("p_saf_factor = 0.6", "p_saf_factor = 0.95", "escalation.p_saf_factor"),
+        ("p_tox_factor = 1.4", "p_tox_factor = 1.05", "escalation.p_tox_factor"),
+        ("target = 0.30", "target = 0.7", "escalation.target"),
         ("elimination_cutoff = 0.95", "elimination_cutoff = 95", "escalation.elimination_cutoff"),
         ("extrasafe = false\n", "", "escalation.extrasafe"),
         # DOMAIN.md 4 transient grade 3 lab abnormality exception

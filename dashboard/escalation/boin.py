@@ -25,16 +25,33 @@ class Boundary:
     eliminate_min: int | None
 
 
+# the targets and margins the BOIN package accepts (R/get.boundary.R and get.oc.R stop() outside them: a target
+# below 0.05 or above 0.6 is "too low/high", and p.saf, p.tox must lie at least 10 % of the target away from it)
+TARGET_MIN, TARGET_MAX = 0.05, 0.6
+MIN_MARGIN = 0.1  # times the target
+
+
+def check_design(target: float, p_saf: float | None = None, p_tox: float | None = None) -> tuple[float, float]:
+    """(p_saf, p_tox) with the package defaults 0.6 * target and 1.4 * target; ValueError where get.boundary stops."""
+    if not TARGET_MIN <= target <= TARGET_MAX:
+        raise ValueError(f"BOIN target must be between {TARGET_MIN} and {TARGET_MAX} (the BOIN package refuses "
+                         f"others), got {target:g}")
+    phi1 = 0.6 * target if p_saf is None else p_saf
+    phi2 = 1.4 * target if p_tox is None else p_tox
+    if not 0 < phi1 < target < phi2 < 1:
+        raise ValueError(f"BOIN needs 0 < p_saf < target < p_tox < 1, got {phi1:g}, {target:g}, {phi2:g}")
+    margin = MIN_MARGIN * target - 1e-12  # (1e-12: 0.9 x and 1.1 x the target are allowed, as in R)
+    if target - phi1 < margin or phi2 - target < margin:
+        raise ValueError(f"BOIN needs p_saf and p_tox at least {MIN_MARGIN:g} x the target away from it (the BOIN "
+                         f"package refuses closer ones), got p_saf {phi1:g}, target {target:g}, p_tox {phi2:g}")
+    return phi1, phi2
+
+
 def lambdas(target: float, p_saf: float | None = None, p_tox: float | None = None) -> tuple[float, float]:
     """(lambda_e, lambda_d), the escalation and de-escalation thresholds on y/n (get.boundary).
 
     Defaults p_saf = 0.6 * target, p_tox = 1.4 * target (BOIN package defaults)."""
-    if not 0 < target < 1:
-        raise ValueError(f"BOIN target must be in (0, 1), got {target}")
-    phi1 = 0.6 * target if p_saf is None else p_saf
-    phi2 = 1.4 * target if p_tox is None else p_tox
-    if not 0 < phi1 < target < phi2 < 1:
-        raise ValueError(f"BOIN needs 0 < p_saf < target < p_tox < 1, got {phi1}, {target}, {phi2}")
+    phi1, phi2 = check_design(target, p_saf, p_tox)
     lam_e = math.log((1 - phi1) / (1 - target)) / math.log(target * (1 - phi1) / (phi1 * (1 - target)))
     lam_d = math.log((1 - target) / (1 - phi2)) / math.log(phi2 * (1 - target) / (target * (1 - phi2)))
     return lam_e, lam_d

@@ -7,6 +7,7 @@ from math import comb
 
 import pytest
 
+from dashboard.escalation import boin
 from dashboard.escalation.boin import (
     boundaries,
     decide,
@@ -213,3 +214,20 @@ def test_deescalation_count_when_lambda_d_times_n_is_whole(target: float) -> Non
     # 2/4 at the current dose (y/n = lambda_d exactly): stay, not de-escalate
     step = decide([3, 4], [0, 2], 1, ["L1", "L2"], target, p_tox=1 - target)
     assert (step.decision, step.next_level) == ("stay", 1)
+
+
+@pytest.mark.parametrize(
+    ("target", "p_saf", "p_tox", "ok"),
+    [(0.05, None, None, True), (0.6, None, None, True), (0.049, None, None, False), (0.61, None, None, False),
+     (0.3, 0.27, 0.33, True), (0.3, 0.28, None, False), (0.3, None, 0.32, False)],
+)
+def test_targets_and_margins_the_boin_package_refuses_are_refused(target: float, p_saf: float | None,
+                                                                  p_tox: float | None, ok: bool) -> None:
+    # R/get.boundary.R stops for a target below 0.05 or above 0.6 and for p.saf / p.tox closer than 10 % of the
+    # target; SafetyBoard gave boundaries and decisions for them
+    if ok:
+        lam_e, lam_d = boin.lambdas(target, p_saf, p_tox)
+        assert 0 < lam_e < target < lam_d < 1
+    else:
+        with pytest.raises(ValueError, match="the BOIN package refuses"):
+            boin.lambdas(target, p_saf, p_tox)

@@ -51,6 +51,9 @@ def test_design_and_target_default_from_protocol(protocol: Protocol) -> None:
         ("--counts", "3:4"), ("--counts", "x"), ("--counts", "3:-1"), ("--counts", ""), ("--counts", "3:0,,3:1"),
         ("--counts", "3:0,3:1", "--current", "3"), ("--counts", "3:0", "--current", "0"),
         ("--counts", "3:0", "--target", "1.5"), ("--counts", "3:0", "--design", "crm"),
+        # targets the BOIN package refuses (R/get.boundary.R): decisions were given for them
+        ("--counts", "3:0,3:1", "--design", "boin", "--target", "0.04"),
+        ("--counts", "3:0,3:1", "--design", "boin", "--target", "0.65"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(args: tuple[str, ...]) -> None:
