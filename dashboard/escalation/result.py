@@ -41,7 +41,9 @@ class LevelResult:
     escalate_max: int | None  # BOIN boundaries at this n (None for 3+3 or n = 0)
     deescalate_min: int | None
     eliminate_min: int | None
-    isotonic_rate: float | None = None  # BOIN PAVA estimate used for the MTD (None for 3+3)
+    # BOIN: the PAVA estimate over every treated dose, eliminated ones included, as R select.mtd prints it (the MTD
+    # itself is chosen on the admissible doses alone); None for 3+3
+    isotonic_rate: float | None = None
 
 
 @dataclass(frozen=True)
