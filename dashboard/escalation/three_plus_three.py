@@ -6,7 +6,9 @@ Choices where the rule table is silent (documented in the README):
 - Escalation goes only into an UNTESTED higher dose. If the dose above already has patients the
   trial came down from it (>= 2 DLT there), so instead the current dose is expanded to 6, and
   with 6 and <= 1 DLT the trial stops with the current dose as MTD.
-- At the highest dose, "escalate" means expand to 6 (stay), then stop with that dose as MTD.
+- At the highest dose, "escalate" means stop with that dose as MTD: after 0/3 on its 3 patients (bcrm threep3
+  stops there, and DOMAIN.md 1a: "when no rule applies, the trial stops"; the current dose with <= 1 DLT is
+  the MTD), after <= 1/6 on its 6. (Until session 15 it expanded 0/3 to 6 first, a rule of neither source.)
 - Incomplete cohorts (n < 3, or 4-5 with <= 1 DLT) -> stay until the cohort is complete.
   Two DLTs decide as soon as they are seen (the cohort cannot undo them).
 - More than 6 evaluable patients (e.g. an expansion cohort): the table stops at 6, so the rate
@@ -32,13 +34,18 @@ def _toxic(n: int, y: int) -> bool:
     return y >= 2 if n <= FULL else 6 * y > n
 
 
+def _top_clear(n: Sequence[int], y: Sequence[int], i: int) -> bool:
+    """0/3 at the highest dose: bcrm threep3 stops there and names it the MTD (on 3 patients)."""
+    return i == len(n) - 1 and n[i] == 3 and y[i] == 0
+
+
 def select_mtd(n: Sequence[int], y: Sequence[int]) -> int | None:
-    """MTD (0-based) = the highest dose with <= 1/6 DLT (>= 6 evaluable) lying below every dose
-    too toxic (>= 2 DLT; DOMAIN.md 1a: 'the current dose if it has <= 1 DLT in 6, otherwise the dose
-    below'); None when no dose qualifies (e.g. >= 2 DLT at dose level 1)."""
+    """MTD (0-based) = the highest dose with <= 1/6 DLT (>= 6 evaluable), or the highest dose at 0/3 (bcrm
+    threep3's stop there), lying below every dose too toxic (>= 2 DLT; DOMAIN.md 1a: 'the current dose if it has
+    <= 1 DLT in 6, otherwise the dose below'); None when no dose qualifies (e.g. >= 2 DLT at dose level 1)."""
     toxic = [i for i in range(len(n)) if _toxic(n[i], y[i])]
     ceiling = toxic[0] if toxic else len(n)
-    ok = [i for i in range(ceiling) if _ok(n[i], y[i])]
+    ok = [i for i in range(ceiling) if _ok(n[i], y[i]) or _top_clear(n, y, i)]
     return ok[-1] if ok else None
 
 
@@ -73,9 +80,7 @@ def _escalate(n: Sequence[int], y: Sequence[int], d: int, labels: Sequence[str],
     note = (f"; note: {labels[lower[0]]} below has {y[lower[0]]}/{n[lower[0]]} DLT ({_too_many(n[lower[0]])}),"
             " so no dose from it upwards can be the MTD") if lower else ""
     mtd_here = f"; {labels[d]} is the MTD" if select_mtd(n, y) == d else ""
-    if d == len(n) - 1:
-        if n[d] < FULL:
-            return Step("stay", d, f"{why} at the highest dose -> expand {labels[d]} to 6{note}")
+    if d == len(n) - 1:  # no higher dose: the trial stops (bcrm threep3), at 0/3 as at <= 1/6
         return Step("stop", None, f"{why} at the highest dose -> stop{mtd_here}{note}")
     if n[d + 1] > 0:  # escalate only into an untested dose (bcrm threep3 / Chang 2006)
         tested = f"{labels[d + 1]} already tested ({y[d + 1]}/{n[d + 1]} DLT)"

@@ -43,11 +43,23 @@ def test_no_escalation_into_an_already_tested_dose() -> None:
     assert select_mtd([3, 6, 3], [0, 1, 2]) == 1
 
 
-def test_highest_dose_expands_to_six_then_stops_with_it_as_mtd() -> None:
-    assert decide([3, 3, 3], [0, 0, 0], 2, L).decision == "stay"
+def test_highest_dose_at_0_of_3_stops_with_it_as_mtd_as_bcrm_does() -> None:
+    # bcrm threep3: 0/3 at the highest dose stops the trial, the MTD that dose (DOMAIN.md 1a: "when no rule
+    # applies, the trial stops"); it used to expand to 6 first, a rule of neither source
+    step = decide([3, 3, 3], [0, 0, 0], 2, L)
+    assert (step.decision, step.next_level) == ("stop", None)
+    assert "at the highest dose -> stop; DL3 is the MTD" in step.reason
+    assert select_mtd([3, 3, 3], [0, 0, 0]) == 2
+    # 1/3 there: treat 3 more; <= 1/6 then stops with it as MTD, >= 2/6 de-escalates
+    assert decide([3, 3, 3], [0, 0, 1], 2, L).decision == "stay"
+    assert select_mtd([3, 3, 3], [0, 0, 1]) is None
     step = decide([3, 3, 6], [0, 0, 1], 2, L)
     assert step.decision == "stop"
     assert select_mtd([3, 3, 6], [0, 0, 1]) == 2
+    assert decide([3, 3, 6], [0, 0, 2], 2, L).decision == "de-escalate"
+    # 0/3 at a lower dose is no MTD yet (the trial escalates); nor 0/3 at the top below a too-toxic dose
+    assert select_mtd([3, 3, 0], [0, 0, 0]) is None
+    assert select_mtd([6, 3], [2, 0]) is None
 
 
 def test_incomplete_cohort_waits() -> None:
