@@ -31,7 +31,8 @@ def _stopped_for_other_reasons(ds: pl.DataFrame | None) -> list[str]:
 
 def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_date: dt.date | None = None,
             not_toxicity: list[str] | None = None, ex: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Cycles whose planned day 1 lies inside the DLT window and whose delay exceeds the limit.
+    """Cycles whose planned day 1 lies inside the DLT window and whose delay exceeds the limit (RUNNING False),
+    and those due but not given by the cut whose delay has not reached it yet (RUNNING True: undecided).
 
     Includes the cycle after the last one begun by an infusion when no infusion was given for more than
     the limit after it was due (treatment held or stopped: the delay is still running), so that a
@@ -65,12 +66,19 @@ def _delays(adcyc: pl.DataFrame, adsl: pl.DataFrame, protocol: Protocol, cut_dat
         resumed = pl.col("_RESUMED")
     pending = (
         pending.with_columns(
-            (pl.coalesce(resumed, pl.lit(cut)) - pl.col("PLAND1DT")).dt.total_days().cast(pl.Int32).alias("DELAYDY"))
+            (pl.coalesce(resumed, pl.lit(cut)) - pl.col("PLAND1DT")).dt.total_days().cast(pl.Int32).alias("DELAYDY"),
+            # due, not given by the cut and not yet over the limit: it exceeds the limit unless treatment resumes in
+            # time, so the AE holding it is undecided, not cleared (RUNNING; not counted as a delay)
+            resumed.is_null().alias("RUNNING") if ex is not None and ex.height else pl.lit(True).alias("RUNNING"),
+        )
         .join(starts, on="USUBJID")
-        .filter((pl.col("DELAYDY") > limit) & in_window & ~pl.col("USUBJID").is_in(not_toxicity or []))
-        .select("USUBJID", "CYCLE", "PLAND1DT", "DELAYDY")
+        .filter(in_window & ~pl.col("USUBJID").is_in(not_toxicity or []))
     )
-    return pl.concat([started.cast(pending.schema), pending])
+    over = pending.filter(pl.col("DELAYDY") > limit).with_columns(pl.lit(False).alias("RUNNING"))
+    running = pending.filter(pl.col("RUNNING") & (pl.col("DELAYDY") >= 1) & (pl.col("DELAYDY") <= limit))
+    columns = ["USUBJID", "CYCLE", "PLAND1DT", "DELAYDY", "RUNNING"]
+    started = started.with_columns(pl.lit(False).alias("RUNNING")).select(columns)
+    return pl.concat([started.cast(over.select(columns).schema), over.select(columns), running.select(columns)])
 
 
 def build_core(raw: dict[str, pl.DataFrame], protocol: Protocol, cut_date: dt.date | None = None) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:

@@ -67,7 +67,10 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         (parse_iso_datetime(pl.col("AEENDTC"), pl.col("AENDT")) if "AEENDTC" in cols else no_time).alias("AENDTM"),
     )
     wend = pl.col("TRTSDT") + pl.duration(days=window - 1)
-    latest_onset = pl.min_horizontal(period_end(pl.col("ASTDT"), pl.col("ASTDTF")), pl.col("AENDT"))
+    # the end bounds the onset (it began by then) unless it lies before it: contradictory dates bound nothing (an
+    # onset '2026-04' ending 2026-02-15 was a certain in-window DLT on the strength of the wrong end)
+    end_bound = pl.when(pl.col("AENDT") >= pl.col("ASTDT")).then(pl.col("AENDT"))
+    latest_onset = pl.min_horizontal(period_end(pl.col("ASTDT"), pl.col("ASTDTF")), end_bound)
     frame = frame.with_columns(
         compute_study_day(pl.col("ASTDT"), pl.col("RFSTDT")).alias("ASTDY"),
         compute_study_day(pl.col("AENDT"), pl.col("RFSTDT")).alias("AENDY"),
@@ -90,7 +93,9 @@ def derive_adae(ae: pl.DataFrame, adsl: pl.DataFrame, adcyc: pl.DataFrame, delay
         # whose period runs past the window's last day ('2026-02' when the window ends on 2026-02-15)
         # may lie inside or after it: null (undecided, as an onset that cannot be placed), not 'Y' on
         # the strength of the imputed 1st; the end date bounds the onset (it began by then).
-        pl.when(pl.col("ASTDT").is_null() | pl.col("TRTSDT").is_null()).then(None)
+        pl.when(pl.col("TRTSDT").is_null()).then(None)
+        # an unknown onset is undecided, unless the end proves the event was over before the first dose
+        .when(pl.col("ASTDT").is_null()).then(pl.when(pl.col("AENDT") < pl.col("TRTSDT")).then(pl.lit("N")))
         .when((pl.col("ASTDT") < pl.col("TRTSDT")) | (pl.col("ASTDT") > wend)).then(pl.lit("N"))
         .when(latest_onset <= wend).then(pl.lit("Y"))
         .otherwise(None).alias("DLTWINFL"),

@@ -185,6 +185,8 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
         .when(pl.col("DLTCFL") == "Y").then(pl.format("meets {}, no investigator DLT flag", pl.col("DLTRULE")))
         .when(pl.col("AETOXGRN").is_null()).then(pl.lit("grade missing"))
         .when(pl.col("DLTWINFL").is_null()).then(pl.lit("onset not placed in or out of the window"))
+        .when(pl.col("DLTPENDRSN").is_not_null() if "DLTPENDRSN" in adae.columns else pl.lit(False))
+        .then(pl.col("DLTPENDRSN") if "DLTPENDRSN" in adae.columns else pl.lit(None, pl.String))
         .otherwise(pl.lit("duration not settled by the dates"))
     )
     undecided = adae.filter((rules_undecided | unadjudicated).fill_null(False)).group_by("USUBJID").agg(
@@ -192,7 +194,8 @@ def derive_adsl_dlt(base: pl.DataFrame, adae: pl.DataFrame, ex: pl.DataFrame, de
     )
     tox_delay = adae.filter(pl.col("DLTRULE").str.contains("DELAY_GT14D").fill_null(False))
     delayed = tox_delay.select("USUBJID").unique().with_columns(pl.lit(True).alias("_DELAY"))
-    any_delay = delays.select("USUBJID").unique().with_columns(pl.lit("Y").alias("DLTDLYFL"))
+    settled = delays.filter(~pl.col("RUNNING")) if "RUNNING" in delays.columns else delays
+    any_delay = settled.select("USUBJID").unique().with_columns(pl.lit("Y").alias("DLTDLYFL"))
     cut = cut_date or dt.date.today()
     frame = (
         base.join(win, on="USUBJID", how="left").join(delayed, on="USUBJID", how="left")

@@ -98,6 +98,38 @@ def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFra
     )
 
 
+def event_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
+    """Add _SLO, _SHI (earliest, latest onset) and _ELO, _EHI (earliest, latest end) the dates allow; null = no
+    bound. A partial date spans its period; the onset is not after the end; no end date at all: ongoing, so
+    it ran at least to the cut (today without one) and has no latest end; an unreadable end, or one before
+    the onset, bounds nothing (the onset's own bounds stay)."""
+    cut = cut_date or dt.date.today()
+    stf, enf = _column(frame, "ASTDTF", pl.String()), _column(frame, "AENDTF", pl.String())
+    end_text = _column(frame, "AEENDTC", pl.String()).cast(pl.String).str.strip_chars()
+    no_end = pl.col("AENDT").is_null() & (end_text.is_null() | (end_text == ""))
+    end = pl.when(pl.col("ASTDT").is_null() | (pl.col("AENDT") >= pl.col("ASTDT"))).then(pl.col("AENDT"))  # usable end
+    start_hi = pl.when(pl.col("ASTDT").is_not_null()).then(period_end(pl.col("ASTDT"), stf))
+    return frame.with_columns(
+        pl.col("ASTDT").alias("_SLO"),
+        pl.min_horizontal(start_hi, end).alias("_SHI"),  # min ignores a null: an unknown onset is bounded by the end
+        pl.when(no_end).then(pl.max_horizontal(pl.lit(cut), pl.col("ASTDT")))
+        .otherwise(pl.max_horizontal(pl.when(end.is_not_null()).then(period_start(end, enf)), pl.col("ASTDT")))
+        .alias("_ELO"),
+        end.alias("_EHI"),
+    )
+
+
+def _overlap(a: str, b: str) -> tuple[pl.Expr, pl.Expr]:
+    """(certain, impossible) that events a and b (bounds of :func:`event_bounds`, suffixes `a`, `b`) overlapped:
+    certain when the latest onset of each is not after the earliest end of the other, impossible when one
+    certainly began after the other certainly ended."""
+    def c(name: str, side: str) -> pl.Expr:
+        return pl.col(name + side)
+    certain = ((c("_SHI", a) <= c("_ELO", b)) & (c("_SHI", b) <= c("_ELO", a))).fill_null(False)
+    impossible = ((c("_SLO", a) > c("_EHI", b)) | (c("_SLO", b) > c("_EHI", a))).fill_null(False)
+    return certain, impossible
+
+
 def _transient(frame: pl.DataFrame, max_hours: int) -> pl.Expr:
     """Shown to have lasted STRICTLY LESS than `max_hours` (DOMAIN.md 4 "transient (<24 h)"; never null).
 
@@ -145,26 +177,21 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol, cut_date: dt.d
 
     # grade 3 thrombocytopenia needs a bleeding event overlapping it (same subject): the intervals
     # overlap whichever began first (DOMAIN.md 4 "with bleeding"; a bleed already going on when the
-    # platelets fell counts). An unknown end date is not shown to have ended, so it runs on.
-    bleeding = frame.filter(_term_in(protocol, "bleeding") & pl.col("ASTDT").is_not_null()).select(
-        "USUBJID", pl.col("ASTDT").alias("_BST"), pl.col("AENDT").alias("_BEN")
-    )
-    plt3 = frame.filter(_term_in(protocol, "thrombocytopenia") & (g == 3)).select(
-        "USUBJID", "ASTDT", "AENDT"
-    ).unique()
-    with_bleed = (
-        plt3.join(bleeding, on="USUBJID")
-        .filter(
-            (pl.col("_BEN").is_null() | (pl.col("_BEN") >= pl.col("ASTDT")))
-            & (pl.col("AENDT").is_null() | (pl.col("_BST") <= pl.col("AENDT")))
-        )
-        .select("USUBJID", "ASTDT", "AENDT")
-        .unique()
-        .with_columns(pl.lit(True).alias("_BLEED"))
-    )
-    frame = frame.join(with_bleed, on=["USUBJID", "ASTDT", "AENDT"], how="left", nulls_equal=True).with_columns(
-        pl.col("_BLEED").fill_null(False)
-    )
+    # platelets fell counts). Three-valued on the span each event's dates allow (event_bounds): True when
+    # some bleed certainly overlapped, False when none can have (or there is none), else null: partial dates
+    # ('2026-03' for both) no longer assert an overlap, a bleed with an unknown onset is no longer left out
+    bounded = event_bounds(frame.with_row_index("_I"), cut_date)
+    sides = ["_SLO", "_SHI", "_ELO", "_EHI"]
+    bleeding = bounded.filter(_term_in(protocol, "bleeding")).select("USUBJID", "_I", *sides)
+    plt3 = bounded.filter(_term_in(protocol, "thrombocytopenia") & (g == 3)).select("USUBJID", "_I", *sides)
+    certain, impossible = _overlap("", "_b")
+    pairs = plt3.join(bleeding, on="USUBJID", suffix="_b").filter(pl.col("_I") != pl.col("_I_b"))
+    bleed = pairs.group_by("_I").agg(certain.any().alias("_C"), impossible.all().alias("_X")).select(
+        "_I", pl.when(pl.col("_C")).then(True).when(pl.col("_X")).then(False).otherwise(None).alias("_BLEED"),
+        pl.lit(True).alias("_PAIRED"))
+    frame = (frame.with_row_index("_I").join(bleed, on="_I", how="left", maintain_order="left")
+             .with_columns(pl.when(pl.col("_PAIRED").is_null()).then(False).otherwise(pl.col("_BLEED")).alias("_BLEED"))
+             .drop("_I", "_PAIRED"))
 
     specific = ["hypertension", "hfsr", "proteinuria", "pneumothorax", "haematological"]
     excepted = (
@@ -227,6 +254,11 @@ def add_delay_rule(adae: pl.DataFrame, delays: pl.DataFrame, cycle_length_days: 
     at the planned day 1 whose AEACN does not say treatment went on unchanged (DOSE NOT CHANGED: that
     AE did not delay it). Among them the highest grade.
     """
+    if "RUNNING" not in delays.columns:  # delays given as over the limit only
+        delays = delays.with_columns(pl.lit(False).alias("RUNNING"))
+    if "DELAYDY" not in delays.columns:
+        delays = delays.with_columns(pl.lit(None, pl.Int32).alias("DELAYDY"))
+    adae = adae.with_columns(pl.lit(None, pl.String).alias("DLTPENDRSN"))
     if delays.height == 0 or adae.height == 0:
         return adae
     action = pl.col("AEACN").str.to_uppercase().str.strip_chars() if "AEACN" in adae.columns else pl.lit(None, pl.String)
@@ -237,17 +269,26 @@ def add_delay_rule(adae: pl.DataFrame, delays: pl.DataFrame, cycle_length_days: 
     held = acn & (pl.col("AENDT").is_null() | (pl.col("AENDT") >= pl.col("PLAND1DT") - pl.duration(days=cycle_length_days)))
     cand = (
         adae.with_row_index("_I")
-        .join(delays.select("USUBJID", "PLAND1DT"), on="USUBJID")
+        .join(delays.select("USUBJID", "PLAND1DT", "DELAYDY", "RUNNING"), on="USUBJID")
         .filter(started & (ongoing | held) & pl.col("AETOXGRN").is_not_null())
         .with_columns(held.alias("_HELD"))
         .sort(["_HELD", "AETOXGRN", "_I"], descending=[True, True, False])
         .unique(subset=["USUBJID", "PLAND1DT"], keep="first")
-        .select("_I")
+        .select("_I", "RUNNING", "DELAYDY", "PLAND1DT")
     )
-    marked = adae.with_row_index("_I").with_columns(pl.col("_I").is_in(cand["_I"].implode()).alias("_DEL"))
+    over, running = cand.filter(~pl.col("RUNNING")), cand.filter(pl.col("RUNNING"))
+    # a delay still running at the cut (due, no infusion yet, within the limit so far): its AE may yet be a DLT
+    pending = running.group_by("_I").agg(pl.format("treatment delay still running at the cut ({} days since the "
+                                                   "planned day 1 of {})", pl.col("DELAYDY"), pl.col("PLAND1DT")).first()
+                                         .alias("_PEND"))
+    marked = (adae.with_row_index("_I").with_columns(pl.col("_I").is_in(over["_I"].implode()).alias("_DEL"))
+              .join(pending, on="_I", how="left", maintain_order="left"))
     return marked.with_columns(
         pl.when(pl.col("_DEL"))
         .then(pl.when(pl.col("DLTRULE").is_null()).then(pl.lit("DELAY_GT14D")).otherwise(pl.col("DLTRULE") + ";DELAY_GT14D"))
         .otherwise(pl.col("DLTRULE")).alias("DLTRULE"),
-        pl.when(pl.col("_DEL")).then(pl.lit("Y")).otherwise(pl.col("DLTCFL")).alias("DLTCFL"),
-    ).drop("_I", "_DEL")
+        pl.when(pl.col("_DEL")).then(pl.lit("Y"))
+        .when(pl.col("_PEND").is_not_null() & (pl.col("DLTCFL") == "N")).then(None)
+        .otherwise(pl.col("DLTCFL")).alias("DLTCFL"),
+        pl.when(~pl.col("_DEL") & (pl.col("DLTCFL") != "Y").fill_null(True)).then(pl.col("_PEND")).alias("DLTPENDRSN"),
+    ).drop("_I", "_DEL", "_PEND")

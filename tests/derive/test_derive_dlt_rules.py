@@ -321,3 +321,74 @@ def test_transient_lab_abnormality_from_an_export_with_times(tmp_path, protocol:
     assert ae["ASTDTM"].dt.hour().to_list() == [10, None] and ae["AENDTM"].dt.hour().to_list() == [9, None]
     assert ae["ADURN"].to_list() == [2, 2]  # existing columns unchanged
     assert ae["DLTCFL"].to_list() == ["N", "Y"]
+
+
+def _derived_ae(tmp_path, protocol: Protocol, subjects: list, dates: dict[tuple[str, int], tuple[str, str]]):
+    """build_adam's adae for `subjects`, with AESTDTC/AEENDTC of (subject, AESEQ) replaced by `dates`."""
+    import csv
+    import io
+
+    folder = write_trial(tmp_path / "export", subjects)
+    rows = list(csv.DictReader(io.StringIO((folder / "ae.csv").read_text())))
+    for r in rows:
+        if (r["USUBJID"], int(r["AESEQ"])) in dates:
+            r["AESTDTC"], r["AEENDTC"] = dates[(r["USUBJID"], int(r["AESEQ"]))]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (folder / "ae.csv").write_text(out.getvalue())
+    raw = read_export(folder, ColumnMapping())[1]
+    return build_adam(raw, protocol, cut_date=None)["adae"].sort("USUBJID", "AESEQ")
+
+
+def test_window_flag_reads_contradictory_and_missing_onsets_as_the_dates_allow(tmp_path, protocol: Protocol) -> None:
+    # C1D1 2026-01-05, window to 2026-02-15. E1: onset '2026-02' but an end (2025-12-20) before the first dose:
+    # contradictory, the end bounded the onset and made a certain in-window DLT; E2: no onset, ended before the
+    # first dose: over before the window (was undecided and blocked the patient's DLT status)
+    subjects = [Subject("E1", aes=[("FATIGUE", "4", 3, 8)]), Subject("E2", aes=[("FATIGUE", "3", 3, 8)]),
+                Subject("E3", aes=[("FATIGUE", "3", 3, 8)])]
+    ae = _derived_ae(tmp_path, protocol, subjects, {("E1", 1): ("2026-02", "2025-12-20"), ("E2", 1): ("", "2025-12-20"),
+                                                    ("E3", 1): ("", "2026-01-20")})
+    assert ae["DLTWINFL"].to_list() == [None, "N", None]
+    assert ae["DLTCFL"].to_list() == [None, "N", None]
+
+
+def test_thrombocytopenia_bleeding_overlap_is_decided_only_as_far_as_the_dates_allow(tmp_path, protocol: Protocol) -> None:
+    # the thrombocytopenia (G3) runs 2026-01-19..24. B1: a bleed with no onset ending 01-20 overlapped it whatever
+    # its onset (was left out: N); B2: thrombocytopenia and bleed both '2026-01' only: the bleed may have been
+    # before it (was asserted: Y); B3: complete dates apart: N; B4: a bleed with no dates at all: undecided
+    def subject(sid: str) -> Subject:
+        return Subject(sid, aes=[(PLT, "3", 14, 19), ("EPISTAXIS", "1", 16, 16)])
+
+    ae = _derived_ae(tmp_path, protocol, [subject(s) for s in ("B1", "B2", "B3", "B4")],
+                     {("B1", 2): ("", "2026-01-20"), ("B2", 1): ("2026-01", "2026-01"), ("B2", 2): ("2026-01", "2026-01"),
+                      ("B3", 2): ("2026-01-26", "2026-01-27"), ("B4", 2): ("", "")})
+    plt = ae.filter(pl.col("AESEQ") == 1)
+    assert plt["DLTCFL"].to_list() == ["Y", None, "N", None]
+    assert plt["DLTRULE"].to_list() == ["PLT_G3_BLEEDING", None, None, None]
+
+
+@pytest.mark.parametrize(("days_late", "dltcfl", "rule"), [(13, None, None), (14, None, None), (15, "Y", "DELAY_GT14D")])
+def test_a_delay_still_running_at_the_cut_leaves_its_ae_undecided(tmp_path, protocol: Protocol, days_late: int,
+                                                                 dltcfl: str | None, rule: str | None) -> None:
+    # C2D1 was due on day 21 and not given by the cut; the AE ongoing since day 15 holds it. 13 days late at the
+    # cut it was cleared ('N'), though any later infusion makes the delay more than 14 days (a DLT)
+    import datetime as dt
+
+    from derive_sample_trial import C1D1
+
+    subject = Subject("D1", apatinib=[(0, 20, 250.0)], infusions=[(0, 50.0, "C1D1"), (7, 50.0, "C1D8"), (14, 50.0, "C1D15")],
+                      aes=[("FATIGUE", "2", 15, None)])
+    folder = write_trial(tmp_path / "export", [subject])
+    raw = read_export(folder, ColumnMapping())[1]
+    adam = build_adam(raw, protocol, cut_date=C1D1 + dt.timedelta(days=21 + days_late))
+    ae = adam["adae"].row(0, named=True)
+    assert (ae["DLTCFL"], ae["DLTRULE"]) == (dltcfl, rule)
+    assert (ae["DLTPENDRSN"] is not None) == (dltcfl is None)
+    adsl = adam["adsl"].row(0, named=True)
+    if dltcfl is None:
+        assert adsl["DLTUNDFL"] == "Y" and "treatment delay still running at the cut" in adsl["DLTUNDRSN"]
+        assert adsl["DLTDLYFL"] is None  # not (yet) a delay over the limit
+    else:
+        assert adsl["DLTCFL"] == "Y" and adsl["DLTDLYFL"] == "Y"
