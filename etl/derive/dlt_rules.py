@@ -72,7 +72,8 @@ def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
 
 def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
     """Add _DURLO / _DURHI: the shortest and longest duration in days (both end days counted, as
-    ADURN) that the dates allow; _DURHI null = no upper bound (the event is ongoing).
+    ADURN; to the minute when both ends carry a time of day) that the dates allow; _DURHI null = no upper
+    bound (the event is ongoing).
 
     The onset runs from ASTDT (imputed to the earliest possible day) to the end of its period when
     ASTDTF says it is partial; the end from the start of its period to AENDT (imputed to the last day,
@@ -92,9 +93,14 @@ def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFra
     unreadable = pl.col("AENDT").is_null() & ~no_end
     inverted = pl.col("AENDT") < start_lo
     bad = (unreadable | inverted).fill_null(False) | start_lo.is_null()
+    # both ends with a time of day (ASTDTM / AENDTM, complete dates only): the duration in days to the minute, so
+    # that "controlled within 72 h" reads hours (a nausea of 71 h over four calendar days was a DLT)
+    start_tm, end_tm = _column(frame, "ASTDTM", pl.Datetime("us")), _column(frame, "AENDTM", pl.Datetime("us"))
+    timed_days = (end_tm - start_tm).dt.total_seconds() / 86400
+    timed = (start_tm.is_not_null() & end_tm.is_not_null() & (end_tm >= start_tm) & stf.is_null() & enf.is_null())
     return frame.with_columns(
-        pl.when(bad).then(None).otherwise(lo).alias("_DURLO"),
-        pl.when(bad | no_end).then(None).otherwise(hi).alias("_DURHI"),
+        pl.when(bad).then(None).when(timed).then(timed_days).otherwise(lo.cast(pl.Float64)).alias("_DURLO"),
+        pl.when(bad | no_end).then(None).when(timed).then(timed_days).otherwise(hi.cast(pl.Float64)).alias("_DURHI"),
     )
 
 

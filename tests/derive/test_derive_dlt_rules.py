@@ -392,3 +392,11 @@ def test_a_delay_still_running_at_the_cut_leaves_its_ae_undecided(tmp_path, prot
         assert adsl["DLTDLYFL"] is None  # not (yet) a delay over the limit
     else:
         assert adsl["DLTCFL"] == "Y" and adsl["DLTDLYFL"] == "Y"
+
+
+@pytest.mark.parametrize(("end", "dltcfl"), [("2026-01-21T07:00", "N"), ("2026-01-21T08:00", "N"), ("2026-01-21T09:00", "Y")])
+def test_durations_with_times_of_day_are_read_in_hours(tmp_path, protocol: Protocol, end: str, dltcfl: str) -> None:
+    # a grade 3 nausea from 2026-01-18T08:00 "controlled within 72 h" (TOML nausea_vomiting_max_days = 3): 71 h
+    # spans four calendar days and was a DLT by counted days; by its times it resolved within 72 h
+    ae = _derived_ae(tmp_path, protocol, [Subject("N1", aes=[("NAUSEA", "3", 13, 16)])], {("N1", 1): ("2026-01-18T08:00", end)})
+    assert ae["DLTCFL"].to_list() == [dltcfl]
