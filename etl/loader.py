@@ -130,6 +130,10 @@ UNREAD_FORMATS = {
     ".arrow": "an Arrow file", ".avro": "an Avro file", ".orc": "an ORC file",
 }
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".7z")
+# archives, documents and programs beside the data (export.zip, ae.pdf, ex.sas): not named in the unknown-format
+# warning, whatever their name
+NOT_DATA_SUFFIXES = frozenset({*_COMPRESSED, ".tar", ".tgz", ".rar", ".pdf", ".doc", ".docx", ".rtf", ".htm", ".html",
+                               ".md", ".log", ".sas", ".r", ".py", ".lst", ".png", ".jpg"})
 
 
 def _named_like_dataset(path: Path, mapping: ColumnMapping) -> bool:
@@ -157,7 +161,7 @@ def _refuse_unread_format(path: Path, mapping: ColumnMapping) -> bool:
             f"{path}: is {kind}, a format the loader does not read, so its records would be left out: save it as "
             "CSV, SAS XPT, XLSX or Parquet, or move it out of the export folder"
         )
-    return path.is_file()
+    return path.is_file() and not (suffixes and suffixes[-1] in NOT_DATA_SUFFIXES)
 
 
 def _datasets_in_subfolder(folder: Path, mapping: ColumnMapping) -> list[Path]:

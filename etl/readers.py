@@ -590,7 +590,19 @@ def _stringify(frame: pl.DataFrame, cells: bool = False, first_row: int = 1) -> 
 XPT_WHOLE_MAX_BYTES = 64 * 1024**2  # XPT files up to this size are read whole; larger ones in chunks
 
 
+_XPT_LIBRARY_HEADERS = (b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!",  # v5/v6
+                        b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!")  # v8
+
+
 def _check_xpt_size(path: Path) -> None:
+    # a transport file begins with its library header record: a CSV renamed .xpt was called "truncated"
+    with path.open("rb") as fh:
+        head = fh.read(80)
+    if head and not head.startswith(_XPT_LIBRARY_HEADERS):
+        raise BadInputError(
+            f"{path.name}: is not a SAS transport (XPT) file: it does not begin with the XPT library header record "
+            "(another file under an .xpt name? save the dataset with SAS XPORT or give the file its own extension)"
+        )
     # SAS XPT v5/v6 is a sequence of 80-byte records: any other size means the file was cut off
     # (pyreadstat would silently return the rows before the cut)
     size = path.stat().st_size

@@ -361,3 +361,19 @@ def test_parquet_booleans_are_sdtm_y_n_flags(tmp_path: Path, protocol: Protocol)
     ae.write_parquet(folder / "ae.parquet")
     _, db = load(folder, tmp_path, protocol)
     assert table(db, "raw.ae").sort("_ROW")["AESER"].to_list() == ["Y", None]
+
+
+def test_a_csv_under_an_xpt_name_is_named_as_no_transport_file(tmp_path: Path, protocol: Protocol) -> None:
+    # it was called "truncated: not a whole number of 80-byte XPT records"
+    folder = export_without(tmp_path, "lb")
+    (folder / "lb.xpt").write_text(csv_text(LB), encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"lb\.xpt: is not a SAS transport \(XPT\) file"):
+        load(folder, tmp_path, protocol)
+
+
+def test_archives_and_documents_named_like_a_dataset_are_not_warned_of(tmp_path: Path, protocol: Protocol) -> None:
+    folder = export_without(tmp_path, "")
+    for name in ("export.zip", "ae.pdf", "ex.sas", "lb.log"):
+        (folder / name).write_bytes(b"\x00")
+    result, _ = load(folder, tmp_path, protocol)
+    assert not [w for w in result.warnings if "was not loaded" in w]
