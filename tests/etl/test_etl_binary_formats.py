@@ -211,12 +211,18 @@ def test_a_file_named_like_a_dataset_in_an_unknown_format_is_named_in_a_warning(
     assert len(told) == 1 and "is no format the loader reads" in told[0]
 
 
-def test_a_required_domain_only_in_an_unknown_format_is_named_in_the_missing_domain_error(
-    tmp_path: Path, protocol: Protocol
+@pytest.mark.parametrize(("name", "expected"), [
+    # a required domain only in an unknown format: the missing-domain error names the file
+    ("lb.dat", r"missing: LB .*in a subfolder: lb\.dat"),
+    # a CSV under an XPT name was called "truncated: not a whole number of 80-byte XPT records"
+    ("lb.xpt", r"lb\.xpt: is not a SAS transport \(XPT\) file"),
+])
+def test_lab_records_as_csv_under_another_name_stop_the_load_naming_the_file(
+    tmp_path: Path, protocol: Protocol, name: str, expected: str
 ) -> None:
     folder = export_without(tmp_path, "lb")
-    (folder / "lb.dat").write_text(csv_text(LB), encoding="utf-8")
-    with pytest.raises(BadInputError, match=r"missing: LB .*in a subfolder: lb\.dat"):
+    (folder / name).write_text(csv_text(LB), encoding="utf-8")
+    with pytest.raises(BadInputError, match=expected):
         load(folder, tmp_path, protocol)
 
 
@@ -361,14 +367,6 @@ def test_parquet_booleans_are_sdtm_y_n_flags(tmp_path: Path, protocol: Protocol)
     ae.write_parquet(folder / "ae.parquet")
     _, db = load(folder, tmp_path, protocol)
     assert table(db, "raw.ae").sort("_ROW")["AESER"].to_list() == ["Y", None]
-
-
-def test_a_csv_under_an_xpt_name_is_named_as_no_transport_file(tmp_path: Path, protocol: Protocol) -> None:
-    # it was called "truncated: not a whole number of 80-byte XPT records"
-    folder = export_without(tmp_path, "lb")
-    (folder / "lb.xpt").write_text(csv_text(LB), encoding="utf-8")
-    with pytest.raises(BadInputError, match=r"lb\.xpt: is not a SAS transport \(XPT\) file"):
-        load(folder, tmp_path, protocol)
 
 
 def test_archives_and_documents_named_like_a_dataset_are_not_warned_of(tmp_path: Path, protocol: Protocol) -> None:
