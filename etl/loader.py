@@ -552,11 +552,14 @@ class _Supp:
                   .when(pl.col("IDVAR").is_in(numeric)).then(pl.coalesce(as_number, pl.col("IDVARVAL")))
                   .otherwise(pl.col("IDVARVAL")))
         key = ["USUBJID", "IDVAR", "_record", "QNAM"]
-        supp = supp.with_columns(record.alias("_record"))
-        first = pl.struct(key).is_first_distinct()
-        # a second value that differs from the one kept (AEDLT N, then Y) says so: the investigator's flag is in doubt
-        dups = supp.filter(~first).join(supp.filter(first).select(*key, pl.col("QVAL").alias("_kept")), on=key,
-                                        how="left", nulls_equal=True, maintain_order="left")
+        supp = supp.with_columns(record.alias("_record")).with_row_index("_n")
+        # the first row of each key is kept; a second value that differs from it (AEDLT N, then Y) says so: the
+        # investigator's flag is in doubt
+        kept = supp.group_by(key, maintain_order=True).agg(pl.col("_n").first().alias("_first"),
+                                                            pl.col("QVAL").first().alias("_kept"))
+        supp = supp.join(kept, on=key, how="left", nulls_equal=True, maintain_order="left")
+        first = pl.col("_n") == pl.col("_first")
+        dups = supp.filter(~first)
         differs = pl.col("QVAL").ne_missing(pl.col("_kept"))
         quarantine.append(_quarantine_rows(
             dups, name, "duplicate_key",
@@ -566,7 +569,7 @@ class _Supp:
             + pl.when(differs).then(pl.format(" with another value: QVAL '{}' here, '{}' kept (the first)",
                                                pl.col("QVAL").fill_null(""), pl.col("_kept").fill_null("")))
             .otherwise(pl.lit(" (first kept)"))))
-        supp = supp.filter(first).drop("_record").with_row_index("_sid")
+        supp = supp.filter(first).drop("_record", "_n", "_first", "_kept").with_row_index("_sid")
         qnams = {idvar: sorted(part["QNAM"].unique().to_list()) for (idvar,), part in supp.group_by("IDVAR")}
         return cls(domain, supp, quarantine, qnams)
 
@@ -855,6 +858,11 @@ def emptied_domain_notes(stats: dict[str, DomainStats], quarantine: pl.DataFrame
     quarantine counts."""
     notes = []
     for name, st in sorted(stats.items()):
+        if st.rows_read == 0 and name in REQUIRED_DOMAINS:  # a header-only ae.csv loaded without a word
+            verb = "holds" if len(st.files) == 1 else "hold"
+            notes.append(f"{name.upper()}: {', '.join(st.files)} {verb} no record (a header only): the cut has no "
+                         f"{name.upper()} data; if the trial has any, the export is incomplete")
+            continue
         if st.rows_read == 0 or st.rows_quarantined <= MOSTLY_QUARANTINED * st.rows_read:
             continue
         top = (quarantine.filter(pl.col("domain") == name.upper()).group_by("reason", "detail").len()

@@ -156,3 +156,15 @@ def test_treated_subjects_in_no_dose_level_are_said_in_the_load_warnings(make_ex
             "no ARMCD/ACTARMCD: 1), so no DLT count or escalation decision includes them") in result.warnings
     result, _ = load(make_export(), tmp_path / "second", protocol)
     assert not [w for w in result.warnings if w.startswith("ADSL:")]
+
+
+def test_a_required_domain_file_with_a_header_only_is_said_in_the_load_warnings(make_export, tmp_path: Path,
+                                                                              protocol: Protocol) -> None:
+    # ae.csv with its header and no record loaded without a word: a dashboard with no toxicity at all
+    folder = make_export()
+    header = (folder / "ae.csv").read_text(encoding="utf-8").splitlines()[0]
+    (folder / "ae.csv").write_text(header + "\n", encoding="utf-8")
+    result, _ = load(folder, tmp_path, protocol)
+    assert result.domains["ae"].rows_read == 0
+    assert ("AE: ae.csv holds no record (a header only): the cut has no AE data; if the trial has any, the export "
+            "is incomplete") in result.warnings
