@@ -63,6 +63,20 @@ SPECS: dict[str, DomainSpec] = {
     "tr": DomainSpec("tr", ("USUBJID", "TRSEQ"), ("USUBJID", "TRSEQ"), (), ("TRSTRESN",)),
 }
 
+# the SDTM variables SafetyBoard's derivations and checks read, per domain (etl/derive, checks/rules.py): a mapping
+# target one letter off one of them ('AETOXGRR') while the file lacks it is named in a load warning
+ANALYSIS_VARIABLES: dict[str, frozenset[str]] = {
+    "dm": frozenset({"USUBJID", "SUBJID", "SITEID", "AGE", "SEX", "ARMCD", "ACTARMCD", "ARM", "RFSTDTC", "RFXSTDTC",
+                     "RFXENDTC", "DTHFL", "DTHDTC"}),
+    "ae": frozenset({"AESEQ", "AETERM", "AEDECOD", "AETOXGR", "AESTDTC", "AEENDTC", "AESER", "AEACN", "AEBODSYS"}),
+    "lb": frozenset({"LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBSPEC", "LBORRES", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
+                     "LBSTNRHI", "LBDTC", "LBBLFL", "LBLOBXFL"}),
+    "vs": frozenset({"VSSEQ", "VSTESTCD", "VSTEST", "VSSTRESN", "VSSTRESU", "VSDTC", "VSPOS", "VSTPT", "VSSTAT"}),
+    "ex": frozenset({"EXSEQ", "EXTRT", "EXDOSE", "EXDOSU", "EXSTDTC", "EXENDTC"}),
+    "ds": frozenset({"DSSEQ", "DSDECOD", "DSCAT", "DSSTDTC"}),
+    "sv": frozenset({"VISITNUM", "VISIT", "SVSTDTC"}),
+}
+
 # Trial-level domains have no subjects (no USUBJID check); loaded as they are.
 TRIAL_DOMAINS: tuple[str, ...] = ("ts", "ta", "te", "tv", "ti", "tm", "td")
 

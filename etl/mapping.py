@@ -13,13 +13,14 @@ adverse_events = "ae"
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.domains import is_dataset_name
+from etl.domains import ANALYSIS_VARIABLES, is_dataset_name
 from safetyboard.errors import BadInputError
 
 
@@ -60,12 +61,34 @@ class ColumnMapping:
                              "rename(s) were not made")
                 continue
             present = {c.upper() for _, cols in applies for c in cols}
+            notes.extend(_near_miss_notes(key, table_name, table, applies, present))
             missing = [s for s in table if s.upper() not in present]
             if missing:
                 files = ", ".join(sorted({name for name, _ in applies}))
                 notes.append(f"column mapping: [columns.{table_name}] renamed nothing for {', '.join(map(repr, missing))}: "
                              f"no such column in {files} (a misspelt name leaves its variable out of the cut)")
         return notes
+
+
+def _near_miss_notes(key: str, table_name: str, table: dict[str, str], applies: list[tuple[str, list[str]]],
+                     present: set[str]) -> list[str]:
+    """A target close to a variable the analysis reads that the files lack ("Grade" = "AETOXGRR": every AE left
+    ungraded without a word): named, with the variable it likely means (difflib ratio >= 0.85, one letter off)."""
+    domains = {key} if key != "*" else set(ANALYSIS_VARIABLES)
+    wanted = set().union(*(ANALYSIS_VARIABLES.get(d[:2] if len(d) > 2 else d, frozenset()) for d in domains))
+    targets = {t.upper() for t in table.values()}
+    notes = []
+    for source, target in table.items():
+        t = target.upper()
+        if t in wanted:
+            continue
+        close = [v for v in difflib.get_close_matches(t, sorted(wanted), n=3, cutoff=0.85)
+                 if v not in present and v not in targets]
+        if close:
+            files = ", ".join(sorted({name for name, _ in applies}))
+            notes.append(f"column mapping: [columns.{table_name}] maps {source!r} to {target!r}, which SafetyBoard does "
+                         f"not read; did you mean {close[0]} (not in {files})?")
+    return notes
 
 
 TARGET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a variable name (SDTMIG 2.5.3: letters, digits, underscore)

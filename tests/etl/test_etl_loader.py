@@ -133,6 +133,19 @@ def test_a_misspelt_mapping_column_is_named_in_the_load_notes(tmp_path: Path, pr
     assert not [n for n in result.warnings if n.startswith("column mapping:")]
 
 
+def test_a_mapping_target_one_letter_off_a_variable_the_analysis_reads_is_named(
+        tmp_path: Path, protocol: Protocol, make_export) -> None:
+    # "Grade" = "AETOXGRR" loaded as a column of that name: every AE ungraded, and the load said nothing
+    folder = make_export(skip=("ae",))
+    write_csv(folder / "ae.csv", [{**{k: v for k, v in r.items() if k != "AETOXGR"}, "Grade": r["AETOXGR"]} for r in AE])
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns.ae]\n"Grade" = "AETOXGRR"\n"AEDECOD" = "AEDECOD"\n"AESER" = "SERIOUS"\n', encoding="utf-8")
+    result, _ = load(folder, tmp_path, protocol, mapping=mapping)
+    assert [n for n in result.warnings if "did you mean" in n] == [
+        "column mapping: [columns.ae] maps 'Grade' to 'AETOXGRR', which SafetyBoard does not read; did you mean "
+        "AETOXGR (not in ae.csv)?"]  # a name of its own (SERIOUS) is no near miss
+
+
 def test_quarantine_reasons_and_records(tmp_path: Path, protocol: Protocol, make_export) -> None:
     lb: Table = [
         *LB,
