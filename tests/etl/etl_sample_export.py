@@ -73,9 +73,11 @@ ExportFactory = Callable[..., Path]
 
 
 def read_table(db: Path, name: str) -> pl.DataFrame:
-    """A whole table of the cut at `db` (read-only)."""
+    """A whole table of the cut at `db` (read-only), in file order when it has _FILE and _ROW (the loader writes
+    rows in no set order: polars and DuckDB versions differ)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql(f"SELECT * FROM {name}").pl()
+        frame = con.sql(f"SELECT * FROM {name}").pl()
+    return frame.sort("_FILE", "_ROW", maintain_order=True) if {"_FILE", "_ROW"} <= set(frame.columns) else frame
 
 
 def load_checked(folder: Path, tmp_path: Path, protocol: Protocol, **kw: object) -> tuple[LoadResult, Path]:
