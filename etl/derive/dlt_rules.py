@@ -70,10 +70,16 @@ def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(name) if name in frame.columns else pl.lit(None, dtype)
 
 
+def _no_end(frame: pl.DataFrame) -> pl.Expr:
+    """No end date at all (AEENDTC empty or absent): the event is ongoing (an unreadable one is not)."""
+    end_text = _column(frame, "AEENDTC", pl.String()).cast(pl.String).str.strip_chars()
+    return pl.col("AENDT").is_null() & (end_text.is_null() | (end_text == ""))
+
+
 def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
     """Add _DURLO / _DURHI: the shortest and longest duration in days (both end days counted, as
     ADURN; to the minute when both ends carry a time of day) that the dates allow; _DURHI null = no upper
-    bound (the event is ongoing).
+    bound (the event is ongoing). Also adds the onset and end bounds of :func:`event_bounds` they come from.
 
     The onset runs from ASTDT (imputed to the earliest possible day) to the end of its period when
     ASTDTF says it is partial; the end from the start of its period to AENDT (imputed to the last day,
@@ -81,18 +87,13 @@ def duration_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFra
     least to the cut date (today without one) and has no upper bound. An end given but unreadable,
     or before the onset, bounds nothing: both null (undecided wherever a duration matters).
     """
-    cut = cut_date or dt.date.today()
+    frame = event_bounds(frame, cut_date)
     stf, enf = _column(frame, "ASTDTF", pl.String()), _column(frame, "AENDTF", pl.String())
-    end_text = _column(frame, "AEENDTC", pl.String()).cast(pl.String).str.strip_chars()
-    no_end = pl.col("AENDT").is_null() & (end_text.is_null() | (end_text == ""))
-    start_lo = pl.col("ASTDT")
-    start_hi = pl.min_horizontal(period_end(pl.col("ASTDT"), stf), pl.col("AENDT"))
-    end_lo = pl.max_horizontal(pl.when(no_end).then(pl.lit(cut)).otherwise(period_start(pl.col("AENDT"), enf)), start_lo)
-    lo = ((end_lo - start_hi).dt.total_days() + 1).clip(lower_bound=1)
-    hi = (pl.col("AENDT") - start_lo).dt.total_days() + 1
-    unreadable = pl.col("AENDT").is_null() & ~no_end
-    inverted = pl.col("AENDT") < start_lo
-    bad = (unreadable | inverted).fill_null(False) | start_lo.is_null()
+    lo = ((pl.col("_ELO") - pl.col("_SHI")).dt.total_days() + 1).clip(lower_bound=1)
+    hi = (pl.col("_EHI") - pl.col("_SLO")).dt.total_days() + 1
+    no_end = _no_end(frame)
+    # no onset, or an end given but unreadable or before the onset (event_bounds leaves it no latest end)
+    bad = pl.col("_SLO").is_null() | (pl.col("_EHI").is_null() & ~no_end)
     # both ends with a time of day (ASTDTM / AENDTM, complete dates only): the duration in days to the minute, so
     # that "controlled within 72 h" reads hours (a nausea of 71 h over four calendar days was a DLT)
     start_tm, end_tm = _column(frame, "ASTDTM", pl.Datetime("us")), _column(frame, "AENDTM", pl.Datetime("us"))
@@ -111,8 +112,7 @@ def event_bounds(frame: pl.DataFrame, cut_date: dt.date | None) -> pl.DataFrame:
     the onset, bounds nothing (the onset's own bounds stay)."""
     cut = cut_date or dt.date.today()
     stf, enf = _column(frame, "ASTDTF", pl.String()), _column(frame, "AENDTF", pl.String())
-    end_text = _column(frame, "AEENDTC", pl.String()).cast(pl.String).str.strip_chars()
-    no_end = pl.col("AENDT").is_null() & (end_text.is_null() | (end_text == ""))
+    no_end = _no_end(frame)
     end = pl.when(pl.col("ASTDT").is_null() | (pl.col("AENDT") >= pl.col("ASTDT"))).then(pl.col("AENDT"))  # usable end
     start_hi = pl.when(pl.col("ASTDT").is_not_null()).then(period_end(pl.col("ASTDT"), stf))
     return frame.with_columns(
@@ -186,7 +186,7 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol, cut_date: dt.d
     # platelets fell counts). Three-valued on the span each event's dates allow (event_bounds): True when
     # some bleed certainly overlapped, False when none can have (or there is none), else null: partial dates
     # ('2026-03' for both) no longer assert an overlap, a bleed with an unknown onset is no longer left out
-    bounded = event_bounds(frame.with_row_index("_I"), cut_date)
+    bounded = frame.with_row_index("_I")  # with the onset and end bounds duration_bounds added
     sides = ["_SLO", "_SHI", "_ELO", "_EHI"]
     bleeding = bounded.filter(_term_in(protocol, "bleeding")).select("USUBJID", "_I", *sides)
     plt3 = bounded.filter(_term_in(protocol, "thrombocytopenia") & (g == 3)).select("USUBJID", "_I", *sides)
@@ -240,7 +240,7 @@ def derive_dlt_candidates(adae: pl.DataFrame, protocol: Protocol, cut_date: dt.d
         .when(pl.col("_ANY").is_null()).then(None)
         .otherwise(pl.lit("N")).alias("DLTCFL"),
     )
-    return out.drop("_TERM", "_BLEED", "_FIRED", "_ANY", "_DURLO", "_DURHI")
+    return out.drop("_TERM", "_BLEED", "_FIRED", "_ANY", "_DURLO", "_DURHI", "_SLO", "_SHI", "_ELO", "_EHI")
 
 
 # AEACN values (CDISC CT C66767 "Action Taken with Study Treatment") that hold treatment: an AE with
